@@ -1,0 +1,176 @@
+"""``musicgen``: continue, train and evaluate from the command line.
+
+Every problem the user can fix ends the program with exit code 2 and one line
+``error: ...`` on stderr; nothing is half-written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from .core.errors import MusicgenError
+
+
+def _writable_output(path: Path) -> Path:
+    folder = path.parent
+    if not folder.is_dir():
+        raise MusicgenError(f"cannot write {path}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK):
+        raise MusicgenError(f"cannot write {path}: folder {folder} is not writable")
+    if path.is_dir():
+        raise MusicgenError(f"cannot write {path}: it is a folder")
+    return path
+
+
+def cmd_continue(args) -> int:
+    import numpy as np
+
+    from .core.audio_io import load_audio, write_wav
+    from .core.bundle import DEFAULT_MODEL, load_bundle
+    from .core.session import MAX_SEED_SECONDS, ContinuationParams, ContinuationSession
+
+    output = _writable_output(Path(args.output))
+    bundle = load_bundle(args.model or DEFAULT_MODEL)
+    seed = load_audio(args.seed, bundle.features.sample_rate, max_seconds=MAX_SEED_SECONDS)
+    if seed.truncated:
+        print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
+    session = ContinuationSession(bundle, seed.samples,
+                                  ContinuationParams(args.seconds, args.temperature, args.rng_seed))
+    started = time.perf_counter()
+    audio = session.render(_progress_printer("generating") if sys.stderr.isatty() else None)
+    elapsed = time.perf_counter() - started
+    if args.with_seed:
+        audio = np.concatenate([session.seed, audio])
+    write_wav(output, audio, session.sample_rate, args.bits)
+    seconds = session.total_samples / session.sample_rate
+    print(f"wrote {output} ({len(audio) / session.sample_rate:.2f} s; generated {seconds:.2f} s "
+          f"in {elapsed:.2f} s, {seconds / elapsed:.1f}x real time)", file=sys.stderr)
+    return 0
+
+
+def _progress_printer(label: str):
+    def show(fraction: float):
+        bar = "#" * int(30 * fraction)
+        print(f"\r{label} [{bar:<30}] {100 * fraction:5.1f}%", end="" if fraction < 1 else "\n",
+              file=sys.stderr, flush=True)
+    return show
+
+
+def cmd_train(args) -> int:
+    from .core.training import train
+
+    output = _writable_output(Path(args.output))
+    last_line = {"t": 0.0}
+    interactive = sys.stderr.isatty()
+
+    def show(p):
+        now = time.monotonic()
+        final = p.stage in ("done", "stopped") or (p.stage == "training" and p.batch == p.batches)
+        if not final and now - last_line["t"] < (0.2 if interactive else 10.0):
+            return
+        last_line["t"] = now
+        if p.stage == "loading":
+            text = f"loading audio {p.batch + 1}/{p.batches}: {p.message}"
+        elif p.stage == "training":
+            done = p.batch / max(p.batches, 1)
+            eta = f" ETA {_duration(p.eta_seconds)}" if p.eta_seconds is not None else ""
+            val = f" val {p.val_loss:.4f}" if p.val_loss is not None else ""
+            loss = f" loss {p.loss:.4f}" if p.loss is not None else ""
+            text = (f"epoch {p.epoch}/{p.epochs} [{'#' * int(20 * done):<20}] {p.batch}/{p.batches}"
+                    f"{loss}{val} {p.frames_per_second:,.0f} frames/s{eta}")
+        else:
+            text = p.message
+        if interactive:
+            print(f"\r\033[K{text}", end="\n" if final else "", file=sys.stderr, flush=True)
+        else:
+            print(text, file=sys.stderr, flush=True)
+
+    try:
+        path = train(args.folders, output, preset=args.preset, epochs=args.epochs, resume=args.resume,
+                     cell=args.cell, batch_size=args.batch_size, checkpoint_every=args.checkpoint_every,
+                     seed=args.rng_seed, progress=show)
+    except KeyboardInterrupt:
+        print("\ninterrupted; run the same command with --resume to go on from the last checkpoint",
+              file=sys.stderr)
+        return 130
+    print(f"model written to {path}", file=sys.stderr)
+    return 0
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
+
+
+def cmd_evaluate(args) -> int:
+    from .core.bundle import load_bundle
+    from .core.evaluation import teacher_forced_error
+
+    bundle = load_bundle(args.model)
+    result = teacher_forced_error(bundle, args.data)
+    print(f"model {bundle.name} ({bundle.preset}, {bundle.parameter_count:,} parameters)")
+    print(f"teacher-forced next-frame MSE over {result.windows} windows from {result.files} files:")
+    print(f"  model        {result.model_mse:.4f}")
+    print(f"  persistence  {result.persistence_mse:.4f}")
+    print(f"  ratio        {result.ratio:.3f}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .core.audio_io import EXPORT_SUBTYPES
+    from .core.model import CELLS, PRESETS
+
+    parser = argparse.ArgumentParser(prog="musicgen", description="Continue music with a frame-predicting LSTM.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("continue", help="write the continuation of a seed clip")
+    p.add_argument("seed", help="audio file to continue (wav, flac, ogg, mp3, aiff)")
+    p.add_argument("-o", "--output", required=True, help="WAV file to write")
+    p.add_argument("--model", help="bundled model name or path to a .musicgen file (default: piano)")
+    p.add_argument("--seconds", type=float, default=20.0, help="length of the continuation (default 20)")
+    p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
+    p.add_argument("--rng-seed", type=int, default=None, help="fix the random variation for repeatable output")
+    p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
+    p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
+    p.set_defaults(func=cmd_continue)
+
+    p = sub.add_parser("train", help="train a model on folders of audio")
+    p.add_argument("folders", nargs="+", help="folders (or files) of audio")
+    p.add_argument("-o", "--output", required=True, help="model file to write (.musicgen)")
+    p.add_argument("--preset", choices=list(PRESETS), default="default")
+    p.add_argument("--cell", choices=list(CELLS), default=None, help="recurrent cell (default: the preset's)")
+    p.add_argument("--epochs", type=int, default=20)
+    p.add_argument("--batch-size", type=int, default=None)
+    p.add_argument("--checkpoint-every", type=int, default=100, metavar="BATCHES")
+    p.add_argument("--rng-seed", type=int, default=0)
+    p.add_argument("--resume", action="store_true", help="go on from the last checkpoint of the same output")
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("evaluate", help="measure a model's next-frame error")
+    p.add_argument("model", help="bundled model name or path to a .musicgen file")
+    p.add_argument("--data", nargs="+", required=True, help="folders (or files) of audio")
+    p.set_defaults(func=cmd_evaluate)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except MusicgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print("error: out of memory", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"error: {exc.strerror or exc}{': ' + str(exc.filename) if exc.filename else ''}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,127 @@
+"""Reading seeds and training audio, and writing WAV files atomically."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .errors import AudioLoadError, ExportError
+
+AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+EXPORT_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
+
+
+@dataclass(frozen=True)
+class LoadedAudio:
+    samples: np.ndarray  # mono float32 at the requested rate
+    sample_rate: int
+    source_rate: int
+    source_channels: int
+    truncated: bool  # cropped to max_seconds
+
+
+def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float | None = None) -> LoadedAudio:
+    """Decode any soundfile-readable file, downmix to mono and resample.
+
+    Every failure is an AudioLoadError whose message names the file and the problem.
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    name = path.name or str(path)
+    if not path.exists():
+        raise AudioLoadError(f"{name}: no such file")
+    if path.is_dir():
+        raise AudioLoadError(f"{name}: is a folder, not an audio file")
+    try:
+        with sf.SoundFile(str(path)) as f:
+            rate, channels = int(f.samplerate), int(f.channels)
+            if rate <= 0 or channels <= 0:
+                raise AudioLoadError(f"{name}: invalid header ({channels} channels at {rate} Hz)")
+            limit = f.frames if max_seconds is None else min(f.frames, int(max_seconds * rate))
+            data = f.read(limit, dtype="float32", always_2d=True)
+            truncated = limit < f.frames
+    except AudioLoadError:
+        raise
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
+        raise AudioLoadError(f"{name}: not a readable audio file ({_short(exc)})") from None
+    except OSError as exc:
+        raise AudioLoadError(f"{name}: cannot be read ({exc.strerror or exc})") from None
+    except MemoryError:
+        raise AudioLoadError(f"{name}: too large to load") from None
+    if data.size == 0:
+        raise AudioLoadError(f"{name}: contains no audio")
+    if not np.isfinite(data).all():
+        raise AudioLoadError(f"{name}: contains invalid (NaN or infinite) samples")
+    mono = data.mean(axis=1, dtype=np.float32) if channels > 1 else data[:, 0]
+    return LoadedAudio(resample(mono, rate, sample_rate), sample_rate, rate, channels, truncated)
+
+
+def resample(x: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    if from_rate == to_rate:
+        return np.ascontiguousarray(x, dtype=np.float32)
+    import soxr
+
+    return soxr.resample(x, from_rate, to_rate, quality="HQ").astype(np.float32)
+
+
+def find_audio_files(folders) -> list[Path]:
+    """All audio files under the folders (or files) given, sorted for reproducibility."""
+    found: list[Path] = []
+    for entry in map(Path, folders):
+        if entry.is_file():
+            found.append(entry)
+        elif entry.is_dir():
+            found.extend(p for p in entry.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_EXTENSIONS)
+        else:
+            raise AudioLoadError(f"{entry}: no such file or folder")
+    return sorted(set(found))
+
+
+def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bits: str = "float") -> Path:
+    """Write mono audio atomically: a temp file beside the target, fsync, then rename.
+
+    On any failure the temp file is removed and the target is left as it was.
+    """
+    import soundfile as sf
+
+    if bits not in EXPORT_SUBTYPES:
+        raise ExportError(f"unknown sample format {bits!r}; use one of {', '.join(EXPORT_SUBTYPES)}")
+    path = Path(path)
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise ExportError(f"{path}: folder {folder} does not exist")
+    samples = np.asarray(samples, np.float32)
+    if bits != "float":
+        samples = np.clip(samples, -1.0, 1.0)
+    tmp = None
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+        with os.fdopen(fd, "wb") as raw:
+            with sf.SoundFile(raw, "w", samplerate=sample_rate, channels=1,
+                              subtype=EXPORT_SUBTYPES[bits], format="WAV") as f:
+                f.write(samples)
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.replace(tmp, path)
+        tmp = None
+    except OSError as exc:
+        raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
+    except (sf.LibsndfileError, RuntimeError) as exc:
+        raise ExportError(f"cannot write {path}: {_short(exc)}") from None
+    finally:
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    return path
+
+
+def _short(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[-1] if text else type(exc).__name__

@@ -1,0 +1,112 @@
+"""The one pipeline: seed -> log-power frames -> predictor -> phase -> sample blocks.
+
+``musicgen continue`` and the GUI's worker both drive a ContinuationSession; the
+GUI iterates ``blocks()`` and streams each block, the CLI calls ``render()``.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from .bundle import ModelBundle
+from .errors import MusicgenError
+from .features import align_to_frames, log_power
+from .phase import StreamingPhaseReconstructor
+from .predictor import FramePredictor
+
+# The state is warmed on this many BPTT windows of the seed's end: longer seeds
+# add start-up time but nothing the net was trained to remember.
+WARM_WINDOWS = 2
+MAX_SECONDS = 3600.0
+# Longer seed files are cropped to their start on loading (an hour of audio is
+# hundreds of MB and the model only looks at the end anyway).
+MAX_SEED_SECONDS = 600.0
+
+
+@dataclass
+class ContinuationParams:
+    seconds: float = 20.0
+    temperature: float = 0.5
+    rng_seed: int | None = None
+
+
+@dataclass
+class Block:
+    samples: np.ndarray  # float32 mono continuation samples at the model's rate
+    frames: np.ndarray  # (k, n_bins) log-power frames predicted since the last block
+    start_sample: int  # index of samples[0] in the continuation (0 = right after the seed)
+
+
+class ContinuationSession:
+    def __init__(self, bundle: ModelBundle, seed: np.ndarray, params: ContinuationParams):
+        cfg = bundle.features
+        seed = np.asarray(seed, np.float32)
+        if seed.ndim != 1:
+            raise MusicgenError("the seed must be mono")
+        if len(seed) < cfg.min_seed_samples:
+            raise MusicgenError(
+                f"the seed is too short ({len(seed) / cfg.sample_rate:.2f} s); "
+                f"it must be at least {cfg.min_seed_samples / cfg.sample_rate:.2f} s long")
+        if not np.isfinite(seed).all():
+            raise MusicgenError("the seed contains invalid (NaN or infinite) samples")
+        if not 0 < params.seconds <= MAX_SECONDS:
+            raise MusicgenError(f"the length must be between 0 and {MAX_SECONDS:.0f} seconds")
+        if not 0 <= params.temperature <= 10:
+            raise MusicgenError("the temperature must be between 0 and 10")
+        self.bundle = bundle
+        self.sample_rate = cfg.sample_rate
+        self.seed = align_to_frames(seed, cfg)
+        self.seed_frames = log_power(self.seed, cfg)
+        self.total_samples = int(round(params.seconds * cfg.sample_rate))
+        self.temperature = float(params.temperature)
+        self._rng = np.random.default_rng(params.rng_seed)
+        self._cancelled = threading.Event()
+
+    def cancel(self) -> None:
+        self._cancelled.set()
+
+    @property
+    def cancelled(self) -> bool:
+        return self._cancelled.is_set()
+
+    def blocks(self) -> Iterator[Block]:
+        """Yield the continuation block by block; exactly total_samples in all unless cancelled."""
+        bundle, cfg = self.bundle, self.bundle.features
+        norm = bundle.normaliser
+        predictor = FramePredictor(bundle, batch=1)
+        warm = self.seed_frames[-WARM_WINDOWS * bundle.training.sequence_length:]
+        prediction = predictor.run_sequence(norm.normalise(warm)[None])[:, -1]
+        phase = StreamingPhaseReconstructor(cfg)
+        phase.prime(self.seed)
+        noise_scale = bundle.residual_std[None, :]
+        pending: list[np.ndarray] = []
+        produced = 0
+        while produced < self.total_samples and not self._cancelled.is_set():
+            frame = prediction
+            if self.temperature > 0:
+                frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
+            np.clip(frame, bundle.frame_min, bundle.frame_max, out=frame)
+            log_frame = norm.denormalise(frame[0])
+            pending.append(log_frame)
+            samples = phase.push(log_frame)
+            if len(samples):
+                take = min(len(samples), self.total_samples - produced)
+                yield Block(samples[:take].copy(), np.stack(pending), produced)
+                produced += take
+                pending = []
+            prediction = predictor.step(frame)
+
+    def render(self, progress: Callable[[float], None] | None = None) -> np.ndarray:
+        """The whole continuation as one array (shorter only if cancelled)."""
+        out = np.zeros(self.total_samples, np.float32)
+        end = 0
+        for block in self.blocks():
+            end = block.start_sample + len(block.samples)
+            out[block.start_sample:end] = block.samples
+            if progress is not None:
+                progress(end / self.total_samples)
+        return out[:end]

@@ -1,0 +1,369 @@
+"""Training a frame model on folders of audio, with checkpoints and resume.
+
+Everything a run needs to go on after a crash lives in ``<model>.training/``:
+
+* ``state.json`` - the request (preset, files, split) and the normalisation,
+  written once when the run starts;
+* ``checkpoint.npz`` - weights, optimizer variables and the position (epoch,
+  batch), rewritten atomically every ``checkpoint_every`` batches and at each
+  epoch's end; no pickle, so a damaged or hostile file cannot run code;
+* ``logs/`` - TensorBoard event files.
+
+The model file itself is (re)written atomically after each epoch, so the best
+model so far is always usable. Epoch ``e`` visits its windows in an order fixed
+by (seed, e), which is what lets a resumed run skip exactly the batches done.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from .. import __version__
+from .audio_io import find_audio_files, load_audio
+from .bundle import ModelBundle, save_bundle
+from .errors import AudioLoadError, MusicgenError
+from .features import FeatureConfig, Normaliser, log_power
+from .model import Architecture, Preset, TrainingConfig, build_keras_model, get_preset, keras_weights_to_arrays
+
+STATE_VERSION = 1
+# Frames at each window's start that the residual statistics skip: the state is
+# still warming up there, unlike during generation.
+_RESIDUAL_SKIP = 10
+
+
+@dataclass
+class TrainingProgress:
+    stage: str  # "loading", "training", "done", "stopped"
+    epoch: int = 0  # 1-based while training
+    epochs: int = 0
+    batch: int = 0  # batches done in this epoch
+    batches: int = 0
+    loss: float | None = None
+    val_loss: float | None = None
+    frames_per_second: float = 0.0
+    eta_seconds: float | None = None
+    message: str = ""
+
+
+@dataclass
+class Corpus:
+    files: list[str]
+    frames: list[np.ndarray]  # log-power frames per file
+    skipped: list[str]  # "name: reason" for files that could not be read
+
+
+def load_corpus(paths: Sequence[str | os.PathLike], cfg: FeatureConfig,
+                progress: Callable[[TrainingProgress], None] | None = None) -> Corpus:
+    files = find_audio_files(paths)
+    if not files:
+        raise MusicgenError("no audio files (wav, flac, ogg, mp3, aiff) found in " + ", ".join(map(str, paths)))
+    corpus = Corpus([], [], [])
+    for i, path in enumerate(files):
+        if progress:
+            progress(TrainingProgress("loading", batch=i, batches=len(files), message=f"reading {path.name}"))
+        try:
+            audio = load_audio(path, cfg.sample_rate)
+        except AudioLoadError as exc:
+            corpus.skipped.append(str(exc))
+            continue
+        frames = log_power(audio.samples, cfg)
+        if len(frames) < 2:
+            corpus.skipped.append(f"{path.name}: shorter than two frames")
+            continue
+        corpus.files.append(str(path))
+        corpus.frames.append(frames)
+    if not corpus.files:
+        raise MusicgenError("none of the audio files could be used: " + "; ".join(corpus.skipped[:3]))
+    return corpus
+
+
+def split_files(n_files: int, fraction: float, seed: int) -> tuple[list[int], list[int]]:
+    """Whole files for validation (never frames of a training file)."""
+    if n_files < 2 or fraction <= 0:
+        return list(range(n_files)), []
+    order = np.random.default_rng(seed).permutation(n_files)
+    n_val = max(1, int(round(fraction * n_files)))
+    return sorted(order[n_val:].tolist()), sorted(order[:n_val].tolist())
+
+
+class _Windows:
+    """Start indices of (sequence_length + 1)-frame windows inside one array of all frames."""
+
+    def __init__(self, frames: list[np.ndarray], length: int):
+        self.length = length
+        self.data = np.concatenate(frames) if frames else np.zeros((0, 0), np.float32)
+        offsets = np.cumsum([0] + [len(f) for f in frames])
+        self.spans = [(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
+
+    def starts(self, rng: np.random.Generator | None) -> np.ndarray:
+        """Non-overlapping windows; with an rng, a random phase per file and a shuffled order."""
+        out = []
+        for a, b in self.spans:
+            last = b - (self.length + 1)
+            if last < a:
+                continue
+            phase = int(rng.integers(0, self.length)) if rng is not None else 0
+            out.append(np.arange(a + min(phase, last - a), last + 1, self.length))
+        starts = np.concatenate(out) if out else np.zeros(0, np.int64)
+        if rng is not None:
+            rng.shuffle(starts)
+        return starts.astype(np.int64)
+
+
+def _atomic_write(path: Path, write: Callable[[object], None], mode: str = "wb") -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    try:
+        with os.fdopen(fd, mode) as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def work_dir(output: Path) -> Path:
+    return output.with_name(output.name + ".training")
+
+
+def train(
+    paths: Sequence[str | os.PathLike],
+    output: str | os.PathLike,
+    preset: str = "default",
+    epochs: int = 20,
+    resume: bool = False,
+    cell: str | None = None,
+    units: Sequence[int] | None = None,
+    batch_size: int | None = None,
+    sequence_length: int | None = None,
+    checkpoint_every: int = 100,
+    seed: int = 0,
+    progress: Callable[[TrainingProgress], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Path:
+    """Train (or resume) and write the model bundle to ``output``; returns its path."""
+    output = Path(output)
+    workdir = work_dir(output)
+    state_path, ckpt_path = workdir / "state.json", workdir / "checkpoint.npz"
+    report = progress or (lambda p: None)
+    if epochs < 1:
+        raise MusicgenError("epochs must be at least 1")
+    if not output.parent.is_dir():
+        raise MusicgenError(f"cannot write the model: folder {output.parent} does not exist")
+
+    if resume:
+        if not state_path.is_file():
+            raise MusicgenError(f"nothing to resume: {state_path} does not exist")
+        state = _read_state(state_path)
+        chosen = Preset(state["preset"], "", FeatureConfig.from_dict(state["features"]),
+                        Architecture.from_dict(state["architecture"]), TrainingConfig.from_dict(state["training"]))
+        corpus = load_corpus(state["files"], chosen.features, report)
+        if corpus.files != state["files"]:
+            raise MusicgenError("the training files changed since the interrupted run; start a new run instead")
+        normaliser = Normaliser(np.asarray(state["mean"], np.float32), np.asarray(state["std"], np.float32))
+        train_idx, val_idx = state["train_files"], state["val_files"]
+    else:
+        chosen = get_preset(preset, cell=cell, units=tuple(units) if units else None)
+        training_overrides = {k: v for k, v in (("batch_size", batch_size), ("sequence_length", sequence_length))
+                              if v is not None}
+        if training_overrides:
+            chosen = replace(chosen, training=replace(chosen.training, **training_overrides))
+        corpus = load_corpus(paths, chosen.features, report)
+        train_idx, val_idx = split_files(len(corpus.files), chosen.training.validation_fraction, seed)
+        normaliser = Normaliser.fit(np.concatenate([corpus.frames[i] for i in train_idx]))
+        try:
+            workdir.mkdir(exist_ok=True)
+            state = {
+                "version": STATE_VERSION, "preset": chosen.name, "features": chosen.features.to_dict(),
+                "architecture": chosen.architecture.to_dict(), "training": chosen.training.to_dict(),
+                "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
+                "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist(),
+            }
+            _atomic_write(state_path, lambda f: f.write(json.dumps(state)), "w")
+        except OSError as exc:
+            raise MusicgenError(f"cannot write training state to {workdir}: {exc.strerror or exc}") from None
+        if ckpt_path.exists():
+            ckpt_path.unlink()
+
+    cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
+    norm_frames = [normaliser.normalise(f) for f in corpus.frames]
+    train_windows = _Windows([norm_frames[i] for i in train_idx], tcfg.sequence_length)
+    val_windows = _Windows([norm_frames[i] for i in val_idx], tcfg.sequence_length)
+    batches_per_epoch = len(train_windows.starts(None)) // tcfg.batch_size
+    if batches_per_epoch < 1:
+        seconds = (tcfg.sequence_length + 1) * tcfg.batch_size * cfg.hop / cfg.sample_rate
+        raise MusicgenError(f"not enough training audio: at least {seconds:.0f} s is needed for one batch")
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    model = build_keras_model(arch, cfg.n_bins)
+    if tcfg.optimizer == "adadelta":
+        optimizer = keras.optimizers.Adadelta(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
+    else:
+        optimizer = keras.optimizers.Adam(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
+    model.compile(optimizer=optimizer, loss="mse")
+    optimizer.build(model.trainable_variables)
+
+    start_epoch, start_batch = 0, 0
+    history: dict = {"loss": [], "val_loss": []}
+    if resume and ckpt_path.is_file():
+        start_epoch, start_batch, history = _restore_checkpoint(ckpt_path, model, arch)
+
+    window = tf.range(tcfg.sequence_length + 1)
+
+    def dataset(starts: np.ndarray, frames, drop_remainder: bool) -> "tf.data.Dataset":
+        def gather(batch_starts):
+            w = tf.gather(frames, batch_starts[:, None] + window[None, :])
+            return w[:, :-1], w[:, 1:]
+
+        return (tf.data.Dataset.from_tensor_slices(starts).batch(tcfg.batch_size, drop_remainder=drop_remainder)
+                .map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
+
+    # A Variable, not a constant: the frames can be gigabytes, too big to embed in a graph.
+    train_frames = tf.Variable(train_windows.data, trainable=False, name="train_frames")
+    val_starts = val_windows.starts(None)
+    val_ds = None
+    if len(val_starts):
+        val_ds = dataset(val_starts, tf.Variable(val_windows.data, trainable=False, name="val_frames"), False)
+
+    state_box = {"epoch": start_epoch, "batch": start_batch, "stopped": False}
+
+    def save_checkpoint():
+        arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
+        arrays.update({f"o{i}": v.numpy() for i, v in enumerate(optimizer.variables)})
+        meta = {"epoch": state_box["epoch"], "batch": state_box["batch"], "history": history}
+        arrays["meta"] = np.array(json.dumps(meta))
+        _atomic_write(ckpt_path, lambda f: np.savez(f, **arrays))
+
+    frames_per_batch = tcfg.batch_size * tcfg.sequence_length
+
+    class Callback(keras.callbacks.Callback):
+        def on_epoch_begin(self, epoch, logs=None):
+            self.t0 = time.perf_counter()
+            self.first = state_box["batch"]
+
+        def on_train_batch_end(self, batch, logs=None):
+            state_box["batch"] = self.first + batch + 1
+            done = state_box["batch"] - self.first
+            rate = done * frames_per_batch / max(time.perf_counter() - self.t0, 1e-9)
+            left = (batches_per_epoch - state_box["batch"]) + (epochs - state_box["epoch"] - 1) * batches_per_epoch
+            report(TrainingProgress("training", state_box["epoch"] + 1, epochs, state_box["batch"], batches_per_epoch,
+                                    float(logs.get("loss", np.nan)), history["val_loss"][-1] if history["val_loss"] else None,
+                                    rate, left * frames_per_batch / rate))
+            if state_box["batch"] % checkpoint_every == 0:
+                save_checkpoint()
+            if should_stop is not None and should_stop():
+                state_box["stopped"] = True
+                self.model.stop_training = True
+
+    tensorboard = keras.callbacks.TensorBoard(log_dir=str(workdir / "logs"), update_freq=max(1, checkpoint_every // 4))
+    callback = Callback()
+    val_loss = None
+    for epoch in range(start_epoch, epochs):
+        state_box["epoch"] = epoch
+        rng = np.random.default_rng([seed, epoch])
+        starts = train_windows.starts(rng)[: batches_per_epoch * tcfg.batch_size]
+        skip = state_box["batch"] * tcfg.batch_size
+        if skip < len(starts):
+            result = model.fit(dataset(starts[skip:], train_frames, True), epochs=epoch + 1, initial_epoch=epoch,
+                               callbacks=[callback, tensorboard], verbose=0)
+            losses = result.history.get("loss") or [np.nan]
+        else:
+            losses = [history["loss"][-1] if history["loss"] else np.nan]
+        if state_box["stopped"]:
+            save_checkpoint()
+            report(TrainingProgress("stopped", epoch + 1, epochs, state_box["batch"], batches_per_epoch,
+                                    message="stopped; resume to continue from here"))
+            return output
+        val_loss = float(model.evaluate(val_ds, verbose=0)) if val_ds is not None else None
+        history["loss"].append(float(losses[-1]))
+        history["val_loss"].append(val_loss)
+        state_box["epoch"], state_box["batch"] = epoch + 1, 0
+        save_checkpoint()
+        bundle = _make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus, train_idx, val_idx,
+                              epoch + 1, history, output.stem)
+        save_bundle(bundle, output)
+        report(TrainingProgress("training", epoch + 1, epochs, batches_per_epoch, batches_per_epoch,
+                                history["loss"][-1], val_loss, message=f"saved {output.name}"))
+    report(TrainingProgress("done", epochs, epochs, batches_per_epoch, batches_per_epoch,
+                            history["loss"][-1] if history["loss"] else None, val_loss, message=f"wrote {output}"))
+    if not output.exists():
+        # Resumed after the last epoch had finished: write the model from the checkpoint.
+        save_bundle(_make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus, train_idx, val_idx,
+                                 epochs, history, output.stem), output)
+    return output
+
+
+def _read_state(path: Path) -> dict:
+    try:
+        state = json.loads(path.read_text())
+        if state.get("version") != STATE_VERSION:
+            raise MusicgenError(f"{path}: written by another version; start a new run")
+        return state
+    except (OSError, ValueError, AttributeError) as exc:
+        raise MusicgenError(f"{path}: cannot be read ({exc}); start a new run") from None
+
+
+def _restore_checkpoint(path: Path, model, arch: Architecture) -> tuple[int, int, dict]:
+    try:
+        with np.load(path, allow_pickle=False) as ckpt:
+            weights = [ckpt[f"w{i}"] for i in range(len(model.get_weights()))]
+            opt_values = [ckpt[f"o{i}"] for i in range(len(model.optimizer.variables))]
+            meta = json.loads(str(ckpt["meta"]))
+        model.set_weights(weights)
+        for var, value in zip(model.optimizer.variables, opt_values):
+            var.assign(value)
+    except (OSError, KeyError, ValueError) as exc:
+        raise MusicgenError(f"the checkpoint {path} is damaged ({exc}); start a new run") from None
+    return int(meta["epoch"]), int(meta["batch"]), meta["history"]
+
+
+def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _Windows, val_windows: _Windows,
+                 corpus: Corpus, train_idx, val_idx, epochs_done: int, history: dict, name: str) -> ModelBundle:
+    arch, tcfg = preset.architecture, preset.training
+    arrays = keras_weights_to_arrays(model, arch)
+    # The residual statistics: teacher-forced error on held-out windows (training
+    # windows when nothing is held out), past each window's warm-up.
+    source = val_windows if len(val_windows.starts(None)) else train_windows
+    starts = source.starts(np.random.default_rng(0))[:256]
+    windows = source.data[starts[:, None] + np.arange(tcfg.sequence_length + 1)[None, :]]
+    predicted = model.predict(windows[:, :-1], verbose=0, batch_size=64)
+    errors = (predicted - windows[:, 1:])[:, _RESIDUAL_SKIP:]
+    residual_std = errors.reshape(-1, errors.shape[-1]).std(axis=0)
+    data = train_windows.data
+
+    def seconds(indices):
+        return round(sum(len(corpus.frames[i]) for i in indices) / preset.features.frames_per_second, 1)
+
+    return ModelBundle(
+        name=name, preset=preset.name, features=preset.features, architecture=arch, normaliser=normaliser,
+        residual_std=residual_std.astype(np.float32),
+        frame_min=data.min(axis=0).astype(np.float32), frame_max=data.max(axis=0).astype(np.float32),
+        weights=arrays, training=tcfg,
+        provenance={
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "musicgen_version": __version__,
+            "train_files": [Path(corpus.files[i]).name for i in train_idx],
+            "val_files": [Path(corpus.files[i]).name for i in val_idx],
+            "train_seconds": seconds(train_idx), "val_seconds": seconds(val_idx),
+            "epochs": epochs_done, "final_loss": history["loss"][-1] if history["loss"] else None,
+            "final_val_loss": history["val_loss"][-1] if history["val_loss"] else None,
+        },
+    )

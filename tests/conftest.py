@@ -1,0 +1,72 @@
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+# Keras, librosa and Qt write under $HOME and the XDG dirs: keep them in a temp dir,
+# before anything imports them.
+_home = tempfile.mkdtemp(prefix="musicgen-test-home-")
+for var, sub in (("HOME", ""), ("XDG_CONFIG_HOME", ".config"), ("XDG_DATA_HOME", ".local/share"),
+                 ("XDG_CACHE_HOME", ".cache")):
+    os.environ[var] = os.path.join(_home, sub)
+    os.makedirs(os.environ[var], exist_ok=True)
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import soundfile as sf  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).parent))
+from synth import SR, melody  # noqa: E402
+
+from musicgen_gui.core.bundle import ModelBundle, save_bundle  # noqa: E402
+from musicgen_gui.core.features import FeatureConfig, Normaliser  # noqa: E402
+from musicgen_gui.core.model import Architecture  # noqa: E402
+
+# A four-note pattern whose notes last a whole number of hops: periodic in frames.
+PATTERN_FREQS = (220.0, 277.18, 329.63, 440.0)
+PATTERN_NOTE_SAMPLES = 11 * 512
+
+
+def random_bundle(arch=None, features=None, seed=0, name="random") -> ModelBundle:
+    """A bundle with random weights: a real model file for paths that need no training."""
+    features = features or FeatureConfig()
+    arch = arch or Architecture(cell="lstm", units=(32,), residual=True, input_noise=0.0)
+    rng = np.random.default_rng(seed)
+    weights = {k: (rng.standard_normal(shape) * 0.1).astype(np.float32)
+               for k, shape in arch.weight_shapes(features.n_bins).items()}
+    n = features.n_bins
+    return ModelBundle(
+        name=name, features=features, architecture=arch,
+        normaliser=Normaliser(np.full(n, -12.0, np.float32), np.full(n, 4.0, np.float32)),
+        residual_std=np.full(n, 0.3, np.float32),
+        frame_min=np.full(n, -3.0, np.float32), frame_max=np.full(n, 4.0, np.float32),
+        weights=weights, provenance={"data": "random weights for tests"})
+
+
+@pytest.fixture
+def tiny_bundle_path(tmp_path):
+    return save_bundle(random_bundle(), tmp_path / "tiny.musicgen")
+
+
+@pytest.fixture(scope="session")
+def pattern_folder(tmp_path_factory):
+    """Three files of the same periodic melody, each starting on another note."""
+    folder = tmp_path_factory.mktemp("pattern")
+    one = melody(PATTERN_FREQS, PATTERN_NOTE_SAMPLES, repeats=14)
+    period = len(PATTERN_FREQS) * PATTERN_NOTE_SAMPLES
+    for i in range(3):
+        sf.write(folder / f"take{i}.wav", np.roll(one, -i * period // 4), SR)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def trained_model(pattern_folder, tmp_path_factory):
+    """A small default-preset model really trained (seconds) on the periodic pattern."""
+    from musicgen_gui.core.training import train
+
+    out = tmp_path_factory.mktemp("model") / "pattern.musicgen"
+    train([pattern_folder], out, preset="default", epochs=25, units=[64], batch_size=8, seed=1)
+    return out
