@@ -42,7 +42,7 @@ def random_bundle(arch=None, features=None, seed=0, name="random") -> ModelBundl
         name=name, features=features, architecture=arch,
         normaliser=Normaliser(np.full(n, -12.0, np.float32), np.full(n, 4.0, np.float32)),
         residual_std=np.full(n, 0.3, np.float32),
-        frame_min=np.full(n, -3.0, np.float32), frame_max=np.full(n, 4.0, np.float32),
+        frame_min=np.full(n, -3.0, np.float32), frame_max=np.full(n, 2.0, np.float32),
         weights=weights, provenance={"data": "random weights for tests"})
 
 
@@ -68,5 +68,5 @@ def trained_model(pattern_folder, tmp_path_factory):
     from musicgen_gui.core.training import train
 
     out = tmp_path_factory.mktemp("model") / "pattern.musicgen"
-    train([pattern_folder], out, preset="default", epochs=25, units=[64], batch_size=8, seed=1)
+    train([pattern_folder], out, preset="default", epochs=25, units=[64], batch_size=8, sequence_length=20, seed=1)
     return out

@@ -51,3 +51,7 @@ def test_normaliser_round_trip_and_unit_variance():
 def test_invalid_feature_settings_are_refused(bad):
     with pytest.raises(ModelError):
         FeatureConfig(**bad)
+
+
+def test_a_signal_shorter_than_one_frame_has_no_frames():
+    assert log_power(np.zeros(100, np.float32), CFG).shape == (0, 512)

@@ -93,6 +93,8 @@ def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     n = 0 if len(x) < n_fft else 1 + (len(x) - n_fft) // hop
     w = hann(n_fft) * np.float32(stft_scale(n_fft))
     out = np.empty((n, n_fft // 2 + 1), np.complex64)
+    if n == 0:
+        return out
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
     for start in range(0, n, _CHUNK_FRAMES):
         out[start:start + _CHUNK_FRAMES] = np.fft.rfft(frames[start:start + _CHUNK_FRAMES] * w, axis=1)

@@ -95,7 +95,8 @@ class ContinuationSession:
             samples = phase.push(log_frame)
             if len(samples):
                 take = min(len(samples), self.total_samples - produced)
-                yield Block(samples[:take].copy(), np.stack(pending), produced)
+                # A model gone wrong must not blast the speakers: never past full scale.
+                yield Block(np.clip(samples[:take], -1.0, 1.0), np.stack(pending), produced)
                 produced += take
                 pending = []
             prediction = predictor.step(frame)

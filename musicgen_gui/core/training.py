@@ -151,10 +151,15 @@ def train(
     sequence_length: int | None = None,
     checkpoint_every: int = 100,
     seed: int = 0,
+    validation: Sequence[str | os.PathLike] | None = None,
     progress: Callable[[TrainingProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Path:
-    """Train (or resume) and write the model bundle to ``output``; returns its path."""
+    """Train (or resume) and write the model bundle to ``output``; returns its path.
+
+    ``validation``: folders of held-out tracks; without it, whole files of
+    ``paths`` are held out at random.
+    """
     output = Path(output)
     workdir = work_dir(output)
     state_path, ckpt_path = workdir / "state.json", workdir / "checkpoint.npz"
@@ -181,8 +186,15 @@ def train(
                               if v is not None}
         if training_overrides:
             chosen = replace(chosen, training=replace(chosen.training, **training_overrides))
-        corpus = load_corpus(paths, chosen.features, report)
-        train_idx, val_idx = split_files(len(corpus.files), chosen.training.validation_fraction, seed)
+        corpus = load_corpus(list(paths) + list(validation or []), chosen.features, report)
+        if validation:
+            held_out = {str(p) for p in find_audio_files(validation)}
+            val_idx = [i for i, f in enumerate(corpus.files) if f in held_out]
+            train_idx = [i for i, f in enumerate(corpus.files) if f not in held_out]
+            if not train_idx:
+                raise MusicgenError("every training file is also in the validation folders")
+        else:
+            train_idx, val_idx = split_files(len(corpus.files), chosen.training.validation_fraction, seed)
         normaliser = Normaliser.fit(np.concatenate([corpus.frames[i] for i in train_idx]))
         try:
             workdir.mkdir(exist_ok=True)
@@ -226,7 +238,7 @@ def train(
     if resume and ckpt_path.is_file():
         start_epoch, start_batch, history = _restore_checkpoint(ckpt_path, model, arch)
 
-    window = tf.range(tcfg.sequence_length + 1)
+    window = tf.range(tcfg.sequence_length + 1, dtype=tf.int64)
 
     def dataset(starts: np.ndarray, frames, drop_remainder: bool) -> "tf.data.Dataset":
         def gather(batch_starts):
@@ -283,7 +295,7 @@ def train(
         skip = state_box["batch"] * tcfg.batch_size
         if skip < len(starts):
             result = model.fit(dataset(starts[skip:], train_frames, True), epochs=epoch + 1, initial_epoch=epoch,
-                               callbacks=[callback, tensorboard], verbose=0)
+                               callbacks=[callback, tensorboard], shuffle=False, verbose=0)
             losses = result.history.get("loss") or [np.nan]
         else:
             losses = [history["loss"][-1] if history["loss"] else np.nan]
@@ -345,7 +357,7 @@ def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _
     starts = source.starts(np.random.default_rng(0))[:256]
     windows = source.data[starts[:, None] + np.arange(tcfg.sequence_length + 1)[None, :]]
     predicted = model.predict(windows[:, :-1], verbose=0, batch_size=64)
-    errors = (predicted - windows[:, 1:])[:, _RESIDUAL_SKIP:]
+    errors = (predicted - windows[:, 1:])[:, min(_RESIDUAL_SKIP, tcfg.sequence_length // 2):]
     residual_std = errors.reshape(-1, errors.shape[-1]).std(axis=0)
     data = train_windows.data
 

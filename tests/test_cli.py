@@ -1,0 +1,115 @@
+"""The musicgen command: outputs, exit codes and one-line errors."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+from synth import SR, chord, rms_db
+
+from musicgen_gui.cli import main
+
+
+@pytest.fixture
+def seed_wav(tmp_path):
+    path = tmp_path / "seed.wav"
+    sf.write(path, np.stack([chord(seconds=2.0, sr=44100)] * 2, axis=1), 44100)  # stereo, another rate
+    return path
+
+
+def run(capsys, *argv):
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+def assert_one_error_line(err, *fragments):
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), err
+    for fragment in fragments:
+        assert fragment in lines[0]
+
+
+def test_continue_writes_exactly_the_requested_length(capsys, seed_wav, tiny_bundle_path, tmp_path):
+    out = tmp_path / "out.wav"
+    code, _, err = run(capsys, "continue", seed_wav, "-o", out, "--model", tiny_bundle_path, "--seconds", 1.5,
+                       "--rng-seed", 1)
+    assert code == 0, err
+    audio, rate = sf.read(out, dtype="float32")
+    assert rate == SR and audio.ndim == 1
+    assert len(audio) == round(1.5 * SR)
+    assert np.isfinite(audio).all() and rms_db(audio) > -60
+    assert sf.info(out).subtype == "PCM_16"
+
+
+def test_with_seed_prepends_the_aligned_seed(capsys, seed_wav, tiny_bundle_path, tmp_path):
+    out = tmp_path / "both.wav"
+    code, _, _ = run(capsys, "continue", seed_wav, "-o", out, "--model", tiny_bundle_path, "--seconds", 1,
+                     "--with-seed", "--bits", "float")
+    assert code == 0
+    audio, _ = sf.read(out, dtype="float32")
+    seed_len = 2.0 * SR  # 44.1 kHz stereo became 22.05 kHz mono
+    assert seed_len - 512 < len(audio) - SR <= seed_len
+    # The seed part is the chord: its strongest bin is one of the chord's notes.
+    peak = np.argmax(np.abs(np.fft.rfft(audio[:SR])))  # 1 s window: bin k is k Hz
+    assert min(abs(peak - f) for f in (261.63, 329.63, 392.0)) < 3
+
+
+@pytest.mark.parametrize("case", ["missing", "garbage", "empty", "too_short", "folder"])
+def test_bad_seeds_exit_2_with_one_error_line_and_no_output(capsys, tmp_path, tiny_bundle_path, case):
+    seed = tmp_path / "seed.wav"
+    if case == "garbage":
+        seed.write_bytes(os.urandom(5000))
+    elif case == "empty":
+        seed.write_bytes(b"")
+    elif case == "too_short":
+        sf.write(seed, chord(seconds=0.1), SR)
+    elif case == "folder":
+        seed.mkdir()
+    out = tmp_path / "out.wav"
+    code, _, err = run(capsys, "continue", seed, "-o", out, "--model", tiny_bundle_path)
+    assert code == 2
+    assert_one_error_line(err)
+    if case == "too_short":
+        assert "at least 0.21 s" in err
+    assert not out.exists()
+    assert not list(tmp_path.glob("*.part"))
+
+
+def test_bad_model_and_unwritable_output(capsys, seed_wav, tiny_bundle_path, tmp_path):
+    code, _, err = run(capsys, "continue", seed_wav, "-o", tmp_path / "o.wav", "--model", tmp_path / "none.musicgen")
+    assert code == 2
+    assert_one_error_line(err, "does not exist")
+    not_a_model = tmp_path / "fake.musicgen"
+    not_a_model.write_text("hello")
+    code, _, err = run(capsys, "continue", seed_wav, "-o", tmp_path / "o.wav", "--model", not_a_model)
+    assert code == 2
+    assert_one_error_line(err, "not a musicgen model")
+    code, _, err = run(capsys, "continue", seed_wav, "-o", tmp_path / "nodir" / "o.wav", "--model", tiny_bundle_path)
+    assert code == 2
+    assert_one_error_line(err, "does not exist")
+
+
+def test_train_then_continue_then_evaluate_through_the_console_script(pattern_folder, tmp_path):
+    bin_dir = Path(sys.executable).parent
+    model = tmp_path / "cli.musicgen"
+    train = subprocess.run([bin_dir / "musicgen", "train", pattern_folder, "-o", model, "--epochs", "2",
+                            "--batch-size", "8"], capture_output=True, text=True, timeout=600)
+    assert train.returncode == 0, train.stderr
+    assert "epoch 2/2" in train.stderr and "frames/s" in train.stderr
+    out = tmp_path / "c.wav"
+    cont = subprocess.run([bin_dir / "musicgen", "continue", pattern_folder / "take0.wav", "-o", out,
+                           "--model", model, "--seconds", "3"], capture_output=True, text=True, timeout=600)
+    assert cont.returncode == 0, cont.stderr
+    audio, rate = sf.read(out, dtype="float32")
+    assert len(audio) == 3 * rate and np.isfinite(audio).all() and rms_db(audio) > -50
+    ev = subprocess.run([bin_dir / "musicgen", "evaluate", model, "--data", pattern_folder],
+                        capture_output=True, text=True, timeout=600)
+    assert ev.returncode == 0, ev.stderr
+    assert "persistence" in ev.stdout and "ratio" in ev.stdout
+    bad = subprocess.run([bin_dir / "musicgen", "continue", tmp_path / "nothing.wav", "-o", out, "--model", model],
+                         capture_output=True, text=True, timeout=600)
+    assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr

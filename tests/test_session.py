@@ -1,0 +1,87 @@
+import tracemalloc
+
+import numpy as np
+import pytest
+from conftest import random_bundle
+from synth import SR, chord, drum_loop, rms_db
+
+from musicgen_gui.core.errors import MusicgenError
+from musicgen_gui.core.session import ContinuationParams, ContinuationSession
+
+BUNDLE = random_bundle()
+SEED = chord(seconds=3.0) + drum_loop(3.0)
+
+
+def render(seconds=2.0, temperature=0.5, rng_seed=7, seed=SEED):
+    return ContinuationSession(BUNDLE, seed, ContinuationParams(seconds, temperature, rng_seed)).render()
+
+
+@pytest.mark.parametrize("seconds", [0.05, 1.0, 2.345])
+def test_continuation_has_exactly_the_requested_length(seconds):
+    audio = render(seconds)
+    assert len(audio) == round(seconds * SR)
+    assert audio.dtype == np.float32
+    assert np.isfinite(audio).all()
+    assert rms_db(audio) > -60
+
+
+def test_blocks_are_contiguous_and_carry_their_frames():
+    session = ContinuationSession(BUNDLE, SEED, ContinuationParams(1.0, 0.5, 1))
+    blocks = list(session.blocks())
+    starts = [b.start_sample for b in blocks]
+    assert starts[0] == 0
+    assert all(b.start_sample + len(b.samples) == nxt for b, nxt in zip(blocks, starts[1:]))
+    frames = np.concatenate([b.frames for b in blocks])
+    assert frames.shape[1] == BUNDLE.features.n_bins
+    # One model frame per hop of output, plus the phase look-ahead's frames.
+    assert len(frames) >= session.total_samples // BUNDLE.features.hop
+
+
+def test_same_rng_seed_same_output_other_seed_other_output():
+    a, b, c = render(rng_seed=3), render(rng_seed=3), render(rng_seed=4)
+    assert np.array_equal(a, b)
+    assert not np.allclose(a, c)
+    assert np.array_equal(render(temperature=0, rng_seed=1), render(temperature=0, rng_seed=2))
+
+
+def test_cancel_stops_within_a_block():
+    session = ContinuationSession(BUNDLE, SEED, ContinuationParams(60.0, 0.5, 0))
+    got = 0
+    for block in session.blocks():
+        got += len(block.samples)
+        if got > SR // 2:
+            session.cancel()
+    assert got < SR // 2 + 2 * BUNDLE.features.hop
+
+
+def test_temperature_changes_live():
+    session = ContinuationSession(BUNDLE, SEED, ContinuationParams(2.0, 0.0, 0))
+    reference = ContinuationSession(BUNDLE, SEED, ContinuationParams(2.0, 0.0, 0)).render()
+    out = []
+    for block in session.blocks():
+        out.append(block.samples)
+        if block.start_sample > SR // 2:
+            session.temperature = 2.0
+    live = np.concatenate(out)
+    half = SR // 2
+    assert np.array_equal(live[:half], reference[:half])
+    assert not np.allclose(live[-half:], reference[-half:])
+
+
+def test_streaming_memory_does_not_grow_with_length():
+    def peak(seconds):
+        session = ContinuationSession(BUNDLE, SEED, ContinuationParams(seconds, 0.5, 0))
+        tracemalloc.start()
+        for _ in session.blocks():
+            pass
+        _, top = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        return top
+
+    short, long = peak(2.0), peak(40.0)
+    assert long < short + 256 * 1024, (short, long)
+
+
+def test_a_too_short_seed_names_the_minimum():
+    with pytest.raises(MusicgenError, match=r"too short \(0.10 s\); it must be at least 0.21 s"):
+        ContinuationSession(BUNDLE, SEED[: SR // 10], ContinuationParams())
