@@ -92,7 +92,7 @@ def cmd_train(args) -> int:
     try:
         path = train(args.folders, output, preset=args.preset, epochs=args.epochs, resume=args.resume,
                      cell=args.cell, batch_size=args.batch_size, checkpoint_every=args.checkpoint_every,
-                     seed=args.rng_seed, validation=args.validation, progress=show)
+                     seed=args.rng_seed, validation=args.validation, data_note=args.data_note, progress=show)
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command with --resume to go on from the last checkpoint",
               file=sys.stderr)
@@ -148,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--checkpoint-every", type=int, default=100, metavar="BATCHES")
     p.add_argument("--validation", nargs="+", metavar="FOLDER",
                    help="held-out tracks for validation (default: 10%% of the files, chosen at random)")
+    p.add_argument("--data-note", default="", metavar="TEXT",
+                   help="where the audio came from and its licence, stored in the model")
     p.add_argument("--rng-seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="go on from the last checkpoint of the same output")
     p.set_defaults(func=cmd_train)

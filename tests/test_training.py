@@ -103,7 +103,20 @@ def test_explicit_validation_tracks_are_held_out(pattern_folder, tmp_path):
     out = tmp_path / "v.musicgen"
     held_out = pattern_folder / "take2.wav"
     train([pattern_folder / "take0.wav", pattern_folder / "take1.wav"], out, units=[8], batch_size=8,
-          sequence_length=10, epochs=1, validation=[held_out])
+          sequence_length=10, epochs=1, validation=[held_out], data_note="synthesised test melody, CC0")
     provenance = load_bundle(out).provenance
+    assert provenance["data"] == "synthesised test melody, CC0"
     assert provenance["val_files"] == ["take2.wav"]
     assert provenance["train_files"] == ["take0.wav", "take1.wav"]
+
+
+def test_gru_cell_trains_and_generates(pattern_folder, tmp_path):
+    from musicgen_gui.core.session import ContinuationParams, ContinuationSession
+
+    out = train([pattern_folder], tmp_path / "g.musicgen", cell="gru", units=[16], batch_size=8,
+                sequence_length=10, epochs=1)
+    bundle = load_bundle(out)
+    assert bundle.architecture.cell == "gru"
+    seed = melody(PATTERN_FREQS, PATTERN_NOTE_SAMPLES, repeats=1)
+    audio = ContinuationSession(bundle, seed, ContinuationParams(1.0, 0.5, 0)).render()
+    assert len(audio) == SR and np.isfinite(audio).all()

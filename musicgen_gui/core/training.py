@@ -152,13 +152,15 @@ def train(
     checkpoint_every: int = 100,
     seed: int = 0,
     validation: Sequence[str | os.PathLike] | None = None,
+    data_note: str = "",
     progress: Callable[[TrainingProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Path:
     """Train (or resume) and write the model bundle to ``output``; returns its path.
 
     ``validation``: folders of held-out tracks; without it, whole files of
-    ``paths`` are held out at random.
+    ``paths`` are held out at random. ``data_note``: where the audio came from and
+    its licence, recorded in the model's provenance.
     """
     output = Path(output)
     workdir = work_dir(output)
@@ -202,6 +204,7 @@ def train(
                 "version": STATE_VERSION, "preset": chosen.name, "features": chosen.features.to_dict(),
                 "architecture": chosen.architecture.to_dict(), "training": chosen.training.to_dict(),
                 "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
+                "data_note": data_note,
                 "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist(),
             }
             _atomic_write(state_path, lambda f: f.write(json.dumps(state)), "w")
@@ -310,7 +313,7 @@ def train(
         state_box["epoch"], state_box["batch"] = epoch + 1, 0
         save_checkpoint()
         bundle = _make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus, train_idx, val_idx,
-                              epoch + 1, history, output.stem)
+                              epoch + 1, history, output.stem, state.get("data_note", ""))
         save_bundle(bundle, output)
         report(TrainingProgress("training", epoch + 1, epochs, batches_per_epoch, batches_per_epoch,
                                 history["loss"][-1], val_loss, message=f"saved {output.name}"))
@@ -319,7 +322,7 @@ def train(
     if not output.exists():
         # Resumed after the last epoch had finished: write the model from the checkpoint.
         save_bundle(_make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus, train_idx, val_idx,
-                                 epochs, history, output.stem), output)
+                                 epochs, history, output.stem, state.get("data_note", "")), output)
     return output
 
 
@@ -348,7 +351,8 @@ def _restore_checkpoint(path: Path, model, arch: Architecture) -> tuple[int, int
 
 
 def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _Windows, val_windows: _Windows,
-                 corpus: Corpus, train_idx, val_idx, epochs_done: int, history: dict, name: str) -> ModelBundle:
+                 corpus: Corpus, train_idx, val_idx, epochs_done: int, history: dict, name: str,
+                 data_note: str) -> ModelBundle:
     arch, tcfg = preset.architecture, preset.training
     arrays = keras_weights_to_arrays(model, arch)
     # The residual statistics: teacher-forced error on held-out windows (training
@@ -372,6 +376,7 @@ def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _
         provenance={
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "musicgen_version": __version__,
+            "data": data_note,
             "train_files": [Path(corpus.files[i]).name for i in train_idx],
             "val_files": [Path(corpus.files[i]).name for i in val_idx],
             "train_seconds": seconds(train_idx), "val_seconds": seconds(val_idx),
