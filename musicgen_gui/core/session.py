@@ -19,9 +19,9 @@ from .features import align_to_frames, log_power
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
 
-# The state is warmed on this many BPTT windows of the seed's end: longer seeds
-# add start-up time but nothing the net was trained to remember.
-WARM_WINDOWS = 2
+# The state is warmed on the seed's last BPTT window: training windows start
+# from a zero state too, so this is the context the net learned to use, and a
+# longer warm-up would only delay the first sound.
 MAX_SECONDS = 3600.0
 # Longer seed files are cropped to their start on loading (an hour of audio is
 # hundreds of MB and the model only looks at the end anyway).
@@ -85,7 +85,7 @@ class ContinuationSession:
         bundle, cfg = self.bundle, self.bundle.features
         norm = bundle.normaliser
         predictor = FramePredictor(bundle, batch=1)
-        warm = self.seed_frames[-WARM_WINDOWS * bundle.training.sequence_length:]
+        warm = self.seed_frames[-bundle.training.sequence_length:]
         prediction = predictor.run_sequence(norm.normalise(warm)[None])[:, -1]
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
