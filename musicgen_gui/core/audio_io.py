@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from .errors import AudioLoadError, ExportError
+from .fileio import atomic_file
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 EXPORT_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
@@ -92,33 +92,20 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bi
     if bits not in EXPORT_SUBTYPES:
         raise ExportError(f"unknown sample format {bits!r}; use one of {', '.join(EXPORT_SUBTYPES)}")
     path = Path(path)
-    folder = path.parent if str(path.parent) else Path(".")
-    if not folder.is_dir():
-        raise ExportError(f"{path}: folder {folder} does not exist")
+    if not path.parent.is_dir():
+        raise ExportError(f"cannot write {path}: folder {path.parent} does not exist")
     samples = np.asarray(samples, np.float32)
     if bits != "float":
         samples = np.clip(samples, -1.0, 1.0)
-    tmp = None
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
-        with os.fdopen(fd, "wb") as raw:
+        with atomic_file(path) as raw:
             with sf.SoundFile(raw, "w", samplerate=sample_rate, channels=1,
                               subtype=EXPORT_SUBTYPES[bits], format="WAV") as f:
                 f.write(samples)
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
-        tmp = None
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     except (sf.LibsndfileError, RuntimeError) as exc:
         raise ExportError(f"cannot write {path}: {_short(exc)}") from None
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
     return path
 
 

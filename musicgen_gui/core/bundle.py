@@ -13,7 +13,6 @@ import json
 import math
 import os
 import sys
-import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,7 @@ import numpy as np
 
 from .errors import ModelError
 from .features import FeatureConfig, Normaliser
+from .fileio import atomic_file
 from .model import Architecture, TrainingConfig
 
 FORMAT = "musicgen-model"
@@ -85,25 +85,16 @@ def save_bundle(bundle: ModelBundle, path: str | os.PathLike) -> Path:
     """Write atomically (temp file + rename), so a crash never leaves half a model."""
     path = Path(path)
     _validate_weights(bundle.weights, bundle.architecture, bundle.features.n_bins)
-    folder = path.parent
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
-        with os.fdopen(fd, "wb") as raw:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_file(path) as raw:
             with zipfile.ZipFile(raw, "w", zipfile.ZIP_STORED) as zf:
                 zf.writestr("config.json", json.dumps(bundle.config_dict(), indent=1))
                 for name, array in bundle.weights.items():
                     buf = io.BytesIO()
                     np.lib.format.write_array(buf, np.ascontiguousarray(array, np.float32), allow_pickle=False)
                     zf.writestr(f"weights/{name}.npy", buf.getvalue())
-            raw.flush()
-            os.fsync(raw.fileno())
-        os.replace(tmp, path)
     except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
         raise ModelError(f"cannot write model {path}: {exc.strerror or exc}") from None
     return path
 

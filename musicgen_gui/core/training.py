@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
@@ -32,6 +31,7 @@ from .audio_io import find_audio_files, load_audio
 from .bundle import ModelBundle, save_bundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, Normaliser, log_power
+from .fileio import atomic_file
 from .model import Architecture, Preset, TrainingConfig, build_keras_model, get_preset, keras_weights_to_arrays
 
 STATE_VERSION = 1
@@ -119,22 +119,6 @@ class _Windows:
         return starts.astype(np.int64)
 
 
-def _atomic_write(path: Path, write: Callable[[object], None], mode: str = "wb") -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, mode) as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 def work_dir(output: Path) -> Path:
     return output.with_name(output.name + ".training")
 
@@ -207,7 +191,8 @@ def train(
                 "data_note": data_note,
                 "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist(),
             }
-            _atomic_write(state_path, lambda f: f.write(json.dumps(state)), "w")
+            with atomic_file(state_path, "w") as f:
+                f.write(json.dumps(state))
         except OSError as exc:
             raise MusicgenError(f"cannot write training state to {workdir}: {exc.strerror or exc}") from None
         if ckpt_path.exists():
@@ -265,7 +250,8 @@ def train(
         arrays.update({f"o{i}": v.numpy() for i, v in enumerate(optimizer.variables)})
         meta = {"epoch": state_box["epoch"], "batch": state_box["batch"], "history": history}
         arrays["meta"] = np.array(json.dumps(meta))
-        _atomic_write(ckpt_path, lambda f: np.savez(f, **arrays))
+        with atomic_file(ckpt_path) as f:
+            np.savez(f, **arrays)
 
     frames_per_batch = tcfg.batch_size * tcfg.sequence_length
 
