@@ -93,10 +93,7 @@ class ContinuationSession:
         pending: list[np.ndarray] = []
         produced = 0
         while produced < self.total_samples and not self._cancelled.is_set():
-            frame = prediction
-            if self.temperature > 0:
-                frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
-            np.clip(frame, bundle.frame_min, bundle.frame_max, out=frame)
+            frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
             log_frame = norm.denormalise(frame[0])
             pending.append(log_frame)
             samples = phase.push(log_frame)
@@ -106,6 +103,10 @@ class ContinuationSession:
                 yield Block(np.clip(samples[:take], -1.0, 1.0), np.stack(pending), produced)
                 produced += take
                 pending = []
+            if self.temperature > 0:
+                # Variation enters through what the net is fed, never as noise on
+                # the frames heard: noise added to every bin of every frame is hiss.
+                frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
             prediction = predictor.step(frame)
 
     def render(self, progress: Callable[[float], None] | None = None) -> np.ndarray:
