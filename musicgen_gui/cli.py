@@ -107,16 +107,55 @@ def _duration(seconds: float) -> str:
 
 
 def cmd_evaluate(args) -> int:
+    from .core import evaluation as ev
     from .core.bundle import load_bundle
-    from .core.evaluation import teacher_forced_error
 
+    json_path = _writable_output(Path(args.json)) if args.json else None
     bundle = load_bundle(args.model)
-    result = teacher_forced_error(bundle, args.data)
+    # Picking the clips first: a folder without enough audio fails before any long work.
+    clips = ev.pick_clips(args.data, bundle.features, args.seeds, args.seed_seconds, args.seconds)
+    plots = Path(args.plots) if args.plots else None
+    if plots is not None:
+        ev.check_plotting()
+        plots.mkdir(parents=True, exist_ok=True)
+
+    result = ev.teacher_forced_error(bundle, args.data)
     print(f"model {bundle.name} ({bundle.preset}, {bundle.parameter_count:,} parameters)")
     print(f"teacher-forced next-frame MSE over {result.windows} windows from {result.files} files:")
     print(f"  model        {result.model_mse:.4f}")
     print(f"  persistence  {result.persistence_mse:.4f}")
-    print(f"  ratio        {result.ratio:.3f}")
+    print(f"  ratio        {result.ratio:.3f} (target <= {ev.MAX_TEACHER_FORCED_RATIO})")
+    if len(clips) < args.seeds:
+        print(f"note: the audio gives only {len(clips)} seeds", file=sys.stderr)
+    print(f"\n{len(clips)} seed{'s' * (len(clips) != 1)} of {args.seed_seconds:g} s, continued for "
+          f"{args.seconds:g} s at temperature {args.temperature:g} (log-mel, {ev.N_MELS} bands)")
+    print(f"{'#':>3}  {'file':<24} {'at s':>6} {'truth':>5} {'level':>6} {'silent':>6} {'change':>6} {'copy':>5} "
+          f"{'Frechet':>9} {'frozen':>9}  result")
+    evaluations = []
+    for i, clip in enumerate(clips, 1):
+        e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1)
+        evaluations.append(e)
+        s = e.scores
+        name = clip.path.name if len(clip.path.name) <= 24 else clip.path.name[:23] + "~"
+        print(f"{i:>3}  {name:<24} {clip.offset_seconds:>6.1f} {clip.truth_seconds:>5.1f} "
+              f"{s.level_db:>+6.1f} {s.silent_fraction:>6.2f} {s.change_ratio:>6.2f} {s.copy_fraction:>5.2f} "
+              f"{s.frechet:>9.1f} {s.frechet_frozen:>9.1f}  "
+              f"{'pass' if s.passed else 'fail: ' + ', '.join(s.failures())}", flush=True)
+        if plots is not None:
+            ev.plot_evaluation(e, plots / f"seed{i:02d}.png", f"{bundle.name} seed {i}: {clip.path.name} "
+                               f"at {clip.offset_seconds:.1f} s")
+    summary = ev.summarise(evaluations)
+    med = summary["median"]
+    met = ", ".join(f"{target} {n}" for target, n in summary["meeting"].items())
+    print(f"summary: {summary['passed']}/{summary['seeds']} seeds pass all targets (each met by: {met})")
+    print(f"medians: level {med['level_db']:+.1f} dB, silent {med['silent_fraction']:.2f}, change "
+          f"{med['change_ratio']:.2f}, copy {med['copy_fraction']:.2f}, Frechet {med['frechet']:.1f} "
+          f"(frozen {med['frechet_frozen']:.1f})")
+    if json_path is not None:
+        settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,
+                    "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed}
+        ev.write_json(ev.report(bundle, settings, result, evaluations), json_path)
+        print(f"wrote {json_path}", file=sys.stderr)
     return 0
 
 
@@ -154,9 +193,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", action="store_true", help="go on from the last checkpoint of the same output")
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("evaluate", help="measure a model's next-frame error")
+    p = sub.add_parser("evaluate", help="measure a model: next-frame error and continuations of held-out seeds")
     p.add_argument("model", help="bundled model name or path to a .musicgen file")
-    p.add_argument("--data", nargs="+", required=True, help="folders (or files) of audio")
+    p.add_argument("--data", nargs="+", required=True, help="folders (or files) of held-out audio")
+    p.add_argument("--seeds", type=int, default=10, help="seeds to continue (default 10)")
+    p.add_argument("--seed-seconds", type=float, default=8.0, help="length of each seed (default 8)")
+    p.add_argument("--seconds", type=float, default=60.0, help="length of each continuation (default 60)")
+    p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
+    p.add_argument("--rng-seed", type=int, default=0, help="random variation of the first seed; +1 per seed")
+    p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")
+    p.add_argument("--json", metavar="FILE", help="write every number here")
     p.set_defaults(func=cmd_evaluate)
     return parser
 

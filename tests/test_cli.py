@@ -106,7 +106,8 @@ def test_train_then_continue_then_evaluate_through_the_console_script(pattern_fo
     assert cont.returncode == 0, cont.stderr
     audio, rate = sf.read(out, dtype="float32")
     assert len(audio) == 3 * rate and np.isfinite(audio).all() and rms_db(audio) > -50
-    ev = subprocess.run([bin_dir / "musicgen", "evaluate", model, "--data", pattern_folder],
+    ev = subprocess.run([bin_dir / "musicgen", "evaluate", model, "--data", pattern_folder,
+                         "--seed-seconds", "2", "--seconds", "3", "--seeds", "1"],
                         capture_output=True, text=True, timeout=600)
     assert ev.returncode == 0, ev.stderr
     assert "persistence" in ev.stdout and "ratio" in ev.stdout
