@@ -39,7 +39,8 @@ def cmd_continue(args) -> int:
     if seed.truncated:
         print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
     session = ContinuationSession(bundle, seed.samples,
-                                  ContinuationParams(args.seconds, args.temperature, args.rng_seed))
+                                  ContinuationParams(args.seconds, args.temperature, args.rng_seed,
+                                                     not args.no_anchor))
     started = time.perf_counter()
     audio = session.render(_progress_printer("generating") if sys.stderr.isatty() else None)
     elapsed = time.perf_counter() - started
@@ -133,7 +134,7 @@ def cmd_evaluate(args) -> int:
           f"{'Frechet':>9} {'frozen':>9}  result")
     evaluations = []
     for i, clip in enumerate(clips, 1):
-        e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1)
+        e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1, not args.no_anchor)
         evaluations.append(e)
         s = e.scores
         name = clip.path.name if len(clip.path.name) <= 24 else clip.path.name[:23] + "~"
@@ -153,7 +154,8 @@ def cmd_evaluate(args) -> int:
           f"(frozen {med['frechet_frozen']:.1f})")
     if json_path is not None:
         settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,
-                    "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed}
+                    "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed,
+                    "anchor_level": not args.no_anchor}
         ev.write_json(ev.report(bundle, settings, result, evaluations), json_path)
         print(f"wrote {json_path}", file=sys.stderr)
     return 0
@@ -174,6 +176,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     p.add_argument("--rng-seed", type=int, default=None, help="fix the random variation for repeatable output")
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
+    p.add_argument("--no-anchor", action="store_true", help="let the level drift from the seed's")
     p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
     p.set_defaults(func=cmd_continue)
 
@@ -201,6 +204,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0, help="length of each continuation (default 60)")
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     p.add_argument("--rng-seed", type=int, default=0, help="random variation of the first seed; +1 per seed")
+    p.add_argument("--no-anchor", action="store_true", help="let the level drift from the seed's")
     p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")
     p.add_argument("--json", metavar="FILE", help="write every number here")
     p.set_defaults(func=cmd_evaluate)

@@ -85,3 +85,27 @@ def test_streaming_memory_does_not_grow_with_length():
 def test_a_too_short_seed_names_the_minimum():
     with pytest.raises(MusicgenError, match=r"too short \(0.10 s\); it must be at least 0.21 s"):
         ContinuationSession(BUNDLE, SEED[: SR // 10], ContinuationParams())
+
+
+def test_level_anchor_pulls_a_drifting_level_back_to_the_seed():
+    from musicgen_gui.core.session import LevelAnchor
+
+    seed = np.full((200, 512), -20.0, np.float32)
+    anchor = LevelAnchor(seed, frames_per_second=43)
+    loud = seed[0] + 12 / (10 / np.log(10))  # +12 dB
+    shifts = [anchor.correction(loud) for _ in range(300)]
+    assert shifts[0] == 0.0  # the smoothed level has not left the dead zone yet
+    final_db = shifts[-1] * 10 / np.log(10)
+    assert -9.5 < final_db < -8.5  # back to within the 3 dB tolerance
+    quiet = LevelAnchor(seed, 43)
+    boost = [quiet.correction(seed[0] - 100) for _ in range(300)][-1] * 10 / np.log(10)
+    assert boost == pytest.approx(12.0)  # a fade-out is boosted, but never by more than 12 dB
+
+
+def test_anchored_continuation_stays_near_the_seed_level():
+    quiet_seed = SEED * 0.05  # -26 dB: far below what the random model produces
+    levels = {}
+    for anchored in (True, False):
+        audio = ContinuationSession(BUNDLE, quiet_seed, ContinuationParams(6.0, 0.0, 0, anchored)).render()
+        levels[anchored] = rms_db(audio[2 * SR:]) - rms_db(quiet_seed)
+    assert abs(levels[True]) < 6 < abs(levels[False]), levels

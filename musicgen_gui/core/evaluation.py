@@ -389,10 +389,11 @@ class SeedEvaluation:
 
 
 def evaluate_clip(bundle: ModelBundle, clip: Clip, seconds: float, temperature: float,
-                  rng_seed: int) -> SeedEvaluation:
+                  rng_seed: int, anchor_level: bool = True) -> SeedEvaluation:
     """Continue the clip's seed for ``seconds`` with the real pipeline and score the result."""
     cfg = bundle.features
-    session = ContinuationSession(bundle, clip.seed, ContinuationParams(seconds, temperature, rng_seed))
+    session = ContinuationSession(bundle, clip.seed,
+                                  ContinuationParams(seconds, temperature, rng_seed, anchor_level))
     continuation = session.render()
     frozen = frozen_continuation(cfg, session.seed, len(continuation))
     frames = SeedFrames.from_audio(cfg, session.seed, continuation, clip.truth, frozen)

@@ -33,6 +33,8 @@ class ContinuationParams:
     seconds: float = 20.0
     temperature: float = 0.5
     rng_seed: int | None = None
+    # Hold the continuation's level near the seed's (see LevelAnchor).
+    anchor_level: bool = True
 
 
 @dataclass
@@ -40,6 +42,41 @@ class Block:
     samples: np.ndarray  # float32 mono continuation samples at the model's rate
     frames: np.ndarray  # (k, n_bins) log-power frames predicted since the last block
     start_sample: int  # index of samples[0] in the continuation (0 = right after the seed)
+
+
+class LevelAnchor:
+    """Re-anchors the continuation's loudness to the seed's: a slow controller
+    that shifts whole frames (uniformly in log power) when the smoothed level
+    leaves a dead zone around the seed's level.
+
+    An autoregressive net drifts towards its training data's average loudness or
+    fades out; the shifted frames are also what the net is fed, so the correction
+    pulls its state back rather than only turning a volume knob. Inside the dead
+    zone the music's own dynamics pass untouched.
+    """
+
+    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, reference_seconds: float = 3.0,
+                 time_constant_seconds: float = 1.0, tolerance_db: float = 3.0, max_boost_db: float = 12.0):
+        recent = seed_frames[-max(1, int(reference_seconds * frames_per_second)):]
+        self.reference_db = float(np.median(_energy_db(recent)))
+        self.smoothed_db = self.reference_db
+        self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
+        self._tolerance_db, self._max_boost_db = tolerance_db, max_boost_db
+
+    def correction(self, log_frame: np.ndarray) -> float:
+        """The log-power shift for this frame (0 inside the dead zone)."""
+        self.smoothed_db += self._alpha * (float(_energy_db(log_frame)) - self.smoothed_db)
+        error = self.reference_db - self.smoothed_db
+        excess = np.sign(error) * max(0.0, abs(error) - self._tolerance_db)
+        # Boosting a fade-out is capped: past that it would only amplify noise.
+        return min(excess, self._max_boost_db) / _DB_PER_NEPER
+
+
+_DB_PER_NEPER = 10.0 / np.log(10.0)  # natural-log power to dB
+
+
+def _energy_db(log_frames: np.ndarray) -> np.ndarray:
+    return np.logaddexp.reduce(log_frames, axis=-1) * _DB_PER_NEPER
 
 
 class ContinuationSession:
@@ -64,6 +101,7 @@ class ContinuationSession:
         self.seed_frames = log_power(self.seed, cfg)
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
+        self.anchor_level = params.anchor_level
         self._rng = np.random.default_rng(params.rng_seed)
         self._cancelled = threading.Event()
 
@@ -90,11 +128,17 @@ class ContinuationSession:
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
+        anchor = LevelAnchor(self.seed_frames, cfg.frames_per_second) if self.anchor_level else None
         pending: list[np.ndarray] = []
         produced = 0
         while produced < self.total_samples and not self._cancelled.is_set():
             frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
             log_frame = norm.denormalise(frame[0])
+            if anchor is not None:
+                shift = anchor.correction(log_frame)
+                if shift:
+                    log_frame += shift
+                    frame = frame + shift / norm.std
             pending.append(log_frame)
             samples = phase.push(log_frame)
             if len(samples):
