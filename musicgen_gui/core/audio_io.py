@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +40,7 @@ def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float | N
     if path.is_dir():
         raise AudioLoadError(f"{name}: is a folder, not an audio file")
     try:
-        with sf.SoundFile(str(path)) as f:
+        with _decoder_stderr_silenced(), sf.SoundFile(str(path)) as f:
             rate, channels = int(f.samplerate), int(f.channels)
             if rate <= 0 or channels <= 0:
                 raise AudioLoadError(f"{name}: invalid header ({channels} channels at {rate} Hz)")
@@ -47,8 +49,10 @@ def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float | N
             truncated = limit < f.frames
     except AudioLoadError:
         raise
-    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError) as exc:
-        raise AudioLoadError(f"{name}: not a readable audio file ({_short(exc)})") from None
+    except (sf.LibsndfileError, RuntimeError, ValueError, TypeError):
+        # libsndfile's own words mislead here ("does not exist or is not a
+        # regular file" for a damaged MP3), so say what it means.
+        raise AudioLoadError(f"{name}: not a readable audio file (unknown format, or damaged)") from None
     except OSError as exc:
         raise AudioLoadError(f"{name}: cannot be read ({exc.strerror or exc})") from None
     except MemoryError:
@@ -59,6 +63,29 @@ def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float | N
         raise AudioLoadError(f"{name}: contains invalid (NaN or infinite) samples")
     mono = data.mean(axis=1, dtype=np.float32) if channels > 1 else data[:, 0]
     return LoadedAudio(resample(mono, rate, sample_rate), sample_rate, rate, channels, truncated)
+
+
+_stderr_lock = threading.Lock()
+
+
+@contextmanager
+def _decoder_stderr_silenced():
+    """libmpg123 prints warnings about damaged MP3s straight to file descriptor 2;
+    the user gets our one-line message instead."""
+    with _stderr_lock:
+        try:
+            saved = os.dup(2)
+        except OSError:  # no stderr at all (a GUI started without a console)
+            yield
+            return
+        try:
+            null = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(null, 2)
+            os.close(null)
+            yield
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
 
 
 def resample(x: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
