@@ -70,7 +70,7 @@ def cmd_train(args) -> int:
 
     def show(p):
         now = time.monotonic()
-        final = p.stage in ("done", "stopped") or (p.stage == "training" and p.batch == p.batches)
+        final = p.stage in ("done", "stopped", "note") or (p.stage == "training" and p.batch == p.batches)
         if not final and now - last_line["t"] < (0.2 if interactive else 10.0):
             return
         last_line["t"] = now

@@ -91,6 +91,20 @@ def test_stop_request_saves_and_resume_finishes(pattern_folder, tmp_path):
     assert load_bundle(out).provenance["epochs"] == 2
 
 
+def test_unusable_files_are_skipped_and_reported(pattern_folder, tmp_path):
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    for name in ("take0.wav", "take1.wav"):
+        (folder / name).write_bytes((pattern_folder / name).read_bytes())
+    (folder / "broken.flac").write_bytes(b"fLaC" + bytes(100))
+    notes = []
+    train([folder], tmp_path / "m.musicgen", units=[8], batch_size=8, sequence_length=10, epochs=1,
+          progress=lambda p: notes.append(p.message) if p.stage == "note" else None)
+    assert notes == ["skipped 1 unusable files: broken.flac: not a readable audio file (unknown format, or damaged)"]
+    provenance = load_bundle(tmp_path / "m.musicgen").provenance
+    assert sorted(provenance["train_files"] + provenance["val_files"]) == ["take0.wav", "take1.wav"]
+
+
 def test_resume_without_a_run_and_folders_without_audio(tmp_path):
     with pytest.raises(MusicgenError, match="nothing to resume"):
         train([tmp_path], tmp_path / "x.musicgen", resume=True)

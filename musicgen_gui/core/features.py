@@ -139,9 +139,16 @@ class Normaliser:
 
     @classmethod
     def fit(cls, frames: np.ndarray) -> "Normaliser":
-        frames = np.asarray(frames, np.float64)
-        mean = frames.mean(axis=0)
-        std = np.maximum(frames.std(axis=0), 1e-3)
+        return cls.fit_many([frames])
+
+    @classmethod
+    def fit_many(cls, arrays: list[np.ndarray]) -> "Normaliser":
+        """Statistics over all the arrays' frames, without concatenating them."""
+        count = sum(len(a) for a in arrays)
+        total = sum(a.sum(axis=0, dtype=np.float64) for a in arrays)
+        mean = total / count
+        var = sum(np.square(a - mean, dtype=np.float64).sum(axis=0) for a in arrays) / count
+        std = np.maximum(np.sqrt(var), 1e-3)
         return cls(mean.astype(np.float32), std.astype(np.float32))
 
     def normalise(self, frames: np.ndarray) -> np.ndarray:

@@ -42,7 +42,7 @@ _RESIDUAL_SKIP = 10
 
 @dataclass
 class TrainingProgress:
-    stage: str  # "loading", "training", "done", "stopped"
+    stage: str  # "loading", "note" (a message to show as is), "training", "done", "stopped"
     epoch: int = 0  # 1-based while training
     epochs: int = 0
     batch: int = 0  # batches done in this epoch
@@ -83,6 +83,9 @@ def load_corpus(paths: Sequence[str | os.PathLike], cfg: FeatureConfig,
         corpus.frames.append(frames)
     if not corpus.files:
         raise MusicgenError("none of the audio files could be used: " + "; ".join(corpus.skipped[:3]))
+    if corpus.skipped and progress:
+        shown = "; ".join(corpus.skipped[:5]) + ("; ..." if len(corpus.skipped) > 5 else "")
+        progress(TrainingProgress("note", message=f"skipped {len(corpus.skipped)} unusable files: {shown}"))
     return corpus
 
 
@@ -181,7 +184,7 @@ def train(
                 raise MusicgenError("every training file is also in the validation folders")
         else:
             train_idx, val_idx = split_files(len(corpus.files), chosen.training.validation_fraction, seed)
-        normaliser = Normaliser.fit(np.concatenate([corpus.frames[i] for i in train_idx]))
+        normaliser = Normaliser.fit_many([corpus.frames[i] for i in train_idx])
         try:
             workdir.mkdir(exist_ok=True)
             state = {
@@ -199,9 +202,13 @@ def train(
             ckpt_path.unlink()
 
     cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
-    norm_frames = [normaliser.normalise(f) for f in corpus.frames]
-    train_windows = _Windows([norm_frames[i] for i in train_idx], tcfg.sequence_length)
-    val_windows = _Windows([norm_frames[i] for i in val_idx], tcfg.sequence_length)
+    # Normalised in place, file by file: the corpus is held once (plus the windows' copy).
+    for i, frames in enumerate(corpus.frames):
+        corpus.frames[i] = normaliser.normalise(frames)
+    train_windows = _Windows([corpus.frames[i] for i in train_idx], tcfg.sequence_length)
+    val_windows = _Windows([corpus.frames[i] for i in val_idx], tcfg.sequence_length)
+    frame_counts = [len(f) for f in corpus.frames]
+    corpus.frames.clear()
     batches_per_epoch = len(train_windows.starts(None)) // tcfg.batch_size
     if batches_per_epoch < 1:
         seconds = (tcfg.sequence_length + 1) * tcfg.batch_size * cfg.hop / cfg.sample_rate
@@ -298,7 +305,8 @@ def train(
         history["val_loss"].append(val_loss)
         state_box["epoch"], state_box["batch"] = epoch + 1, 0
         save_checkpoint()
-        bundle = _make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus, train_idx, val_idx,
+        bundle = _make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus.files, frame_counts,
+                              train_idx, val_idx,
                               epoch + 1, history, output.stem, state.get("data_note", ""))
         save_bundle(bundle, output)
         report(TrainingProgress("training", epoch + 1, epochs, batches_per_epoch, batches_per_epoch,
@@ -307,7 +315,8 @@ def train(
                             history["loss"][-1] if history["loss"] else None, val_loss, message=f"wrote {output}"))
     if not output.exists():
         # Resumed after the last epoch had finished: write the model from the checkpoint.
-        save_bundle(_make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus, train_idx, val_idx,
+        save_bundle(_make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus.files, frame_counts,
+                                 train_idx, val_idx,
                                  epochs, history, output.stem, state.get("data_note", "")), output)
     return output
 
@@ -337,8 +346,8 @@ def _restore_checkpoint(path: Path, model, arch: Architecture) -> tuple[int, int
 
 
 def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _Windows, val_windows: _Windows,
-                 corpus: Corpus, train_idx, val_idx, epochs_done: int, history: dict, name: str,
-                 data_note: str) -> ModelBundle:
+                 files: list[str], frame_counts: list[int], train_idx, val_idx, epochs_done: int, history: dict,
+                 name: str, data_note: str) -> ModelBundle:
     arch, tcfg = preset.architecture, preset.training
     arrays = keras_weights_to_arrays(model, arch)
     # The residual statistics: teacher-forced error on held-out windows (training
@@ -352,7 +361,7 @@ def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _
     data = train_windows.data
 
     def seconds(indices):
-        return round(sum(len(corpus.frames[i]) for i in indices) / preset.features.frames_per_second, 1)
+        return round(sum(frame_counts[i] for i in indices) / preset.features.frames_per_second, 1)
 
     return ModelBundle(
         name=name, preset=preset.name, features=preset.features, architecture=arch, normaliser=normaliser,
@@ -363,8 +372,8 @@ def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "musicgen_version": __version__,
             "data": data_note,
-            "train_files": [Path(corpus.files[i]).name for i in train_idx],
-            "val_files": [Path(corpus.files[i]).name for i in val_idx],
+            "train_files": [Path(files[i]).name for i in train_idx],
+            "val_files": [Path(files[i]).name for i in val_idx],
             "train_seconds": seconds(train_idx), "val_seconds": seconds(val_idx),
             "epochs": epochs_done, "final_loss": history["loss"][-1] if history["loss"] else None,
             "final_val_loss": history["val_loss"][-1] if history["val_loss"] else None,
