@@ -100,6 +100,7 @@ def test_train_then_continue_then_evaluate_through_the_console_script(pattern_fo
                             "--batch-size", "8"], capture_output=True, text=True, timeout=600)
     assert train.returncode == 0, train.stderr
     assert "epoch 2/2" in train.stderr and "frames/s" in train.stderr
+    assert " 0 frames/s" not in train.stderr
     out = tmp_path / "c.wav"
     cont = subprocess.run([bin_dir / "musicgen", "continue", pattern_folder / "take0.wav", "-o", out,
                            "--model", model, "--seconds", "3"], capture_output=True, text=True, timeout=600)

@@ -250,7 +250,7 @@ def train(
     if len(val_starts):
         val_ds = dataset(val_starts, tf.Variable(val_windows.data, trainable=False, name="val_frames"), False)
 
-    state_box = {"epoch": start_epoch, "batch": start_batch, "stopped": False}
+    state_box = {"epoch": start_epoch, "batch": start_batch, "stopped": False, "rate": 0.0}
 
     def save_checkpoint():
         arrays = {f"w{i}": w for i, w in enumerate(model.get_weights())}
@@ -270,7 +270,7 @@ def train(
         def on_train_batch_end(self, batch, logs=None):
             state_box["batch"] = self.first + batch + 1
             done = state_box["batch"] - self.first
-            rate = done * frames_per_batch / max(time.perf_counter() - self.t0, 1e-9)
+            rate = state_box["rate"] = done * frames_per_batch / max(time.perf_counter() - self.t0, 1e-9)
             left = (batches_per_epoch - state_box["batch"]) + (epochs - state_box["epoch"] - 1) * batches_per_epoch
             report(TrainingProgress("training", state_box["epoch"] + 1, epochs, state_box["batch"], batches_per_epoch,
                                     float(logs.get("loss", np.nan)), history["val_loss"][-1] if history["val_loss"] else None,
@@ -310,7 +310,7 @@ def train(
                               epoch + 1, history, output.stem, state.get("data_note", ""))
         save_bundle(bundle, output)
         report(TrainingProgress("training", epoch + 1, epochs, batches_per_epoch, batches_per_epoch,
-                                history["loss"][-1], val_loss, message=f"saved {output.name}"))
+                                history["loss"][-1], val_loss, state_box["rate"], message=f"saved {output.name}"))
     report(TrainingProgress("done", epochs, epochs, batches_per_epoch, batches_per_epoch,
                             history["loss"][-1] if history["loss"] else None, val_loss, message=f"wrote {output}"))
     if not output.exists():
