@@ -70,3 +70,15 @@ def trained_model(pattern_folder, tmp_path_factory):
     out = tmp_path_factory.mktemp("model") / "pattern.musicgen"
     train([pattern_folder], out, preset="default", epochs=25, units=[64], batch_size=8, sequence_length=20, seed=1)
     return out
+
+
+@pytest.fixture(scope="session")
+def sound_server():
+    """A private PulseAudio with a virtual speaker and microphone: no sound card needed."""
+    from musicgen_gui.audio import virtual
+
+    if not virtual.available():
+        pytest.skip("pulseaudio and pulseaudio-utils are not installed (apt-get install pulseaudio pulseaudio-utils)")
+    server = virtual.VirtualSoundServer().start()
+    yield server
+    server.stop()

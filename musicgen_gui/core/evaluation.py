@@ -29,6 +29,7 @@ from .audio_io import find_audio_files, load_audio
 from .bundle import ModelBundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, log_power, power_to_log, stft, to_decibels
+from .fileio import atomic_file
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
 from .session import ContinuationParams, ContinuationSession
@@ -433,22 +434,16 @@ def report(bundle: ModelBundle, settings: dict, teacher_forced: TeacherForcedRes
 
 # --- output ---------------------------------------------------------------------------------------
 
-def _write_atomically(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temp file beside ``path`` and rename: never a half-written file."""
-    path = Path(path)
-    # Not mkstemp: its 0600 mode would carry over to the result.
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.part")
+def _write_atomically(path: str | os.PathLike, write: Callable) -> None:
     try:
-        write(tmp)
-        os.replace(tmp, path)
+        with atomic_file(path) as f:
+            write(f)
     except OSError as exc:
         raise MusicgenError(f"cannot write {path}: {exc.strerror or exc}") from None
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def write_json(data: dict, path: str | os.PathLike) -> None:
-    _write_atomically(Path(path), lambda tmp: tmp.write_text(json.dumps(data, indent=1) + "\n"))
+    _write_atomically(path, lambda f: f.write((json.dumps(data, indent=1) + "\n").encode()))
 
 
 def check_plotting() -> None:
@@ -503,4 +498,4 @@ def plot_evaluation(evaluation: SeedEvaluation, path: str | os.PathLike, title: 
     fig.suptitle(f"{title}  level {s.level_db:+.1f} dB, silent {s.silent_fraction:.2f}, change "
                  f"{s.change_ratio:.2f}, copy {s.copy_fraction:.2f}, Fréchet {s.frechet:.0f} "
                  f"(frozen {s.frechet_frozen:.0f}): {'pass' if s.passed else 'fail'}", fontsize="medium")
-    _write_atomically(Path(path), lambda tmp: fig.savefig(tmp, format="png", dpi=90))
+    _write_atomically(path, lambda f: fig.savefig(f, format="png", dpi=90))

@@ -1,0 +1,167 @@
+"""The output stream's own process, and the shared memory it plays from.
+
+Why a process: a sounddevice callback is Python and needs the GIL. In the app's
+process the GIL is also wanted by Qt painting (which holds it through whole
+paint events), the generation worker and the recorder; on a busy 2-core
+machine the callback then waited up to 700 ms and the device ran dry. Here the
+callback is the only busy thread of its interpreter.
+
+Shared state (one ring for the whole session, indices only ever grow):
+
+* ``data``: the float32 ring, at the device's rate;
+* ``ints``: the fields named below; each is written by one side only;
+* ``floats``: time stamps (``time.perf_counter``, which is CLOCK_MONOTONIC and so
+  comparable between processes on Linux).
+
+A playback is a run of ring samples from ``START`` on, named by an id (1, 2, ...). The
+parent announces a new one by writing START, then WANTED; the callback switches
+to it once the current one is done (faded out or played to its end), so a
+fade-out is never cut short. The callback follows STYLE.md: it only copies,
+counts and applies preallocated ramps; it never allocates arrays, locks, logs
+or sends messages.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+# ints: written by the parent
+WRITTEN, START, WANTED, PREFILL, EOF_ID, STOP_ID = range(6)
+# ints: written by the callback
+READ, CURRENT, DONE_ID, SILENCE = range(6, 10)
+# Per-playback figures, in slot ``id % SLOTS`` so they outlive the switch to the next one:
+# ints UNDERRUNS, XRUNS at 10 + 2*slot; floats FIRST_SOUND, SILENT at 2*slot.
+SLOTS = 4
+UNDERRUNS, XRUNS = 10, 11
+FIRST_SOUND, SILENT = 0, 1
+N_INTS = 10 + 2 * SLOTS
+N_FLOATS = 2 * SLOTS
+
+RAMP = 256  # samples of fade in and out (12 ms at 22 kHz): no click, and quick
+_FADE_IN, _ON, _FADE_OUT, _OFF = range(4)
+
+
+class Shared:
+    """The shared arrays, viewed as numpy arrays (in either process)."""
+
+    def __init__(self, raw_data, raw_ints, raw_floats):
+        self.raw = (raw_data, raw_ints, raw_floats)
+        self.data = np.frombuffer(raw_data, np.float32)
+        self.ints = np.frombuffer(raw_ints, np.int64)
+        self.floats = np.frombuffer(raw_floats, np.float64)
+
+    @classmethod
+    def create(cls, capacity: int, ctx) -> "Shared":
+        return cls(ctx.RawArray("f", capacity), ctx.RawArray("q", N_INTS), ctx.RawArray("d", N_FLOATS))
+
+
+class Callback:
+    """The PortAudio callback, with its private state in preallocated attributes."""
+
+    def __init__(self, shared: Shared):
+        self.s = shared
+        self.ramp_up = np.linspace(0.0, 1.0, RAMP, dtype=np.float32)
+        self.ramp_down = self.ramp_up[::-1].copy()
+        self.gain = _OFF
+        self.ramp_pos = 0
+        self.playing = False
+        self.rate = 1
+
+    def __call__(self, outdata, frames, time_info, status):
+        ints, floats, data = self.s.ints, self.s.floats, self.s.data
+        out = outdata[:, 0]
+        current = ints[CURRENT]
+        wanted = ints[WANTED]
+        if wanted != current and (current == 0 or ints[DONE_ID] == current):
+            current = self._switch(wanted)
+        stop = ints[STOP_ID] >= current  # ids only grow: stopping one stops all before it
+        eof = ints[EOF_ID] == current
+        if stop and self.gain in (_FADE_IN, _ON):
+            # Fade out from the gain reached so far, so a stop mid-fade-in cannot jump.
+            self.ramp_pos = RAMP - self.ramp_pos if self.gain == _FADE_IN else 0
+            self.gain = _FADE_OUT if self.playing else _OFF
+        read = ints[READ]
+        available = ints[WRITTEN] - read
+        if current and not self.playing and available and (available >= ints[PREFILL] or eof):
+            self.playing = True
+        got = min(frames, available) if self.playing and self.gain != _OFF else 0
+        if got:
+            start = read % len(data)
+            first = min(got, len(data) - start)
+            out[:first] = data[start:start + first]
+            out[first:got] = data[:got - first]
+            ints[READ] = read + got
+        out[got:] = 0.0
+        slot = 2 * (current % SLOTS)
+        if self.playing and status.output_underflow:
+            ints[XRUNS + slot] += 1
+        if got < frames and self.playing and not eof and self.gain != _OFF:
+            ints[UNDERRUNS + slot] += 1
+        if got and floats[FIRST_SOUND + slot] == 0.0:
+            floats[FIRST_SOUND + slot] = time.perf_counter() + time_info.outputBufferDacTime - time_info.currentTime
+        if self.gain == _FADE_IN:
+            k = min(got, RAMP - self.ramp_pos)
+            out[:k] *= self.ramp_up[self.ramp_pos:self.ramp_pos + k]
+            self.ramp_pos += k
+            if self.ramp_pos == RAMP:
+                self.gain = _ON
+        elif self.gain == _FADE_OUT:
+            k = min(frames, RAMP - self.ramp_pos)
+            out[:k] *= self.ramp_down[self.ramp_pos:self.ramp_pos + k]
+            out[k:] = 0.0
+            self.ramp_pos += k
+            if self.ramp_pos == RAMP:
+                self.gain = _OFF
+                floats[SILENT + slot] = (time.perf_counter() + time_info.outputBufferDacTime
+                                         - time_info.currentTime + k / self.rate)
+        if current and (self.gain == _OFF or (eof and ints[READ] == ints[WRITTEN])):
+            ints[DONE_ID] = current
+        ints[SILENCE] = 0 if got == frames and self.gain != _OFF else ints[SILENCE] + frames - got
+        if outdata.shape[1] > 1:
+            outdata[:, 1:] = outdata[:, :1]
+
+    def _switch(self, wanted: int) -> int:
+        ints, floats = self.s.ints, self.s.floats
+        slot = 2 * (wanted % SLOTS)
+        ints[READ] = ints[START]
+        ints[UNDERRUNS + slot] = ints[XRUNS + slot] = 0
+        floats[FIRST_SOUND + slot] = floats[SILENT + slot] = 0.0
+        self.gain, self.ramp_pos, self.playing = _FADE_IN, 0, False
+        ints[CURRENT] = wanted
+        return wanted
+
+
+def serve(conn, raw_data, raw_ints, raw_floats) -> None:
+    """The child process: open and close streams as the parent asks, until it says quit or goes away."""
+    import sounddevice as sd
+
+    try:
+        os.nice(-10)  # ahead of the app's own threads for the CPU; allowed only with privileges
+    except OSError:
+        pass
+    callback = Callback(Shared(raw_data, raw_ints, raw_floats))
+    stream = None
+    while True:
+        try:
+            message = conn.recv()
+        except (EOFError, OSError):  # the app has gone
+            break
+        if stream is not None and message[0] in ("open", "quit"):
+            stream.abort()
+            stream.close()
+            stream = None
+        if message[0] == "quit":
+            break
+        _, device, rate, channels, latency = message
+        callback.rate = rate
+        try:
+            stream = sd.OutputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
+                                     latency=latency, callback=callback)
+            stream.start()
+            conn.send(("opened", stream.latency))
+        except Exception as exc:  # reported to the parent, which shows it
+            stream = None
+            conn.send(("error", str(exc)))

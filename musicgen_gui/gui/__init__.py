@@ -1,0 +1,1 @@
+"""The desktop app: PySide6 widgets and pyqtgraph views wired to the core engine."""

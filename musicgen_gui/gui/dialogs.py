@@ -1,0 +1,243 @@
+"""Dialogs: export options, and training a model in the background."""
+
+from __future__ import annotations
+
+import math
+import re
+from pathlib import Path
+
+import pyqtgraph as pg
+from PySide6.QtCore import Signal
+from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
+                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QProgressBar, QPushButton, QRadioButton,
+                               QSpinBox, QVBoxLayout)
+
+from ..core.bundle import EXTENSION
+from ..core.model import PRESETS
+from ..core.training import work_dir
+from .settings import AppSettings
+from .workers import TrainingWorker
+
+FORMATS = {"16": "16-bit PCM", "24": "24-bit PCM", "float": "32-bit float"}
+
+
+def user_models_dir() -> Path:
+    """Where models trained in the app are written; the model picker lists them."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("musicgen-gui", appauthor=False)) / "models"
+
+
+class ExportDialog(QDialog):
+    def __init__(self, settings: AppSettings, seed_path: str, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Export")
+        self._settings = settings
+        self._continuation = QRadioButton("Continuation only")
+        self._both = QRadioButton("Seed + continuation")
+        group = QButtonGroup(self)
+        group.addButton(self._continuation)
+        group.addButton(self._both)
+        (self._both if settings.export_with_seed else self._continuation).setChecked(True)
+        self._format = QComboBox()
+        for bits, label in FORMATS.items():
+            self._format.addItem(label, bits)
+        self._format.setCurrentIndex(max(0, self._format.findData(settings.export_bits)))
+        folder = settings.export_folder or (str(Path(seed_path).parent) if seed_path else str(Path.home()))
+        stem = Path(seed_path).stem if seed_path else "take"
+        self._path = QLineEdit(str(Path(folder) / f"{stem}-continued.wav"))
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse)
+        path_row = QHBoxLayout()
+        path_row.addWidget(self._path, 1)
+        path_row.addWidget(browse)
+        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Audio", self._continuation)
+        form.addRow("", self._both)
+        form.addRow("Format", self._format)
+        form.addRow("File", path_row)
+        form.addRow(buttons)
+
+    def _browse(self) -> None:
+        path, _ = QFileDialog.getSaveFileName(self, "Export as", self._path.text(), "WAV files (*.wav)")
+        if path:
+            self._path.setText(path if path.lower().endswith(".wav") else path + ".wav")
+
+    @property
+    def path(self) -> str:
+        return self._path.text()
+
+    @property
+    def with_seed(self) -> bool:
+        return self._both.isChecked()
+
+    @property
+    def bits(self) -> str:
+        return self._format.currentData()
+
+    def accept(self) -> None:
+        self._settings.export_bits = self.bits
+        self._settings.export_with_seed = self.with_seed
+        self._settings.export_folder = str(Path(self.path).parent)
+        super().accept()
+
+
+class TrainingDialog(QDialog):
+    """Pick folders, a preset and epochs; train in a worker with progress, a loss plot, stop and resume."""
+
+    modelTrained = Signal(str)
+
+    def __init__(self, settings: AppSettings, parent=None):
+        super().__init__(parent)
+        self.setWindowTitle("Train a model")
+        self._settings = settings
+        self._worker: TrainingWorker | None = None
+        self._batch_losses: list[tuple[float, float]] = []  # (epoch position, loss)
+        self._val_losses: list[tuple[float, float]] = []
+
+        self.folders = QListWidget()
+        add = QPushButton("Add folder…")
+        add.clicked.connect(self._add_folder)
+        remove = QPushButton("Remove")
+        remove.clicked.connect(self._remove_folders)
+        folder_buttons = QHBoxLayout()
+        folder_buttons.addWidget(add)
+        folder_buttons.addWidget(remove)
+        folder_buttons.addStretch(1)
+        self.preset = QComboBox()
+        for name, preset in PRESETS.items():
+            self.preset.addItem(f"{name}: {preset.description}", name)
+        self.epochs = QSpinBox()
+        self.epochs.setRange(1, 10000)
+        self.epochs.setValue(20)
+        self.name = QLineEdit("my-model")
+        self.name.textChanged.connect(self._update_buttons)
+
+        self.progress = QProgressBar()
+        self.status = QLabel("Add folders of music, then Start.")
+        self.status.setWordWrap(True)
+        self.plot = pg.PlotWidget(title="Loss")
+        self.plot.setMenuEnabled(False)
+        self.plot.setLabel("bottom", "epoch")
+        self.plot.addLegend()
+        self._loss_curve = self.plot.plot(pen=pg.mkPen("#90caf9"), name="training")
+        self._val_curve = self.plot.plot(pen=pg.mkPen("#ffb74d", width=2), symbol="o", symbolSize=6,
+                                         name="validation")
+
+        self.start_button = QPushButton("Start")
+        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        self.resume_button = QPushButton("Resume")
+        self.resume_button.setToolTip("Go on from where the last run of this model stopped")
+        self.resume_button.clicked.connect(lambda: self.start(resume=True))
+        self.stop_button = QPushButton("Stop")
+        self.stop_button.clicked.connect(self.stop)
+        run_buttons = QHBoxLayout()
+        run_buttons.addStretch(1)
+        for b in (self.start_button, self.resume_button, self.stop_button):
+            run_buttons.addWidget(b)
+
+        form = QFormLayout()
+        form.addRow("Music folders", self.folders)
+        form.addRow("", folder_buttons)
+        form.addRow("Preset", self.preset)
+        form.addRow("Epochs", self.epochs)
+        form.addRow("Model name", self.name)
+        layout = QVBoxLayout(self)
+        layout.addLayout(form)
+        layout.addWidget(self.progress)
+        layout.addWidget(self.status)
+        layout.addWidget(self.plot, 1)
+        layout.addLayout(run_buttons)
+        self.resize(620, 640)
+        self._update_buttons()
+
+    @property
+    def output(self) -> Path:
+        name = re.sub(r"[^\w.-]+", "-", self.name.text().strip()) or "my-model"
+        return user_models_dir() / f"{name}{EXTENSION}"
+
+    def add_folder(self, path: str) -> None:
+        if not self.folders.findItems(path, pg.QtCore.Qt.MatchFlag.MatchExactly):
+            self.folders.addItem(path)
+        self._update_buttons()
+
+    def _remove_folders(self) -> None:
+        for item in self.folders.selectedItems():
+            self.folders.takeItem(self.folders.row(item))
+        self._update_buttons()
+
+    def _add_folder(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "Add a folder of music")
+        if path:
+            self.add_folder(path)
+
+    def _update_buttons(self) -> None:
+        running = self._worker is not None
+        self.start_button.setEnabled(not running and self.folders.count() > 0)
+        self.resume_button.setEnabled(not running and (work_dir(self.output) / "state.json").is_file())
+        self.stop_button.setEnabled(running)
+        for w in (self.folders, self.preset, self.epochs, self.name):
+            w.setEnabled(not running)
+
+    def start(self, resume: bool) -> None:
+        self.output.parent.mkdir(parents=True, exist_ok=True)
+        folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        self._batch_losses, self._val_losses = [], []
+        self._loss_curve.setData([], [])
+        self._val_curve.setData([], [])
+        self.status.setText("Loading the music…")
+        self.progress.setRange(0, 0)
+        self._worker = TrainingWorker(folders, self.output, self.preset.currentData(), self.epochs.value(), resume)
+        self._worker.progress.connect(self._on_progress)
+        self._worker.done.connect(self._on_done)
+        self._worker.failed.connect(lambda text: self.status.setText(f"Training failed: {text}"))
+        self._worker.finished.connect(self._on_finished)
+        self._worker.start()
+        self._update_buttons()
+
+    def stop(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self.status.setText("Stopping after this batch…")
+
+    def stop_and_wait(self) -> None:
+        if self._worker is not None:
+            self._worker.stop()
+            self._worker.wait()
+
+    def _on_progress(self, p) -> None:
+        if p.stage == "loading":
+            self.status.setText(p.message or "Loading the music…")
+            return
+        if p.batches:
+            self.progress.setRange(0, p.epochs * p.batches)
+            self.progress.setValue((p.epoch - 1) * p.batches + p.batch)
+        if p.stage == "training" and p.loss is not None and math.isfinite(p.loss) and p.batches:
+            self._batch_losses.append(((p.epoch - 1) + p.batch / p.batches, p.loss))
+            self._loss_curve.setData(*zip(*self._batch_losses))
+        if p.val_loss is not None and (not self._val_losses or self._val_losses[-1][0] != p.epoch):
+            self._val_losses.append((p.epoch, p.val_loss))
+            self._val_curve.setData(*zip(*self._val_losses))
+        if p.message:
+            self.status.setText(p.message)
+        elif p.loss is not None:
+            eta = f", about {math.ceil(p.eta_seconds / 60)} min left" if p.eta_seconds else ""
+            self.status.setText(f"Epoch {p.epoch}/{p.epochs}, batch {p.batch}/{p.batches}, loss {p.loss:.4f}{eta}")
+
+    def _on_done(self, path: str) -> None:
+        if Path(path).is_file():  # a run stopped in its first epoch has no model yet
+            self.modelTrained.emit(path)
+
+    def _on_finished(self) -> None:
+        self._worker.wait()
+        self._worker = None
+        if self.progress.maximum() == 0:
+            self.progress.setRange(0, 1)
+        self._update_buttons()
+
+    def closeEvent(self, event) -> None:
+        self.stop()  # training stops at the next batch; the dialog can be reopened to resume
+        super().closeEvent(event)

@@ -1,0 +1,162 @@
+"""Measure the app's real-time figures in its own event loop, on a private sound server.
+
+    python -m musicgen_gui.gui.measure --model piano [--seed FILE] [--runs 3]
+
+For each run it presses Continue on a 10 s seed (no lead-in, so the first sound
+is the continuation's) and reports: the first audible sample after the press
+(from PortAudio's DAC timestamps), ring-buffer underruns and device underflows
+while streaming, the spectrogram redraw rate, and how long Stop takes to silence.
+Cold start to a shown window is measured separately by ``--startup``, in a fresh
+process, with TensorFlow's absence checked.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ..audio import player as player_module
+from ..audio.virtual import VirtualSoundServer
+from ..core.audio_io import write_wav
+
+SEED_SECONDS = 10.0
+STREAM_SETTLE_MS = 3000
+
+
+def startup_seconds() -> dict:
+    """A fresh interpreter: time from start to the main window shown, and whether TF was imported."""
+    code = ("import time, sys; t = time.perf_counter(); from PySide6.QtWidgets import QApplication; "
+            "app = QApplication([]); from musicgen_gui.gui.main_window import MainWindow; w = MainWindow(); "
+            "w.show(); app.processEvents(); "
+            "print(time.perf_counter() - t, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home}
+        wall = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        total = time.perf_counter() - wall
+    shown, tf, keras = out.stdout.split()
+    return {"window_shown_s": float(shown), "process_to_shown_s": round(total, 3),
+            "tensorflow_imported": tf == "True" or keras == "True"}
+
+
+def chord_seed(path: Path, rate: int = 44100) -> Path:
+    t = np.arange(int(SEED_SECONDS * rate)) / rate
+    notes = (261.63, 329.63, 392.0, 523.25)
+    # A slowly moving chord, so the seed is music-like rather than a steady tone.
+    x = sum(0.15 * np.sin(2 * np.pi * f * t) * (0.6 + 0.4 * np.sin(2 * np.pi * (i + 1) * 0.3 * t))
+            for i, f in enumerate(notes))
+    return write_wav(path, x.astype(np.float32), rate, "float")
+
+
+def measure(model: str, seed: Path, runs: int, seconds: float) -> list[dict]:
+    from PySide6.QtCore import QTimer
+    from PySide6.QtWidgets import QApplication
+
+    from .main_window import IDLE, MainWindow
+    from .settings import AppSettings
+
+    app = QApplication.instance() or QApplication([])
+    settings_dir = tempfile.mkdtemp(prefix="musicgen-measure-")
+    settings = AppSettings(Path(settings_dir) / "settings.ini")
+    settings.model = model
+    settings.lead_in = 0.0
+    settings.seconds = seconds
+    window = MainWindow(settings, recordings_dir=Path(settings_dir))
+    window.show()
+    results: list[dict] = []
+    steps = iter(["load"] + ["run"] * runs + ["stop-test", "done"])
+
+    def wait(condition, then, poll_ms=20):
+        def check():
+            if condition():
+                then()
+            else:
+                QTimer.singleShot(poll_ms, check)
+        check()
+
+    def step():
+        action = next(steps)
+        if action == "load":
+            # The model, then a few seconds for PortAudio: a new stream's first callbacks can be late.
+            wait(lambda: window.bundle is not None,
+                 lambda: (window.load_seed(seed), QTimer.singleShot(STREAM_SETTLE_MS, step)))
+        elif action == "run":
+            def press():
+                window.continue_action.trigger()
+                wait(lambda: window.mode == IDLE, finish_run)
+
+            # As a user would: the next continuation is primed a moment after the last one ends.
+            wait(lambda: window.primed, press)
+        elif action == "stop-test":
+            window.panel.seconds.setValue(600.0)
+            window.continue_action.trigger()
+            QTimer.singleShot(3000, stop_now)
+        else:
+            window.close()
+            app.quit()
+
+    def finish_run():
+        s = window.stats
+        results.append({"primed": s.get("primed"), "worker_started_ms": round(1000 * s.get("started", float("nan")), 1),
+                        "first_sound_ms": round(1000 * s.get("first_sound", float("nan")), 1),
+                        "underruns": s.get("underruns"), "device_underflows": s.get("xruns"),
+                        "spectrogram_fps": round(s.get("fps", 0.0), 1)})
+        step()
+
+    def stop_now():
+        pressed = time.perf_counter()
+        playback = window._playback
+        window.stop_action.trigger()
+        returned = time.perf_counter()
+
+        def report():
+            results.append({"stop_returned_ms": round(1000 * (returned - pressed), 1),
+                            "stop_to_silence_ms": round(1000 * (playback.silent_time - pressed), 1),
+                            "underruns_before_stop": window.stats.get("underruns"),
+                            "device_underflows_before_stop": window.stats.get("xruns")})
+            step()
+
+        wait(lambda: window._worker is None and playback.silent_time is not None, report)
+
+    QTimer.singleShot(0, step)
+    app.exec()
+    return results
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", help="a bundled model's name or a .musicgen file")
+    parser.add_argument("--seed", type=Path, help=f"seed audio (default: {SEED_SECONDS:.0f} s of a moving chord)")
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--seconds", type=float, default=20.0, help="continuation length per run")
+    parser.add_argument("--latency", type=float, help="override the output buffer (seconds)")
+    parser.add_argument("--startup", action="store_true", help="measure cold start only")
+    args = parser.parse_args(argv)
+    if args.startup:
+        print(json.dumps(startup_seconds()))
+        return 0
+    if not args.model:
+        parser.error("--model is required")
+    if args.latency is not None:
+        player_module.LATENCY_S = args.latency
+    server = VirtualSoundServer().start()
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            seed = args.seed or chord_seed(Path(tmp) / "seed.wav")
+            for result in measure(args.model, seed, args.runs, args.seconds):
+                print(json.dumps(result))
+    finally:
+        server.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,94 @@
+"""Persistent settings (QSettings, INI format) with typed accessors.
+
+INI everywhere, so a test or a screenshot run can point the app at its own file,
+and a user can read and edit the file by hand.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QByteArray, QSettings
+
+VERSION = 1  # stored so that a later version can migrate keys whose meaning changes
+MAX_RECENT = 10
+
+
+def _boolean(value) -> bool:
+    return value is True or str(value).lower() == "true"
+
+
+class _Key:
+    """One typed setting; a value that does not parse (a hand-edited file) reads as the default."""
+
+    def __init__(self, key: str, default, kind=str):
+        self.key, self.default, self.kind = key, default, kind
+
+    def __get__(self, settings, owner=None):
+        value = settings._q.value(self.key)
+        if value is None:
+            return self.default
+        try:
+            return self.kind(value)
+        except (TypeError, ValueError):
+            return self.default
+
+    def __set__(self, settings, value) -> None:
+        if value is None:
+            settings._q.remove(self.key)
+        else:
+            settings._q.setValue(self.key, value)
+
+
+class AppSettings:
+    def __init__(self, path: str | Path | None = None):
+        if path is None:
+            self._q = QSettings(QSettings.Format.IniFormat, QSettings.Scope.UserScope, "musicgen-gui", "musicgen-gui")
+        else:
+            self._q = QSettings(str(path), QSettings.Format.IniFormat)
+        if self._q.value("version") is None:
+            self._q.setValue("version", VERSION)
+
+    @property
+    def file_name(self) -> str:
+        return self._q.fileName()
+
+    def sync(self) -> None:
+        self._q.sync()
+
+    # Devices are saved by name: PortAudio's indices change between runs.
+    input_device = _Key("audio/input", "")
+    output_device = _Key("audio/output", "")
+    model = _Key("model/last", "")  # a bundled model's name or a bundle's path
+    seconds = _Key("continue/seconds", 20.0, float)
+    temperature = _Key("continue/temperature", 0.5, float)
+    rng_seed = _Key("continue/rng_seed", None, int)  # None: a new random seed each time
+    lead_in = _Key("continue/lead_in", 2.0, float)  # seconds of seed played before the continuation
+    export_bits = _Key("export/bits", "16")
+    export_with_seed = _Key("export/with_seed", False, _boolean)
+    export_folder = _Key("export/folder", "")
+    geometry = _Key("window/geometry", None, QByteArray)
+    window_state = _Key("window/state", None, QByteArray)
+
+    def _list(self, key: str) -> list[str]:
+        value = self._q.value(key)
+        if isinstance(value, str):  # INI files hand back a one-element list as a plain string
+            value = [value]
+        return [str(v) for v in value or []]
+
+    @property
+    def recent_files(self) -> list[str]:
+        return self._list("files/recent")
+
+    def add_recent_file(self, path: str) -> None:
+        files = [path] + [f for f in self.recent_files if f != path]
+        self._q.setValue("files/recent", files[:MAX_RECENT])
+
+    @property
+    def extra_models(self) -> list[str]:
+        """Bundles loaded from disk, offered in the model picker again."""
+        return self._list("model/extra")
+
+    def add_extra_model(self, path: str) -> None:
+        if path not in self.extra_models:
+            self._q.setValue("model/extra", self.extra_models + [path])

@@ -1,0 +1,200 @@
+"""The plots: the seed's waveform with its region, the spectrogram, the level meter.
+
+They only draw what they are given; frames come from the core (log power) and
+are turned into decibels with ``features.to_decibels``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import QProgressBar
+
+from ..core.features import FeatureConfig, to_decibels
+
+DB_RANGE = (-90.0, -10.0)  # colour scale: quiet piano still shows, full-scale tones saturate
+EMPTY_HINT = "Press R to record, Ctrl+O to open a file,\nor drop an audio file anywhere on the window"
+PLAYHEAD_PEN = pg.mkPen("#ffd54f", width=2)
+SEAM_PEN = pg.mkPen("#4fc3f7", width=2, style=Qt.PenStyle.DashLine)
+GENERATED_PEN = pg.mkPen("#81c784", width=1, style=Qt.PenStyle.DotLine)
+
+
+def _setup(plot: pg.PlotWidget) -> None:
+    plot.setAcceptDrops(False)  # drops fall through to the main window
+    plot.setMenuEnabled(False)
+    plot.getPlotItem().hideButtons()
+    plot.setMouseEnabled(x=True, y=False)  # zoom and pan in time only
+    plot.setLabel("bottom", "time", units="s")
+
+
+class WaveformView(pg.PlotWidget):
+    """The loaded clip; the draggable region picks the part used as the seed."""
+
+    regionChanged = Signal()  # after the user lets go of the region
+
+    def __init__(self, parent=None):
+        super().__init__(parent, title="Seed")
+        _setup(self)
+        self.setYRange(-1, 1)
+        self.hideAxis("left")
+        self._rate = 1
+        self._length = 0
+        self._curve = self.plot(pen=pg.mkPen("#90caf9"))
+        self._curve.setDownsampling(auto=True, method="peak")
+        self._curve.setClipToView(True)
+        self._region = pg.LinearRegionItem(brush=pg.mkBrush(79, 195, 247, 50))
+        self._region.sigRegionChangeFinished.connect(self.regionChanged)
+        self._region.hide()
+        self.addItem(self._region)
+        self._playhead = pg.InfiniteLine(pen=PLAYHEAD_PEN)
+        self._playhead.hide()
+        self.addItem(self._playhead)
+        self._hint = pg.TextItem(EMPTY_HINT, color="#bbbbbb", anchor=(0.5, 0.5))
+        self.addItem(self._hint)
+        self._hint.setPos(0.5, 0)
+        self.setXRange(0, 1)
+
+    def set_audio(self, samples: np.ndarray, rate: int) -> None:
+        self._rate, self._length = rate, len(samples)
+        seconds = len(samples) / rate
+        self._curve.setData(np.arange(len(samples)) / rate, samples)
+        self._hint.hide()
+        self._region.setBounds((0, seconds))
+        self._region.setRegion((0, seconds))
+        self._region.show()
+        self.setXRange(0, seconds, padding=0.01)
+
+    def clear_audio(self) -> None:
+        self._curve.setData([], [])
+        self._region.hide()
+        self._hint.show()
+        self._length = 0
+
+    def region(self) -> tuple[int, int]:
+        """The selected part, in samples."""
+        start, end = self._region.getRegion()
+        start = max(0, int(round(start * self._rate)))
+        return start, min(self._length, max(start, int(round(end * self._rate))))
+
+    def set_region(self, start_s: float, end_s: float) -> None:
+        self._region.setRegion((start_s, end_s))
+        self.regionChanged.emit()
+
+    def set_playhead(self, seconds: float | None) -> None:
+        self._playhead.setVisible(seconds is not None)
+        if seconds is not None:
+            self._playhead.setValue(seconds)
+
+
+class SpectrogramView(pg.PlotWidget):
+    """Log-power frames as an image, time on x, frequency on y.
+
+    Frames are appended as they arrive into a buffer that grows by doubling, and
+    only the new frames are converted to dB, so redrawing at 30 fps stays cheap.
+    With ``window_s`` set it scrolls (the live recording view); otherwise it
+    shows everything, with the seam, the playhead and how far generation is ahead.
+    """
+
+    def __init__(self, parent=None):
+        super().__init__(parent, title="Spectrogram")
+        _setup(self)
+        self.setLabel("left", "frequency", units="Hz")
+        # autoDownsample: draw no more image pixels than screen pixels; painting holds
+        # the GIL, which the audio callback needs.
+        self._image = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
+        self._image.setColorMap(pg.colormap.get("inferno"))
+        self.addItem(self._image)
+        self._seam = pg.InfiniteLine(pen=SEAM_PEN, label="seam", labelOpts={"position": 0.95, "color": "#4fc3f7"})
+        self._playhead = pg.InfiniteLine(pen=PLAYHEAD_PEN)
+        # Where generation has got to; the gap to the playhead is how far it is ahead.
+        self._generated = pg.InfiniteLine(pen=GENERATED_PEN, label="{value:.1f} s",
+                                          labelOpts={"position": 0.05, "color": "#81c784"})
+        for item in (self._seam, self._playhead, self._generated):
+            item.hide()
+            self.addItem(item)
+        self.reset(FeatureConfig(), origin_s=0.0)
+
+    def reset(self, cfg: FeatureConfig, origin_s: float, window_s: float | None = None) -> None:
+        """Start over; frame 0 is centred ``origin_s`` seconds from the seam."""
+        self._cfg = cfg
+        self._dt = cfg.hop / cfg.sample_rate
+        self._x0 = origin_s - self._dt / 2
+        self.set_window(window_s)
+        self._db = np.full((256, cfg.n_bins), DB_RANGE[0], np.float32)
+        self._n = 0
+        self._image.clear()
+        self.setYRange(0, cfg.n_bins * cfg.sample_rate / cfg.n_fft, padding=0)
+        self.set_markers()
+
+    def set_window(self, window_s: float | None) -> None:
+        """Scroll through the last ``window_s`` seconds, or (None) show every frame."""
+        self._window = None if window_s is None else max(1, int(window_s / self._dt))
+        self._drawn = -1
+
+    @property
+    def frame_count(self) -> int:
+        return self._n
+
+    @property
+    def end_time(self) -> float:
+        return self._x0 + self._n * self._dt
+
+    def append(self, log_power_frames: np.ndarray) -> None:
+        k = len(log_power_frames)
+        if not k:
+            return
+        if self._n + k > len(self._db):
+            grown = np.full((max(2 * len(self._db), self._n + k), self._cfg.n_bins), DB_RANGE[0], np.float32)
+            grown[:self._n] = self._db[:self._n]
+            self._db = grown
+        self._db[self._n:self._n + k] = to_decibels(log_power_frames)
+        self._n += k
+
+    def render(self) -> None:
+        """Redraw if frames arrived since the last call (from the GUI timer)."""
+        if self._n == self._drawn:
+            return
+        self._drawn = self._n
+        first = 0 if self._window is None else max(0, self._n - self._window)
+        shown = self._db[first:self._n]
+        if not len(shown):
+            return
+        self._image.setImage(shown, levels=DB_RANGE, autoLevels=False)
+        top = self._cfg.n_bins * self._cfg.sample_rate / self._cfg.n_fft
+        left = self._x0 + first * self._dt
+        self._image.setRect(left, 0, len(shown) * self._dt, top)
+        if self._window is not None:
+            self.setXRange(self.end_time - self._window * self._dt, self.end_time, padding=0)
+
+    def fit(self, until_s: float | None = None) -> None:
+        """Show everything from the first frame to ``until_s`` (or the last frame)."""
+        end = self.end_time if until_s is None else max(until_s, self.end_time)
+        self.setXRange(self._x0, end, padding=0.01)
+
+    def set_markers(self, seam: float | None = None, playhead: float | None = None,
+                    generated: float | None = None) -> None:
+        for item, value in ((self._seam, seam), (self._playhead, playhead), (self._generated, generated)):
+            item.setVisible(value is not None)
+            if value is not None and item.value() != value:
+                item.setValue(value)
+
+
+class LevelMeter(QProgressBar):
+    """Peak level in dBFS, -60 to 0."""
+
+    FLOOR_DB = -60.0
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.setOrientation(Qt.Orientation.Vertical)
+        self.setRange(0, 600)
+        self.setTextVisible(False)
+        self.setFixedWidth(14)
+        self.setToolTip("Input level")
+
+    def set_peak(self, peak: float) -> None:
+        db = 20 * math.log10(peak) if peak > 0 else self.FLOOR_DB
+        self.setValue(int(10 * (max(self.FLOOR_DB, min(0.0, db)) - self.FLOOR_DB)))

@@ -1,0 +1,76 @@
+import time
+
+import numpy as np
+
+from musicgen_gui.audio.devices import OUTPUT, find_device
+from musicgen_gui.audio.player import Player
+
+RATE = 22050
+
+
+def tone(seconds, freq=440.0, amp=0.5):
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
+
+
+def wait_until(predicate, timeout=10.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
+
+
+def play_and_capture(server, samples, stop_after=None):
+    """Play ``samples`` (stopping once ``stop_after`` samples were heard) and record the speaker."""
+    player = Player(find_device(OUTPUT))
+    player.open(RATE)
+    capture = server.record_speaker(RATE)
+    playback = player.play(RATE)
+    playback.write(samples)
+    playback.finish()
+    if stop_after is not None:
+        wait_until(lambda: playback.position >= stop_after)
+        playback.stop()
+    wait_until(lambda: playback.finished, timeout=len(samples) / RATE + 10)
+    time.sleep(0.1)
+    heard = capture.stop()
+    player.close()
+    return playback, heard
+
+
+def test_tone_arrives_at_the_speaker_monitor(sound_server):
+    playback, heard = play_and_capture(sound_server, tone(1.5))
+    spectrum = np.abs(np.fft.rfft(heard))
+    peak = np.fft.rfftfreq(len(heard), 1 / RATE)[np.argmax(spectrum)]
+    assert abs(peak - 440.0) < 2.0
+    assert np.abs(heard).max() > 0.4
+    assert playback.underruns == 0
+    assert playback.first_sound_time is not None
+
+
+def test_stop_fades_out_without_a_click(sound_server):
+    playback, heard = play_and_capture(sound_server, tone(10.0), stop_after=RATE // 2)
+    loud = np.flatnonzero(np.abs(heard) > 0.01)
+    assert RATE // 4 < len(loud) < 2 * RATE  # something played, and then it stopped
+    assert playback.silent_time is not None
+    # A sine's largest step between samples is amp*2*pi*f/rate (about 0.063);
+    # cutting it off mid-wave would step by up to 0.5. Only the stop is judged: the
+    # server's capture can glitch once as the sound starts.
+    steps = np.abs(np.diff(heard[loud[0] + RATE // 10:]))
+    where = int(steps.argmax())
+    assert steps.max() < 0.1, (f"a step of {steps.max():.3f} at sample {where}; sound from {loud[0]} to {loud[-1]}, "
+                               f"{playback.xruns} device underflows")
+
+
+def test_a_new_playback_waits_for_the_old_one_to_fade(sound_server):
+    player = Player(find_device(OUTPUT))
+    first = player.play(RATE)
+    first.write(tone(0.9))
+    wait_until(lambda: first.position > 0)
+    second = player.play(RATE)
+    second.write(tone(0.5))
+    second.finish()
+    wait_until(lambda: second.finished)
+    assert first.done and first.silent_time is not None  # faded out, not cut off
+    assert second.first_sound_time >= first.silent_time - 0.05
+    player.close()

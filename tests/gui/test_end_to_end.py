@@ -1,0 +1,94 @@
+"""Through a real sound server: chord into the virtual mic, record, continue, listen at the speaker monitor."""
+
+import numpy as np
+import soundfile as sf
+
+from musicgen_gui.gui.main_window import IDLE, RECORDING, STREAMING
+
+CHORD = (261.63, 329.63, 392.0)
+RATE = 22050
+
+
+def lowpass(x, cutoff=3000.0, taps=101):
+    """Below ``cutoff`` only: the sound server resamples 22.05 -> 44.1 -> 22.05 kHz at its
+    default (low) quality and stores 16-bit, which blurs the top of the untrained test
+    model's noisy, clipped output. A short FIR, so nothing leaks between seed and continuation."""
+    n = np.arange(taps) - taps // 2
+    kernel = np.sinc(2 * cutoff / RATE * n) * np.hamming(taps)
+    return np.convolve(x, kernel / kernel.sum(), mode="same").astype(np.float32)
+
+
+def best_alignment(haystack, needle):
+    """(lag, normalised correlation) of ``needle`` inside ``haystack``, by FFT cross-correlation."""
+    n = len(haystack) + len(needle)
+    corr = np.fft.irfft(np.fft.rfft(haystack, n) * np.conj(np.fft.rfft(needle, n)), n)[: len(haystack) - len(needle)]
+    lag = int(np.argmax(corr))
+    window = haystack[lag:lag + len(needle)]
+    return lag, float(np.dot(window, needle) / (np.linalg.norm(window) * np.linalg.norm(needle)))
+
+
+def largest_step_near(x, i, radius):
+    return float(np.abs(np.diff(x[i - radius:i + radius])).max())
+
+
+def steps_around(x, i, gap, span):
+    """The largest sample-to-sample step in the ``span`` samples either side of i, leaving out ``gap``."""
+    return max(np.abs(np.diff(x[i - span:i - gap])).max(), np.abs(np.diff(x[i + gap:i + span])).max())
+
+
+def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window, write_chord, tmp_path):
+    chord_file = write_chord("long-chord.wav", 8.0)
+    window = make_window()
+    assert window.record_action.isEnabled() and "No" not in window.audio_status.text()
+    window.panel.seconds.setValue(3.0)
+    window.panel.lead_in.setValue(30.0)  # play the whole seed, then the continuation
+    window.panel.fixed_seed.setChecked(True)
+    window.panel.rng_seed.setValue(1)
+
+    window.record_action.trigger()
+    assert window.mode == RECORDING
+    feeder = sound_server.play_into_mic(chord_file)
+    qtbot.waitUntil(lambda: window.spectrogram.frame_count > 0 and window.level_meter.value() > 0, timeout=10000)
+    recorder = window._recorder
+    qtbot.waitUntil(lambda: recorder.samples_written > 3.5 * recorder.sample_rate, timeout=15000)
+    window.record_action.trigger()  # stop while the chord still sounds: the seed ends mid-chord
+    feeder.terminate()
+    feeder.wait()
+    assert window.mode == IDLE and window.seed is not None
+    assert window.seed.path.startswith(str(tmp_path / "recordings"))
+    seconds = len(window.seed.samples) / RATE
+    window.waveform.set_region(1.0, seconds)  # skip the silence before the chord arrived
+
+    speaker = sound_server.record_speaker(RATE)
+    window.continue_action.trigger()
+    assert window.mode == STREAMING
+    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=60000)
+    heard = speaker.stop()
+    assert window.stats["underruns"] == 0
+    assert window.message_bar.text == ""
+
+    out = tmp_path / "take.wav"
+    window.export(str(out), with_seed=True, bits="float")
+    qtbot.waitUntil(out.exists)
+    exported, _ = sf.read(out, dtype="float32")
+    seed, continuation = window.take.seed, window.take.continuation
+    assert len(exported) == len(seed) + 3 * RATE
+
+    # What the speaker played is the exported take: the seed, then the continuation.
+    lag, similarity = best_alignment(lowpass(heard), lowpass(exported))
+    assert similarity > 0.95
+    played = lowpass(heard[lag:lag + len(exported)])
+    assert best_alignment(np.pad(played[:len(seed)], (0, 8)), lowpass(seed))[1] > 0.95
+    assert np.sqrt(np.mean(played[len(seed):] ** 2)) > 0.05  # the continuation is not silent
+    assert best_alignment(np.pad(played[len(seed):], (0, 8)), lowpass(continuation))[1] > 0.95
+    # The seed is a chord: its strongest partials are the three notes.
+    spectrum = np.abs(np.fft.rfft(seed * np.hanning(len(seed))))
+    peaks = np.fft.rfftfreq(len(seed), 1 / RATE)[np.argsort(spectrum)[-200:]]
+    for note in CHORD:
+        assert np.min(np.abs(peaks - note)) < 3.0
+
+    # No click at the seam: the step there is no bigger than the signal's own steps around it.
+    generated = np.concatenate([seed, continuation])
+    assert largest_step_near(generated, len(seed), 3) <= 1.5 * steps_around(generated, len(seed), 3, 1100)
+    seam = lag + len(seed)
+    assert largest_step_near(heard, seam, 3) <= 1.5 * steps_around(heard, seam, 3, 1100)
