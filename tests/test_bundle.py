@@ -4,7 +4,7 @@ import zipfile
 
 import numpy as np
 import pytest
-from conftest import random_bundle
+from testmodels import random_bundle
 
 from musicgen_gui.core.bundle import load_bundle, save_bundle
 from musicgen_gui.core.errors import ModelError

@@ -2,7 +2,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
-from conftest import random_bundle
+from testmodels import random_bundle
 from synth import SR, chord, drum_loop, rms_db
 
 from musicgen_gui.core.errors import MusicgenError

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import PATTERN_FREQS, PATTERN_NOTE_SAMPLES
+from testmodels import PATTERN_FREQS, PATTERN_NOTE_SAMPLES
 from synth import SR, melody
 
 from musicgen_gui.core.bundle import load_bundle
