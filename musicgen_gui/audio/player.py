@@ -19,10 +19,10 @@ from .devices import OUTPUT, AudioDeviceError, Device, stream_settings
 from .engine import (CURRENT, DONE_ID, EOF_ID, FIRST_SOUND, PREFILL, READ, SILENCE, SILENT, SLOTS, START,
                      STOP_ID, UNDERRUNS, WANTED, WRITTEN, XRUNS)
 
-# Device buffer. Measured on a busy 2-core machine (see gui/measure.py): 0.06 s gives
-# no device underflows with two CPU hogs running, first sound ~75 ms after Continue
-# and silence ~80 ms after Stop; 0.1 s costs 40 ms more on both for no gain there.
-LATENCY_S = 0.06
+# Device buffer, measured with gui/measure.py on a 2-core machine running two CPU
+# hogs: 0.06 s had one device underflow in 90 s of streaming, 0.08 s none, and each
+# 20 ms more delays the first sound and the silence after Stop by 20 ms.
+LATENCY_S = 0.07
 RING_SECONDS = 30.0  # at the device rate; the most that can be queued ahead of playback
 _OPEN_TIMEOUT_S = 20.0  # the audio process starting, and PortAudio opening the device
 

@@ -34,16 +34,13 @@ class Recorder:
         self.path: Path | None = None
         self.level = 0.0  # peak of the latest chunk, 0..1
         self.samples_written = 0
+        self.overflows = 0  # input blocks PortAudio dropped because the callback came too late
         self.error: str | None = None  # why the writer stopped early, for the GUI to show
         self.frames: queue.Queue = queue.Queue()  # log-power frame blocks for the live view
         self.feature_config: FeatureConfig | None = None
         self._stream = None
         self._writer: threading.Thread | None = None
         self._q: queue.Queue = queue.Queue()
-
-    @property
-    def recording(self) -> bool:
-        return self._stream is not None
 
     @property
     def sample_rate(self) -> int:
@@ -95,6 +92,8 @@ class Recorder:
             self._writer = None
 
     def _callback(self, indata, frames, time_info, status):
+        if status.input_overflow:
+            self.overflows += 1
         self._q.put(indata.copy())
 
     def _write_loop(self, wav) -> None:

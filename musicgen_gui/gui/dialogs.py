@@ -46,6 +46,7 @@ class ExportDialog(QDialog):
         folder = settings.export_folder or (str(Path(seed_path).parent) if seed_path else str(Path.home()))
         stem = Path(seed_path).stem if seed_path else "take"
         self._path = QLineEdit(str(Path(folder) / f"{stem}-continued.wav"))
+        self._path.setMinimumWidth(420)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
@@ -88,28 +89,30 @@ class ExportDialog(QDialog):
 class TrainingDialog(QDialog):
     """Pick folders, a preset and epochs; train in a worker with progress, a loss plot, stop and resume."""
 
-    modelTrained = Signal(str)
+    modelTrained = Signal(str, bool)  # the model file; whether all epochs ran (else it was stopped)
 
     def __init__(self, settings: AppSettings, parent=None):
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self._settings = settings
         self._worker: TrainingWorker | None = None
+        self._completed = False
         self._batch_losses: list[tuple[float, float]] = []  # (epoch position, loss)
         self._val_losses: list[tuple[float, float]] = []
 
         self.folders = QListWidget()
-        add = QPushButton("Add folder…")
-        add.clicked.connect(self._add_folder)
-        remove = QPushButton("Remove")
-        remove.clicked.connect(self._remove_folders)
+        self._add = QPushButton("Add folder…")
+        self._add.clicked.connect(self._add_folder)
+        self._remove = QPushButton("Remove")
+        self._remove.clicked.connect(self._remove_folders)
         folder_buttons = QHBoxLayout()
-        folder_buttons.addWidget(add)
-        folder_buttons.addWidget(remove)
+        folder_buttons.addWidget(self._add)
+        folder_buttons.addWidget(self._remove)
         folder_buttons.addStretch(1)
         self.preset = QComboBox()
         for name, preset in PRESETS.items():
             self.preset.addItem(f"{name}: {preset.description}", name)
+        self.preset.setCurrentIndex(self.preset.findData("default"))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10000)
         self.epochs.setValue(20)
@@ -179,7 +182,7 @@ class TrainingDialog(QDialog):
         self.start_button.setEnabled(not running and self.folders.count() > 0)
         self.resume_button.setEnabled(not running and (work_dir(self.output) / "state.json").is_file())
         self.stop_button.setEnabled(running)
-        for w in (self.folders, self.preset, self.epochs, self.name):
+        for w in (self.folders, self._add, self._remove, self.preset, self.epochs, self.name):
             w.setEnabled(not running)
 
     def start(self, resume: bool) -> None:
@@ -209,6 +212,7 @@ class TrainingDialog(QDialog):
             self._worker.wait()
 
     def _on_progress(self, p) -> None:
+        self._completed = p.stage == "done"
         if p.stage == "loading":
             self.status.setText(p.message or "Loading the music…")
             return
@@ -229,7 +233,7 @@ class TrainingDialog(QDialog):
 
     def _on_done(self, path: str) -> None:
         if Path(path).is_file():  # a run stopped in its first epoch has no model yet
-            self.modelTrained.emit(path)
+            self.modelTrained.emit(path, self._completed)
 
     def _on_finished(self) -> None:
         self._worker.wait()

@@ -2,8 +2,9 @@
 
 The window only wires the core to widgets. Generation runs in a
 ContinuationWorker (QThread) over the same ContinuationSession the CLI uses;
-audio goes through the device-side Player and Recorder; one QTimer (30 ms)
-drains everything the other threads publish and redraws.
+audio goes through the device-side Player (its callback in a process of its
+own) and Recorder; one QTimer drains everything the other threads publish and
+redraws.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSignalBlocker, Qt, QTimer, Signal
+from PySide6.QtCore import QSignalBlocker, Qt, QTimer
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
                                QProgressDialog, QSplitter, QVBoxLayout, QWidget)
@@ -35,7 +36,7 @@ from .take import Take
 from .views import LevelMeter, SpectrogramView, WaveformView
 from .workers import CallWorker, ContinuationWorker, PrimingWorker
 
-TICK_MS = 35  # the GUI timer: redraws at up to 28 fps (each redraw holds the GIL the audio callback needs)
+TICK_MS = 35  # the GUI timer: redraws at up to 28 fps; painting holds the GIL, which generation needs too
 SEED_VIEW_SECONDS = 10.0  # seed shown on the spectrogram before the seam
 STREAM_VIEW_SECONDS = 30.0  # the spectrogram scrolls past this while streaming
 EXTEND_CONTEXT_SECONDS = 30.0  # the end of the take an extension is seeded with
@@ -55,8 +56,6 @@ class SeedClip:
 
 
 class MainWindow(QMainWindow):
-    modeChanged = Signal(str)
-
     def __init__(self, settings: AppSettings | None = None, recordings_dir: Path | None = None):
         super().__init__()
         self.settings = settings or AppSettings()
@@ -133,6 +132,7 @@ class MainWindow(QMainWindow):
 
         self.audio_status = QLabel()
         self.stream_status = QLabel()
+        self.stream_status.setContentsMargins(0, 0, 16, 0)
         self.statusBar().addPermanentWidget(self.stream_status)
         self.statusBar().addPermanentWidget(self.audio_status)
 
@@ -211,7 +211,6 @@ class MainWindow(QMainWindow):
         elif not self._timer.isActive():
             self._fps_window = (time.perf_counter(), self._ticks)
             self._timer.start()
-        self.modeChanged.emit(mode)
 
     def show_error(self, text: str) -> None:
         self.message_bar.show_message(text, "error")
@@ -242,10 +241,11 @@ class MainWindow(QMainWindow):
     def _devices_picked(self, *_) -> None:
         self._input = devices.find_device(devices.INPUT, self.panel.input_device.currentData())
         self._output = devices.find_device(devices.OUTPUT, self.panel.output_device.currentData())
-        if self._player is not None:
-            self._player.close()
-        self._player = Player(self._output) if self._output is not None else None
-        self._open_output()
+        if self._player is None or self._player.device != self._output:
+            if self._player is not None:
+                self._player.close()
+            self._player = Player(self._output) if self._output is not None else None
+            self._open_output()
         if self._input is None and self._output is None:
             text = "No audio device: recording and playback are off"
         elif self._input is None:
@@ -253,7 +253,7 @@ class MainWindow(QMainWindow):
         elif self._output is None:
             text = "No speakers: playback is off"
         else:
-            text = f"Audio: {self._output.name}"
+            text = f"Audio: {self._output.label}"
         self.audio_status.setText(text)
         if self._input is not None:
             self.settings.input_device = self._input.name
@@ -430,7 +430,7 @@ class MainWindow(QMainWindow):
             self.record_action.setChecked(False)
             return
         self._recorder = recorder
-        self.waveform.clear_audio()
+        self.waveform.clear_audio("Recording… press R again to stop and use it as the seed")
         self.spectrogram.reset(recorder.feature_config, origin_s=0.0, window_s=LIVE_VIEW_SECONDS)
         self.statusBar().showMessage(f"Recording to {recorder.path}")
         self._set_mode(RECORDING)
@@ -441,6 +441,8 @@ class MainWindow(QMainWindow):
         self._set_mode(IDLE)
         if recorder.error:
             self.show_error(recorder.error)
+        elif recorder.overflows:
+            self.show_info(f"The recording has {recorder.overflows} short gaps: the computer was too busy.")
         if path is None:
             self.show_error("Nothing was recorded.")
         elif self.load_seed(path):
@@ -471,6 +473,7 @@ class MainWindow(QMainWindow):
                 self.show_error(str(exc))
 
     def _play(self, rate: int) -> Playback | None:
+        self._playback = None
         try:
             self._playback = self._player.play(rate)
         except MusicgenError as exc:
@@ -616,7 +619,7 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------ stopping
     def stop(self) -> None:
-        """Stop whatever runs, at once: generation is cancelled, playback fades out within ~50 ms."""
+        """Stop whatever runs, at once: generation is cancelled, playback fades out (silent within ~100 ms)."""
         if self.mode == RECORDING:
             self._finish_recording()
             return
@@ -690,8 +693,10 @@ class MainWindow(QMainWindow):
         self._training.show()
         self._training.raise_()
 
-    def _model_trained(self, path: str) -> None:
-        self.settings.model = path
+    def _model_trained(self, path: str, completed: bool) -> None:
+        """List the new model; switch to it only if training ran to the end."""
+        if completed:
+            self.settings.model = path
         self._populate_models()
 
     # ---------------------------------------------------------------- tick
@@ -733,7 +738,7 @@ class MainWindow(QMainWindow):
         generated = take.n_samples / rate
         text = f"generated {generated:.1f} s"
         playhead = None
-        playback = self._playback if self._worker is not None or self.mode == STREAMING else None
+        playback = self._playback
         if playback is not None:
             playhead = (self._play_origin + playback.position) / rate
             if "first_sound" not in self.stats and playback.first_sound_time is not None:

@@ -36,7 +36,7 @@ def startup_seconds() -> dict:
     code = ("import time, sys; t = time.perf_counter(); from PySide6.QtWidgets import QApplication; "
             "app = QApplication([]); from musicgen_gui.gui.main_window import MainWindow; w = MainWindow(); "
             "w.show(); app.processEvents(); "
-            "print(time.perf_counter() - t, 'tensorflow' in sys.modules, 'keras' in sys.modules)")
+            "print(time.perf_counter() - t, 'tensorflow' in sys.modules, 'keras' in sys.modules); w.close()")
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home}
         wall = time.perf_counter()
@@ -56,7 +56,7 @@ def chord_seed(path: Path, rate: int = 44100) -> Path:
     return write_wav(path, x.astype(np.float32), rate, "float")
 
 
-def measure(model: str, seed: Path, runs: int, seconds: float) -> list[dict]:
+def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = True) -> list[dict]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -86,15 +86,21 @@ def measure(model: str, seed: Path, runs: int, seconds: float) -> list[dict]:
         action = next(steps)
         if action == "load":
             # The model, then a few seconds for PortAudio: a new stream's first callbacks can be late.
-            wait(lambda: window.bundle is not None,
-                 lambda: (window.load_seed(seed), QTimer.singleShot(STREAM_SETTLE_MS, step)))
+            def load():
+                window.load_seed(seed)
+                window.waveform.set_region(0.0, SEED_SECONDS)  # the first 10 s of a longer file
+                QTimer.singleShot(STREAM_SETTLE_MS, step)
+
+            wait(lambda: window.bundle is not None, load)
         elif action == "run":
             def press():
                 window.continue_action.trigger()
                 wait(lambda: window.mode == IDLE, finish_run)
 
-            # As a user would: the next continuation is primed a moment after the last one ends.
-            wait(lambda: window.primed, press)
+            if primed:  # as a user would: the next continuation is primed a moment after the last one ends
+                wait(lambda: window.primed, press)
+            else:  # as if Continue came right after a change of settings
+                wait(lambda: window.primed, lambda: (window._drop_primer(), press()))
         elif action == "stop-test":
             window.panel.seconds.setValue(600.0)
             window.continue_action.trigger()
@@ -134,10 +140,12 @@ def measure(model: str, seed: Path, runs: int, seconds: float) -> list[dict]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", help="a bundled model's name or a .musicgen file")
-    parser.add_argument("--seed", type=Path, help=f"seed audio (default: {SEED_SECONDS:.0f} s of a moving chord)")
+    parser.add_argument("--seed", type=Path,
+                        help=f"seed audio, of which the first {SEED_SECONDS:.0f} s are used (default: a moving chord)")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--seconds", type=float, default=20.0, help="continuation length per run")
     parser.add_argument("--latency", type=float, help="override the output buffer (seconds)")
+    parser.add_argument("--unprimed", action="store_true", help="press Continue before the session is primed")
     parser.add_argument("--startup", action="store_true", help="measure cold start only")
     args = parser.parse_args(argv)
     if args.startup:
@@ -151,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             seed = args.seed or chord_seed(Path(tmp) / "seed.wav")
-            for result in measure(args.model, seed, args.runs, args.seconds):
+            for result in measure(args.model, seed, args.runs, args.seconds, primed=not args.unprimed):
                 print(json.dumps(result))
     finally:
         server.stop()

@@ -49,10 +49,6 @@ class AppSettings:
         if self._q.value("version") is None:
             self._q.setValue("version", VERSION)
 
-    @property
-    def file_name(self) -> str:
-        return self._q.fileName()
-
     def sync(self) -> None:
         self._q.sync()
 

@@ -41,7 +41,7 @@ class SettingsPanel(QWidget):
                                     "higher values vary more. Changes apply while generating.")
         self._temperature_label = QLabel()
         self._temperature_label.setMinimumWidth(32)
-        self.temperature.valueChanged.connect(lambda _: self._temperature_label.setText(f"{self.temperature_value:.2f}"))
+        self.temperature.valueChanged.connect(self._show_temperature)
         row = QHBoxLayout()
         row.addWidget(self.temperature, 1)
         row.addWidget(self._temperature_label)
@@ -86,6 +86,9 @@ class SettingsPanel(QWidget):
 
     def set_temperature(self, value: float) -> None:
         self.temperature.setValue(int(round(min(MAX_TEMPERATURE, max(0.0, value)) * TEMPERATURE_STEPS)))
+        self._show_temperature()
+
+    def _show_temperature(self, *_) -> None:
         self._temperature_label.setText(f"{self.temperature_value:.2f}")
 
     def selected_model(self) -> str:

@@ -48,7 +48,3 @@ class Take:
 
     def audio(self, with_seed: bool) -> np.ndarray:
         return np.concatenate([self.seed, self.continuation]) if with_seed else self.continuation.copy()
-
-    @property
-    def seconds(self) -> float:
-        return self.n_samples / self.sample_rate

@@ -67,9 +67,10 @@ class WaveformView(pg.PlotWidget):
         self._region.show()
         self.setXRange(0, seconds, padding=0.01)
 
-    def clear_audio(self) -> None:
+    def clear_audio(self, hint: str = EMPTY_HINT) -> None:
         self._curve.setData([], [])
         self._region.hide()
+        self._hint.setText(hint)
         self._hint.show()
         self._length = 0
 
@@ -116,6 +117,7 @@ class SpectrogramView(pg.PlotWidget):
             item.hide()
             self.addItem(item)
         self.reset(FeatureConfig(), origin_s=0.0)
+        self.setXRange(-10.0, 20.0, padding=0)  # empty: room for a seed before the seam and its continuation
 
     def reset(self, cfg: FeatureConfig, origin_s: float, window_s: float | None = None) -> None:
         """Start over; frame 0 is centred ``origin_s`` seconds from the seam."""

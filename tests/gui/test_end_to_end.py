@@ -3,7 +3,7 @@
 import numpy as np
 import soundfile as sf
 
-from musicgen_gui.gui.main_window import IDLE, RECORDING, STREAMING
+from musicgen_gui.gui.main_window import IDLE, PLAYING, RECORDING, STREAMING
 
 CHORD = (261.63, 329.63, 392.0)
 RATE = 22050
@@ -92,3 +92,36 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     assert largest_step_near(generated, len(seed), 3) <= 1.5 * steps_around(generated, len(seed), 3, 1100)
     seam = lag + len(seed)
     assert largest_step_near(heard, seam, 3) <= 1.5 * steps_around(heard, seam, 3, 1100)
+
+
+def test_space_plays_the_selected_part_of_the_seed(qtbot, sound_server, make_window, write_chord):
+    window = make_window()
+    window.load_seed(write_chord("short-chord.wav", 3.0))
+    window.waveform.set_region(1.0, 2.0)
+    speaker = sound_server.record_speaker(RATE)
+    window.play_action.trigger()
+    assert window.mode == PLAYING
+    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=10000)
+    heard = speaker.stop()
+    blocks = heard[: len(heard) // 220 * 220].reshape(-1, 220)  # 10 ms each
+    loud = np.sqrt(np.mean(blocks**2, axis=1)) > 0.05
+    assert 90 <= loud.sum() <= 110  # one second of it
+    spectrum = np.abs(np.fft.rfft(heard * np.hanning(len(heard))))
+    peaks = np.fft.rfftfreq(len(heard), 1 / RATE)[np.argsort(spectrum)[-200:]]
+    for note in CHORD:
+        assert np.min(np.abs(peaks - note)) < 3.0
+
+
+def test_the_chosen_devices_are_remembered(qtbot, sound_server, make_window, tmp_path):
+    from musicgen_gui.gui.settings import AppSettings
+
+    first = make_window()
+    box = first.panel.output_device
+    other = next(i for i in range(box.count()) if i != box.currentIndex())
+    box.setCurrentIndex(other)
+    box.activated.emit(other)
+    chosen = box.currentData()
+    first.close()
+    second = make_window(AppSettings(tmp_path / "settings.ini"), model=False)
+    assert second.panel.output_device.currentData() == chosen
+    assert second.audio_status.text().startswith(f"Audio: {chosen}")

@@ -1,0 +1,81 @@
+"""The shared-memory ring and the callback, driven by hand in one process (no device)."""
+
+import multiprocessing
+from types import SimpleNamespace
+
+import numpy as np
+
+from musicgen_gui.audio import engine
+from musicgen_gui.audio.player import Playback
+
+RATE = 22050
+BLOCK = 100
+
+
+def setup(capacity=1000):
+    shared = engine.Shared.create(capacity, multiprocessing.get_context("spawn"))
+    callback = engine.Callback(shared)
+    callback.rate = RATE
+    player = SimpleNamespace(_shared=shared, device_rate=RATE, latency=0.0)
+    return shared, callback, player
+
+
+def start(shared, player, ident):
+    playback = Playback(player, ident, int(shared.ints[engine.WRITTEN]), RATE)
+    shared.ints[engine.START] = playback._start
+    shared.ints[engine.WANTED] = ident
+    return playback
+
+
+def pull(callback, blocks):
+    time_info = SimpleNamespace(outputBufferDacTime=0.0, currentTime=0.0)
+    status = SimpleNamespace(output_underflow=False)
+    out = []
+    for _ in range(blocks):
+        outdata = np.full((BLOCK, 1), np.nan, np.float32)
+        callback(outdata, BLOCK, time_info, status)
+        out.append(outdata[:, 0].copy())
+    return np.concatenate(out)
+
+
+def test_the_ring_wraps_and_keeps_order_with_a_fade_in():
+    shared, callback, player = setup(capacity=1000)
+    playback = start(shared, player, 1)
+    source = np.linspace(-1, 1, 3000, dtype=np.float32)
+    heard = []
+    for chunk in np.split(source, 10):  # 3x the ring, written as the callback makes room
+        assert playback._put(chunk) == len(chunk)
+        heard.append(pull(callback, 3))
+    playback.finish()
+    heard.append(pull(callback, 1))
+    heard = np.concatenate(heard)[:len(source)]
+    assert np.array_equal(heard[engine.RAMP:], source[engine.RAMP:])
+    assert np.allclose(heard[:engine.RAMP], source[:engine.RAMP] * np.linspace(0, 1, engine.RAMP), atol=1e-6)
+    assert playback.underruns == 0 and playback.done
+
+
+def test_running_dry_mid_stream_is_an_underrun_but_the_end_is_not():
+    shared, callback, player = setup()
+    playback = start(shared, player, 1)
+    playback._put(np.ones(150, np.float32))
+    heard = pull(callback, 3)
+    assert playback.underruns == 2 and np.all(heard[150:] == 0)
+    playback.finish()
+    pull(callback, 3)
+    assert playback.underruns == 2 and playback.done
+
+
+def test_a_new_playback_starts_only_after_the_old_one_has_faded_out():
+    shared, callback, player = setup()
+    first = start(shared, player, 1)
+    first._put(np.ones(800, np.float32))
+    pull(callback, 3)  # past the fade-in
+    first.stop()
+    second = start(shared, player, 2)
+    second._put(np.full(100, 0.5, np.float32))
+    heard = pull(callback, 4)
+    fade = heard[:engine.RAMP]
+    assert np.all(np.diff(fade) <= 0) and fade[0] > 0.99 and fade[-1] < 0.01
+    assert first.done and not second.done
+    assert np.all(heard[engine.RAMP:BLOCK * 3] == 0)  # the rest of the fading block, then the switch
+    assert np.any(heard[BLOCK * 3:] > 0)  # the second one plays from the next block
