@@ -16,22 +16,10 @@ import numpy as np
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
-from musicgen_gui.core.bundle import ModelBundle, load_bundle  # noqa: E402
-from musicgen_gui.core.features import FeatureConfig, Normaliser  # noqa: E402
+from musicgen_gui.core.bundle import ModelBundle, load_bundle, random_bundle  # noqa: E402
+from musicgen_gui.core.features import FeatureConfig  # noqa: E402
 from musicgen_gui.core.model import PRESETS, arrays_to_keras_weights, build_keras_model  # noqa: E402
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession  # noqa: E402
-
-
-def preset_bundle(name: str) -> ModelBundle:
-    preset = PRESETS[name]
-    n = preset.features.n_bins
-    rng = np.random.default_rng(0)
-    weights = {k: (rng.standard_normal(s) * 0.05).astype(np.float32)
-               for k, s in preset.architecture.weight_shapes(n).items()}
-    return ModelBundle(name=name, preset=name, features=preset.features, architecture=preset.architecture,
-                       normaliser=Normaliser(np.full(n, -12, np.float32), np.full(n, 4, np.float32)),
-                       residual_std=np.full(n, 0.3, np.float32), frame_min=np.full(n, -3, np.float32),
-                       frame_max=np.full(n, 3, np.float32), weights=weights, training=preset.training)
 
 
 def pipeline_frames_per_second(bundle: ModelBundle, seconds: float) -> float:
@@ -62,7 +50,7 @@ def main():
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
-    bundles = [load_bundle(m) for m in args.models] or [preset_bundle(n) for n in PRESETS]
+    bundles = [load_bundle(m) for m in args.models] or [random_bundle(p.architecture, p.features, p.training, name=n) for n, p in PRESETS.items()]
     print(f"{'model':<12} {'params':>10} {'pipeline f/s':>13} {'x real time':>11} {'predict f/s':>12} {'ratio':>7}")
     for bundle in bundles:
         rates = [pipeline_frames_per_second(bundle, args.seconds) for _ in range(args.repeats)]

@@ -81,6 +81,23 @@ class ModelBundle:
         return int(sum(w.size for w in self.weights.values()))
 
 
+def random_bundle(architecture: Architecture, features: FeatureConfig | None = None,
+                  training: TrainingConfig | None = None, seed: int = 0, name: str = "random") -> ModelBundle:
+    """A valid bundle with small random weights: for tests and speed measurements,
+    where what the weights learned does not matter."""
+    features = features or FeatureConfig()
+    rng = np.random.default_rng(seed)
+    weights = {k: (rng.standard_normal(shape) * 0.1).astype(np.float32)
+               for k, shape in architecture.weight_shapes(features.n_bins).items()}
+    n = features.n_bins
+    return ModelBundle(
+        name=name, features=features, architecture=architecture,
+        normaliser=Normaliser(np.full(n, -12.0, np.float32), np.full(n, 4.0, np.float32)),
+        residual_std=np.full(n, 0.3, np.float32),
+        frame_min=np.full(n, -3.0, np.float32), frame_max=np.full(n, 2.0, np.float32),
+        weights=weights, training=training or TrainingConfig(), provenance={"data": "random weights"})
+
+
 def save_bundle(bundle: ModelBundle, path: str | os.PathLike) -> Path:
     """Write atomically (temp file + rename), so a crash never leaves half a model."""
     path = Path(path)
