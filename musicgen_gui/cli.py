@@ -131,7 +131,7 @@ def cmd_evaluate(args) -> int:
     print(f"\n{len(clips)} seed{'s' * (len(clips) != 1)} of {args.seed_seconds:g} s, continued for "
           f"{args.seconds:g} s at temperature {args.temperature:g} (log-mel, {ev.N_MELS} bands)")
     print(f"{'#':>3}  {'file':<24} {'at s':>6} {'truth':>5} {'level':>6} {'silent':>6} {'change':>6} {'copy':>5} "
-          f"{'Frechet':>9} {'frozen':>9}  result")
+          f"{'repeat':>6} {'truth':>5} {'Frechet':>9} {'frozen':>9}  result")
     evaluations = []
     for i, clip in enumerate(clips, 1):
         e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1, not args.no_anchor)
@@ -140,7 +140,7 @@ def cmd_evaluate(args) -> int:
         name = clip.path.name if len(clip.path.name) <= 24 else clip.path.name[:23] + "~"
         print(f"{i:>3}  {name:<24} {clip.offset_seconds:>6.1f} {clip.truth_seconds:>5.1f} "
               f"{s.level_db:>+6.1f} {s.silent_fraction:>6.2f} {s.change_ratio:>6.2f} {s.copy_fraction:>5.2f} "
-              f"{s.frechet:>9.1f} {s.frechet_frozen:>9.1f}  "
+              f"{s.self_repetition:>6.2f} {s.self_repetition_truth:>5.2f} {s.frechet:>9.1f} {s.frechet_frozen:>9.1f}  "
               f"{'pass' if s.passed else 'fail: ' + ', '.join(s.failures())}", flush=True)
         if plots is not None:
             ev.plot_evaluation(e, plots / f"seed{i:02d}.png", f"{bundle.name} seed {i}: {clip.path.name} "
@@ -150,7 +150,8 @@ def cmd_evaluate(args) -> int:
     met = ", ".join(f"{target} {n}" for target, n in summary["meeting"].items())
     print(f"summary: {summary['passed']}/{summary['seeds']} seeds pass all targets (each met by: {met})")
     print(f"medians: level {med['level_db']:+.1f} dB, silent {med['silent_fraction']:.2f}, change "
-          f"{med['change_ratio']:.2f}, copy {med['copy_fraction']:.2f}, Frechet {med['frechet']:.1f} "
+          f"{med['change_ratio']:.2f}, copy {med['copy_fraction']:.2f}, self-repetition "
+          f"{med['self_repetition']:.2f} (truth {med['self_repetition_truth']:.2f}), Frechet {med['frechet']:.1f} "
           f"(frozen {med['frechet_frozen']:.1f})")
     if json_path is not None:
         settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,

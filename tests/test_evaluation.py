@@ -71,6 +71,17 @@ def test_a_loop_of_the_seed_is_a_copy_and_other_music_is_not(seed, seed_db):
     assert ev.copy_fraction(seed_db, seed_db) == 1.0
 
 
+def test_a_phrase_repeating_every_two_seconds_repeats_itself_and_a_new_melody_does_not():
+    # A whole number of hops, as a loop of the model's own frames is.
+    phrase = tune(2.0, 6)[:86 * CFG.hop]
+    cycle = mel(np.tile(phrase, 6))
+    assert ev.self_repetition(cycle, FPS) > 0.75  # the first period has nothing to repeat
+    # The same five notes in a new order: its notes recur, its phrases do not.
+    assert ev.self_repetition(mel(tune(12.0, 2)), FPS) < 0.2
+    # Only earlier, non-overlapping segments count: one phrase has no copy of itself.
+    assert ev.self_repetition(mel(np.tile(phrase, 2)[:int(2.5 * SR)]), FPS) < 0.2
+
+
 def test_frechet_distance_is_zero_for_the_same_frames_and_grows_for_other_music(seed_db, more_melody_db):
     truth = more_melody_db
     same = ev.frechet_distance(truth, truth)
@@ -97,10 +108,10 @@ def test_the_frozen_baseline_holds_the_seeds_last_frame(seed, seed_db):
 
 def test_targets_name_what_fails():
     good = ev.ContinuationScores(level_db=-2.0, silent_fraction=0.0, change_ratio=0.9, copy_fraction=0.05,
-                                 frechet=100.0, frechet_frozen=300.0)
+                                 frechet=100.0, frechet_frozen=300.0, self_repetition=0.9, self_repetition_truth=0.1)
     assert good.passed and good.failures() == []
     bad = ev.ContinuationScores(level_db=-7.0, silent_fraction=0.1, change_ratio=0.3, copy_fraction=0.5,
-                                frechet=300.0, frechet_frozen=300.0)
+                                frechet=300.0, frechet_frozen=300.0, self_repetition=0.0, self_repetition_truth=0.0)
     assert bad.failures() == ["silent", "level", "change", "copy", "frechet"]
 
 

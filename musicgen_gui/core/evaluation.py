@@ -43,6 +43,7 @@ WINDOW_SECONDS = 1.0  # level, silence and copy are judged per window
 BLOCK_SECONDS = 0.5  # the change ratio compares consecutive mean spectra this long
 SILENCE_DB = 30.0  # a window this far below the seed's level counts as silent
 COPY_TOLERANCE_DB = 2.0  # RMS over bands to the nearest seed frame
+REPEAT_SEGMENT_SECONDS = 1.0  # self-repetition compares segments this long
 MIN_EVAL_SECONDS = 1.0  # at least two blocks and one window each side of the seam
 
 # Targets (issue 4): a seed passes when its continuation meets all of them.
@@ -188,6 +189,36 @@ def copy_fraction(continuation_db: np.ndarray, seed_db: np.ndarray,
     return float(np.mean(nearest_distance_db(continuation_db, seed_db) <= tolerance_db))
 
 
+def self_repetition(frames_db: np.ndarray, frames_per_second: float,
+                    segment_seconds: float = REPEAT_SEGMENT_SECONDS,
+                    tolerance_db: float = COPY_TOLERANCE_DB) -> float:
+    """Share of ``segment_seconds`` segments (one per frame) within ``tolerance_db``
+    (RMS over frames and bands) of an earlier, non-overlapping segment of the same signal.
+
+    The copy fraction only compares with the seed; a continuation stuck in a
+    limit cycle of its own (the same phrase every 2 s) scores high here. Whole
+    segments are compared, not frames, because music reuses its notes (and a
+    synthetic or sampled note is the same frames every time) far more often than
+    its phrases. A loop of the model's own frames lines up with the hop; a
+    repeat in recorded music generally does not and scores lower for it. Music
+    repeats phrases too, so read it next to the true continuation's score.
+    """
+    x = np.asarray(frames_db, np.float64)
+    length = frames_in(segment_seconds, frames_per_second)
+    n = len(x) - length + 1  # segment starts
+    if n <= length:
+        return 0.0
+    sq = (x**2).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)  # about 50 MB for 60 s
+    segment = np.zeros((n, n))
+    for k in range(length):  # sums along the diagonals: segment i against segment j
+        segment += d2[k:k + n, k:k + n]
+    # Only earlier segments that do not overlap this one count.
+    segment[np.arange(n)[None, :] > np.arange(n)[:, None] - length] = np.inf
+    nearest = segment[length:].min(axis=1)
+    return float(np.mean(np.sqrt(nearest / (length * x.shape[1])) <= tolerance_db))
+
+
 def frechet_distance(frames_a: np.ndarray, frames_b: np.ndarray) -> float:
     """Fréchet distance (dB²) between Gaussians fitted to two sets of frames (at least 2 each).
 
@@ -216,6 +247,9 @@ class ContinuationScores:
     copy_fraction: float
     frechet: float  # continuation vs true continuation
     frechet_frozen: float  # frozen last frame vs true continuation
+    # Not targets: read the model's next to the truth's (see self_repetition).
+    self_repetition: float
+    self_repetition_truth: float
 
     def failures(self) -> list[str]:
         """The targets this continuation misses (empty when it passes)."""
@@ -268,6 +302,8 @@ class SeedFrames:
             copy_fraction=copy_fraction(self.continuation, self.seed),
             frechet=frechet_distance(self.continuation, self.truth),
             frechet_frozen=frechet_distance(self.frozen, self.truth),
+            self_repetition=self_repetition(self.continuation, fps),
+            self_repetition_truth=self_repetition(self.truth, fps),
         )
 
     def timeline(self) -> dict[str, np.ndarray]:
