@@ -40,10 +40,16 @@ def cmd_continue(args) -> int:
         print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
     session = ContinuationSession(bundle, seed.samples,
                                   ContinuationParams(args.seconds, args.temperature, args.rng_seed,
-                                                     not args.no_anchor))
+                                                     not args.no_anchor, args.adapt))
+    if args.adapt:
+        print(f"adapting the model to the seed for {args.adapt:g} s", file=sys.stderr)
     started = time.perf_counter()
     audio = session.render(_progress_printer("generating") if sys.stderr.isatty() else None)
     elapsed = time.perf_counter() - started
+    if session.adaptation is not None:
+        a = session.adaptation
+        print(f"adapted: {a.steps} steps in {a.seconds:.1f} s, seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}",
+              file=sys.stderr)
     if args.with_seed:
         audio = np.concatenate([session.seed, audio])
     write_wav(output, audio, session.sample_rate, args.bits)
@@ -134,7 +140,8 @@ def cmd_evaluate(args) -> int:
           f"{'repeat':>6} {'truth':>5} {'Frechet':>9} {'frozen':>9}  result")
     evaluations = []
     for i, clip in enumerate(clips, 1):
-        e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1, not args.no_anchor)
+        e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1, not args.no_anchor,
+                             args.adapt)
         evaluations.append(e)
         s = e.scores
         name = clip.path.name if len(clip.path.name) <= 24 else clip.path.name[:23] + "~"
@@ -156,10 +163,18 @@ def cmd_evaluate(args) -> int:
     if json_path is not None:
         settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,
                     "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed,
-                    "anchor_level": not args.no_anchor}
+                    "anchor_level": not args.no_anchor, "adapt_seconds": args.adapt}
         ev.write_json(ev.report(bundle, settings, result, evaluations), json_path)
         print(f"wrote {json_path}", file=sys.stderr)
     return 0
+
+
+def _add_adapt_option(p: argparse.ArgumentParser) -> None:
+    from .core.adapt import DEFAULT_ADAPT_SECONDS, MAX_ADAPT_SECONDS
+
+    p.add_argument("--adapt", type=float, nargs="?", const=DEFAULT_ADAPT_SECONDS, default=0.0, metavar="SECONDS",
+                   help=f"first fine-tune a copy of the model on the seed for this long (default "
+                        f"{DEFAULT_ADAPT_SECONDS:g} s, at most {MAX_ADAPT_SECONDS:g}; needs TensorFlow)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -179,6 +194,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
     p.add_argument("--no-anchor", action="store_true", help="let the level drift from the seed's")
     p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
+    _add_adapt_option(p)
     p.set_defaults(func=cmd_continue)
 
     p = sub.add_parser("train", help="train a model on folders of audio")
@@ -206,6 +222,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     p.add_argument("--rng-seed", type=int, default=0, help="random variation of the first seed; +1 per seed")
     p.add_argument("--no-anchor", action="store_true", help="let the level drift from the seed's")
+    _add_adapt_option(p)
     p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")
     p.add_argument("--json", metavar="FILE", help="write every number here")
     p.set_defaults(func=cmd_evaluate)

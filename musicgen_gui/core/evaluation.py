@@ -418,23 +418,26 @@ class SeedEvaluation:
     rng_seed: int
     frames: SeedFrames
     scores: ContinuationScores
+    adapt_steps: int = 0  # fine-tuning steps on the seed (0: not adapted)
 
     def to_dict(self) -> dict:
         return {"file": str(self.clip.path), "offset_seconds": round(self.clip.offset_seconds, 3),
                 "truth_seconds": round(self.clip.truth_seconds, 3), "rng_seed": self.rng_seed,
+                "adapt_steps": self.adapt_steps,
                 **asdict(self.scores), "passed": self.scores.passed, "failed": self.scores.failures()}
 
 
 def evaluate_clip(bundle: ModelBundle, clip: Clip, seconds: float, temperature: float,
-                  rng_seed: int, anchor_level: bool = True) -> SeedEvaluation:
+                  rng_seed: int, anchor_level: bool = True, adapt_seconds: float = 0.0) -> SeedEvaluation:
     """Continue the clip's seed for ``seconds`` with the real pipeline and score the result."""
     cfg = bundle.features
     session = ContinuationSession(bundle, clip.seed,
-                                  ContinuationParams(seconds, temperature, rng_seed, anchor_level))
+                                  ContinuationParams(seconds, temperature, rng_seed, anchor_level, adapt_seconds))
     continuation = session.render()
     frozen = frozen_continuation(cfg, session.seed, len(continuation))
     frames = SeedFrames.from_audio(cfg, session.seed, continuation, clip.truth, frozen)
-    return SeedEvaluation(clip, rng_seed, frames, frames.scores())
+    return SeedEvaluation(clip, rng_seed, frames, frames.scores(),
+                          session.adaptation.steps if session.adaptation else 0)
 
 
 def summarise(evaluations: Sequence[SeedEvaluation]) -> dict:

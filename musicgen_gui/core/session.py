@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import align_to_frames, log_power
@@ -35,6 +36,8 @@ class ContinuationParams:
     rng_seed: int | None = None
     # Hold the continuation's level near the seed's (see LevelAnchor).
     anchor_level: bool = True
+    # Fine-tune a copy of the model on the seed for this long first (0: off; see adapt.py).
+    adapt_seconds: float = 0.0
 
 
 @dataclass
@@ -95,6 +98,8 @@ class ContinuationSession:
             raise MusicgenError(f"the length must be between 0 and {MAX_SECONDS:.0f} seconds")
         if not 0 <= params.temperature <= 10:
             raise MusicgenError("the temperature must be between 0 and 10")
+        if not 0 <= params.adapt_seconds <= MAX_ADAPT_SECONDS:
+            raise MusicgenError(f"adapting to the seed takes between 0 and {MAX_ADAPT_SECONDS:.0f} seconds")
         self.bundle = bundle
         self.sample_rate = cfg.sample_rate
         self.seed = align_to_frames(seed, cfg)
@@ -102,6 +107,8 @@ class ContinuationSession:
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
         self.anchor_level = params.anchor_level
+        self.adapt_seconds, self._adapt_rng_seed = params.adapt_seconds, params.rng_seed
+        self.adaptation: Adaptation | None = None  # set once the model has been adapted
         self._rng = np.random.default_rng(params.rng_seed)
         self._cancelled = threading.Event()
 
@@ -121,6 +128,10 @@ class ContinuationSession:
 
     def _generate(self) -> Iterator[Block]:
         bundle, cfg = self.bundle, self.bundle.features
+        if self.adapt_seconds > 0:
+            self.adaptation = adapt_to_seed(bundle, self.seed_frames, self.adapt_seconds, self._adapt_rng_seed,
+                                            should_stop=self._cancelled.is_set)
+            bundle = self.adaptation.bundle
         norm = bundle.normaliser
         predictor = FramePredictor(bundle, batch=1)
         warm = self.seed_frames[-bundle.training.sequence_length:]

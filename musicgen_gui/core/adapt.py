@@ -1,0 +1,76 @@
+"""Adapting a model to the seed: a short fine-tune of an in-memory copy on the
+seed's own frames, before continuing it. The model file is never touched.
+
+It needs TensorFlow (training), imported only when asked for.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from .bundle import ModelBundle
+from .errors import MusicgenError
+from .model import arrays_to_keras_weights, build_keras_model, keras_weights_to_arrays
+
+MAX_ADAPT_SECONDS = 60.0
+DEFAULT_ADAPT_SECONDS = 15.0
+# A tenth of training's rate: the seed is a few seconds of audio, and a fine-tune
+# at full rate would learn it by heart and loop it.
+LEARNING_RATE = 1e-4
+BATCH_SIZE = 16
+
+
+@dataclass
+class Adaptation:
+    bundle: ModelBundle  # the adapted copy
+    steps: int
+    seconds: float  # wall time, TensorFlow's start-up included
+    first_loss: float  # on the first batch, before any update
+    last_loss: float
+
+
+def adapt_available() -> bool:
+    return importlib.util.find_spec("tensorflow") is not None
+
+
+def adapt_to_seed(bundle: ModelBundle, seed_frames: np.ndarray, seconds: float, rng_seed: int | None = None,
+                  should_stop: Callable[[], bool] | None = None) -> Adaptation:
+    """Fine-tune a copy of ``bundle`` on windows of ``seed_frames`` (log power) for
+    at most ``seconds`` of wall time, TensorFlow's import and graph build included
+    (that is what the user waits for)."""
+    started = time.perf_counter()
+    if not 0 < seconds <= MAX_ADAPT_SECONDS:
+        raise MusicgenError(f"adapting to the seed takes between 0 and {MAX_ADAPT_SECONDS:.0f} seconds")
+    if not adapt_available():
+        raise MusicgenError("adapting to the seed needs TensorFlow, which this installation does not have")
+    arch, length = bundle.architecture, bundle.training.sequence_length
+    frames = bundle.normaliser.normalise(np.asarray(seed_frames, np.float32))
+    length = min(length, len(frames) - 1)  # a short seed gives shorter windows
+    if length < 2:
+        raise MusicgenError("the seed is too short to adapt to")
+    starts = np.arange(len(frames) - length)
+    windows = frames[starts[:, None] + np.arange(length + 1)[None, :]]
+
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    model = build_keras_model(arch, bundle.features.n_bins)
+    arrays_to_keras_weights(model, arch, bundle.weights)
+    model.compile(optimizer=keras.optimizers.Adam(learning_rate=LEARNING_RATE, clipnorm=1.0), loss="mse")
+    rng = np.random.default_rng(rng_seed)
+    losses: list[float] = []
+    while time.perf_counter() - started < seconds and not (should_stop and should_stop()):
+        batch = windows[rng.choice(len(windows), min(BATCH_SIZE, len(windows)), replace=False)]
+        losses.append(float(model.train_on_batch(batch[:, :-1], batch[:, 1:])))
+    if not losses:
+        return Adaptation(bundle, 0, time.perf_counter() - started, float("nan"), float("nan"))
+    adapted = replace(bundle, weights=keras_weights_to_arrays(model, arch),
+                      provenance={**bundle.provenance, "adapted_to_seed": {"steps": len(losses)}})
+    return Adaptation(adapted, len(losses), time.perf_counter() - started, losses[0], losses[-1])
