@@ -163,7 +163,7 @@ def cmd_evaluate(args) -> int:
     if json_path is not None:
         settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,
                     "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed,
-                    "anchor_level": not args.no_anchor, "adapt_seconds": args.adapt}
+                    "anchor": not args.no_anchor, "adapt_seconds": args.adapt}
         ev.write_json(ev.report(bundle, settings, result, evaluations), json_path)
         print(f"wrote {json_path}", file=sys.stderr)
     return 0
@@ -192,7 +192,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     p.add_argument("--rng-seed", type=int, default=None, help="fix the random variation for repeatable output")
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
-    p.add_argument("--no-anchor", action="store_true", help="let the level drift from the seed's")
+    p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
     p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
     _add_adapt_option(p)
     p.set_defaults(func=cmd_continue)
@@ -221,7 +221,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0, help="length of each continuation (default 60)")
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     p.add_argument("--rng-seed", type=int, default=0, help="random variation of the first seed; +1 per seed")
-    p.add_argument("--no-anchor", action="store_true", help="let the level drift from the seed's")
+    p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
     _add_adapt_option(p)
     p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")
     p.add_argument("--json", metavar="FILE", help="write every number here")

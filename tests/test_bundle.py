@@ -1,6 +1,7 @@
 import io
 import json
 import zipfile
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -46,7 +47,13 @@ def test_round_trip_keeps_everything(tmp_path):
         assert np.array_equal(loaded.weights[name], w)
     assert np.array_equal(loaded.normaliser.mean, bundle.normaliser.mean)
     assert loaded.provenance == bundle.provenance
+    assert not loaded.anchor_timbre
+    assert load_bundle(save_bundle(replace(bundle, anchor_timbre=True), tmp_path / "t.musicgen")).anchor_timbre
     assert not list(tmp_path.glob("*.part"))
+
+
+def test_a_model_from_before_generation_settings_loads_without_the_timbre_anchor(tiny_bundle_path):
+    assert not load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation"))).anchor_timbre
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -57,6 +64,8 @@ def test_round_trip_keeps_everything(tmp_path):
     (lambda c: c["architecture"].update(units=[64]), "weight rnn0/kernel has shape"),
     (lambda c: c["normalisation"].update(std=[0.0] * 512), "must be positive"),
     (lambda c: c.pop("provenance"), "lacks provenance"),
+    (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false anchor_timbre"),
+    (lambda c: c.update(generation={"run": "code"}), "true/false anchor_timbre"),
 ])
 def test_config_mismatches_are_refused_with_a_clear_message(tiny_bundle_path, edit, message):
     with pytest.raises(ModelError, match=message):

@@ -1,4 +1,5 @@
 import tracemalloc
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -6,6 +7,7 @@ from testmodels import random_bundle
 from synth import SR, chord, drum_loop, rms_db
 
 from musicgen_gui.core.errors import MusicgenError
+from musicgen_gui.core.features import log_power
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
 BUNDLE = random_bundle()
@@ -102,6 +104,23 @@ def test_level_anchor_pulls_a_drifting_level_back_to_the_seed():
     assert boost == pytest.approx(12.0)  # a fade-out is boosted, but never by more than 12 dB
 
 
+def test_timbre_anchor_pulls_a_drifting_spectral_balance_back_and_leaves_small_changes_alone():
+    from musicgen_gui.core.session import TimbreAnchor
+
+    db_per_neper = 10 / np.log(10)
+    tilt = np.linspace(-1.0, 1.0, 512, dtype=np.float32)  # -1 .. +1 across the spectrum
+    seed = np.tile(-10.0 + tilt * 12 / db_per_neper, (200, 1))  # 24 dB from bottom to top
+    anchor = TimbreAnchor(seed, 43, 22050)
+    # 2 dB more tilt: inside the 3 dB dead zone at every band.
+    assert not any(anchor.correction(seed[0] + tilt * 1 / db_per_neper).any() for _ in range(400))
+    # Half the tilt: 6 dB too much at the bottom, 6 dB too little at the top.
+    anchor = TimbreAnchor(seed, 43, 22050)
+    flat = -10.0 + tilt * 6 / db_per_neper
+    corrected = [flat + anchor.correction(flat) for _ in range(600)][-1]
+    error = [(c - s).mean() * db_per_neper for c, s in zip(np.array_split(corrected, 8), np.array_split(seed[0], 8))]
+    assert max(error) - min(error) < 2 * 3.5  # within the dead zone either way (it was 10.5 dB)
+
+
 def test_anchored_continuation_stays_near_the_seed_level():
     quiet_seed = SEED * 0.05  # -26 dB: far below what the random model produces
     levels = {}
@@ -109,3 +128,17 @@ def test_anchored_continuation_stays_near_the_seed_level():
         audio = ContinuationSession(BUNDLE, quiet_seed, ContinuationParams(6.0, 0.0, 0, anchored)).render()
         levels[anchored] = rms_db(audio[2 * SR:]) - rms_db(quiet_seed)
     assert abs(levels[True]) < 6 < abs(levels[False]), levels
+
+
+def test_anchored_continuation_keeps_closer_to_the_seeds_spectral_balance():
+    def balance_db(x):  # mean log power in 8 bands, relative to their mean
+        bands = np.array([c.mean() for c in np.array_split(log_power(x, BUNDLE.features).mean(axis=0), 8)])
+        return (bands - bands.mean()) * 10 / np.log(10)
+
+    off = {}
+    bundle = replace(BUNDLE, anchor_timbre=True)
+    for anchored in (True, False):
+        audio = ContinuationSession(bundle, SEED, ContinuationParams(8.0, 0.5, 0, anchored)).render()
+        off[anchored] = np.abs(balance_db(audio[3 * SR:]) - balance_db(SEED)).max()
+    # The random model lacks the seed's bass by ~19 dB; the anchor makes up 12 dB at most.
+    assert off[True] < 0.75 * off[False], off

@@ -56,6 +56,9 @@ class ModelBundle:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     provenance: dict = field(default_factory=dict)
     preset: str = "default"
+    # Generation setting chosen on validation: hold the seed's spectral balance
+    # too (session.TimbreAnchor). It helps some genres and ruins others.
+    anchor_timbre: bool = False
 
     def config_dict(self) -> dict:
         return {
@@ -74,6 +77,7 @@ class ModelBundle:
             },
             "training": self.training.to_dict(),
             "provenance": self.provenance,
+            "generation": {"anchor_timbre": self.anchor_timbre},
         }
 
     @property
@@ -201,6 +205,10 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         raise ModelError("provenance must be an object")
     if not isinstance(config["training"], dict):
         raise ModelError("training settings must be an object")
+    generation = config.get("generation", {})  # optional: files from before it existed lack it
+    if not isinstance(generation, dict) or set(generation) - {"anchor_timbre"} or \
+            not isinstance(generation.get("anchor_timbre", False), bool):
+        raise ModelError("generation settings must be an object with a true/false anchor_timbre")
     _validate_weights(weights, arch, features.n_bins)
     return ModelBundle(
         name=str(config["name"] or default_name),
@@ -214,6 +222,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         weights={k: np.ascontiguousarray(v, np.float32) for k, v in weights.items()},
         training=TrainingConfig.from_dict(config["training"]),
         provenance=config["provenance"],
+        anchor_timbre=generation.get("anchor_timbre", False),
     )
 
 

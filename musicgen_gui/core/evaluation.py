@@ -428,11 +428,11 @@ class SeedEvaluation:
 
 
 def evaluate_clip(bundle: ModelBundle, clip: Clip, seconds: float, temperature: float,
-                  rng_seed: int, anchor_level: bool = True, adapt_seconds: float = 0.0) -> SeedEvaluation:
+                  rng_seed: int, anchor: bool = True, adapt_seconds: float = 0.0) -> SeedEvaluation:
     """Continue the clip's seed for ``seconds`` with the real pipeline and score the result."""
     cfg = bundle.features
     session = ContinuationSession(bundle, clip.seed,
-                                  ContinuationParams(seconds, temperature, rng_seed, anchor_level, adapt_seconds))
+                                  ContinuationParams(seconds, temperature, rng_seed, anchor, adapt_seconds))
     continuation = session.render()
     frozen = frozen_continuation(cfg, session.seed, len(continuation))
     frames = SeedFrames.from_audio(cfg, session.seed, continuation, clip.truth, frozen)

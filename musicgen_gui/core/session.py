@@ -34,8 +34,9 @@ class ContinuationParams:
     seconds: float = 20.0
     temperature: float = 0.5
     rng_seed: int | None = None
-    # Hold the continuation's level near the seed's (see LevelAnchor).
-    anchor_level: bool = True
+    # Hold the continuation's level (LevelAnchor) and, where the model says so,
+    # its spectral balance (TimbreAnchor) near the seed's.
+    anchor: bool = True
     # Fine-tune a copy of the model on the seed for this long first (0: off; see adapt.py).
     adapt_seconds: float = 0.0
 
@@ -55,31 +56,79 @@ class LevelAnchor:
     An autoregressive net drifts towards its training data's average loudness or
     fades out; the shifted frames are also what the net is fed, so the correction
     pulls its state back rather than only turning a volume knob. Inside the dead
-    zone the music's own dynamics pass untouched.
+    zone the music's own dynamics pass untouched. Levels are of mean power, as
+    loudness meters (and the evaluation) measure them: averaging dB instead reads
+    a beat-heavy continuation as quieter than it sounds.
     """
 
-    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, reference_seconds: float = 3.0,
-                 time_constant_seconds: float = 1.0, tolerance_db: float = 3.0, max_boost_db: float = 12.0):
-        recent = seed_frames[-max(1, int(reference_seconds * frames_per_second)):]
-        self.reference_db = float(np.median(_energy_db(recent)))
-        self.smoothed_db = self.reference_db
+    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, reference_seconds: float = 8.0,
+                 window_seconds: float = 1.0, time_constant_seconds: float = 1.0, tolerance_db: float = 3.0,
+                 max_boost_db: float = 12.0):
+        power = _power(seed_frames[-max(1, int(reference_seconds * frames_per_second)):])
+        window = min(len(power), max(1, int(window_seconds * frames_per_second)))
+        windows = power[:len(power) // window * window].reshape(-1, window).mean(axis=1)
+        # The median 1 s window: robust to a quiet bar or a single crash.
+        self.reference_db = float(10.0 * np.log10(np.median(windows)))
+        self._smoothed_power = float(np.median(windows))
         self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
         self._tolerance_db, self._max_boost_db = tolerance_db, max_boost_db
 
     def correction(self, log_frame: np.ndarray) -> float:
         """The log-power shift for this frame (0 inside the dead zone)."""
-        self.smoothed_db += self._alpha * (float(_energy_db(log_frame)) - self.smoothed_db)
-        error = self.reference_db - self.smoothed_db
+        self._smoothed_power += self._alpha * (float(_power(log_frame)) - self._smoothed_power)
+        error = self.reference_db - 10.0 * np.log10(max(self._smoothed_power, 1e-30))
         excess = np.sign(error) * max(0.0, abs(error) - self._tolerance_db)
         # Boosting a fade-out is capped: past that it would only amplify noise.
         return min(excess, self._max_boost_db) / _DB_PER_NEPER
 
 
+class TimbreAnchor:
+    """Re-anchors the continuation's spectral balance to the seed's, as LevelAnchor
+    does its loudness: per band (24 log-spaced bands), the smoothed log power
+    minus its mean over bands, against the same shape of the seed's last seconds,
+    corrected beyond a dead zone.
+
+    Left alone, the net's long-run spectrum wanders off towards its training
+    data's (measured on electronic seeds: the continuation's mean log-mel
+    spectrum 50-75 times further from the true continuation's than the seed's
+    is); the dead zone leaves the music's own changes of timbre alone.
+    """
+
+    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, sample_rate: float,
+                 n_bands: int = 24, reference_seconds: float = 8.0, time_constant_seconds: float = 2.0,
+                 tolerance_db: float = 3.0, max_shift_db: float = 6.0):
+        n_bins = seed_frames.shape[1]
+        hz = np.arange(n_bins) * sample_rate / (2 * n_bins)
+        low, high = 60.0, sample_rate / 2
+        band = np.floor(n_bands * np.log(np.maximum(hz, low) / low) / np.log(high / low)).astype(int)
+        self._band = np.minimum(band, n_bands - 1)
+        self._counts = np.bincount(self._band, minlength=n_bands)
+        recent = seed_frames[-max(1, int(reference_seconds * frames_per_second)):]
+        self._reference = self._shape(recent.mean(axis=0))
+        self._smoothed = recent.mean(axis=0).astype(np.float64)
+        self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
+        self._tolerance, self._max_shift = tolerance_db / _DB_PER_NEPER, max_shift_db / _DB_PER_NEPER
+
+    def _shape(self, log_frame: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):  # a band without bins (none at the default sizes)
+            bands = np.bincount(self._band, log_frame, minlength=len(self._counts)) / self._counts
+        bands = np.nan_to_num(bands)
+        return bands - bands.mean()
+
+    def correction(self, log_frame: np.ndarray) -> np.ndarray:
+        """The per-bin log-power shift for this frame (zeros inside the dead zone)."""
+        self._smoothed += self._alpha * (log_frame - self._smoothed)
+        error = self._reference - self._shape(self._smoothed)
+        excess = np.sign(error) * np.clip(np.abs(error) - self._tolerance, 0.0, self._max_shift)
+        return excess[self._band].astype(np.float32)
+
+
 _DB_PER_NEPER = 10.0 / np.log(10.0)  # natural-log power to dB
 
 
-def _energy_db(log_frames: np.ndarray) -> np.ndarray:
-    return np.logaddexp.reduce(log_frames, axis=-1) * _DB_PER_NEPER
+def _power(log_frames: np.ndarray) -> np.ndarray:
+    """Total power of each frame from its log-power bins."""
+    return np.exp(np.logaddexp.reduce(np.asarray(log_frames, np.float64), axis=-1))
 
 
 class ContinuationSession:
@@ -106,7 +155,7 @@ class ContinuationSession:
         self.seed_frames = log_power(self.seed, cfg)
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
-        self.anchor_level = params.anchor_level
+        self.anchor = params.anchor
         self.adapt_seconds, self._adapt_rng_seed = params.adapt_seconds, params.rng_seed
         self.adaptation: Adaptation | None = None  # set once the model has been adapted
         self._rng = np.random.default_rng(params.rng_seed)
@@ -126,12 +175,17 @@ class ContinuationSession:
         with threadpool_limits(limits=1, user_api="blas"):
             yield from self._generate()
 
-    def _generate(self) -> Iterator[Block]:
-        bundle, cfg = self.bundle, self.bundle.features
-        if self.adapt_seconds > 0:
-            self.adaptation = adapt_to_seed(bundle, self.seed_frames, self.adapt_seconds, self._adapt_rng_seed,
+    def adapt(self) -> None:
+        """Adapt the model to the seed, if asked for and not done yet (blocks() does it
+        otherwise): a caller can do it first, to say so while it takes."""
+        if self.adapt_seconds > 0 and self.adaptation is None:
+            self.adaptation = adapt_to_seed(self.bundle, self.seed_frames, self.adapt_seconds, self._adapt_rng_seed,
                                             should_stop=self._cancelled.is_set)
-            bundle = self.adaptation.bundle
+
+    def _generate(self) -> Iterator[Block]:
+        self.adapt()
+        bundle = self.adaptation.bundle if self.adaptation else self.bundle
+        cfg = bundle.features
         norm = bundle.normaliser
         predictor = FramePredictor(bundle, batch=1)
         warm = self.seed_frames[-bundle.training.sequence_length:]
@@ -139,17 +193,22 @@ class ContinuationSession:
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
-        anchor = LevelAnchor(self.seed_frames, cfg.frames_per_second) if self.anchor_level else None
+        anchors = []
+        if self.anchor:
+            # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
+            if bundle.anchor_timbre:
+                anchors.append(TimbreAnchor(self.seed_frames, cfg.frames_per_second, cfg.sample_rate))
+            anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second))
         pending: list[np.ndarray] = []
         produced = 0
         while produced < self.total_samples and not self._cancelled.is_set():
             frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
             log_frame = norm.denormalise(frame[0])
-            if anchor is not None:
+            for anchor in anchors:
+                # Fed back too: the net's state follows what it is fed.
                 shift = anchor.correction(log_frame)
-                if shift:
-                    log_frame += shift
-                    frame = frame + shift / norm.std
+                log_frame = log_frame + shift
+                frame = frame + shift / norm.std
             pending.append(log_frame)
             samples = phase.push(log_frame)
             if len(samples):
