@@ -47,13 +47,16 @@ def test_round_trip_keeps_everything(tmp_path):
         assert np.array_equal(loaded.weights[name], w)
     assert np.array_equal(loaded.normaliser.mean, bundle.normaliser.mean)
     assert loaded.provenance == bundle.provenance
-    assert not loaded.anchor_timbre
-    assert load_bundle(save_bundle(replace(bundle, anchor_timbre=True), tmp_path / "t.musicgen")).anchor_timbre
+    assert not loaded.anchor_timbre and not loaded.level_mean_power
+    switched = load_bundle(save_bundle(replace(bundle, anchor_timbre=True, level_mean_power=True),
+                                       tmp_path / "t.musicgen"))
+    assert switched.anchor_timbre and switched.level_mean_power
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_a_model_from_before_generation_settings_loads_without_the_timbre_anchor(tiny_bundle_path):
-    assert not load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation"))).anchor_timbre
+def test_a_model_from_before_generation_settings_loads_with_them_off(tiny_bundle_path):
+    older = load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation")))
+    assert not older.anchor_timbre and not older.level_mean_power
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -65,6 +68,7 @@ def test_a_model_from_before_generation_settings_loads_without_the_timbre_anchor
     (lambda c: c["normalisation"].update(std=[0.0] * 512), "must be positive"),
     (lambda c: c.pop("provenance"), "lacks provenance"),
     (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false anchor_timbre"),
+    (lambda c: c.update(generation={"level_mean_power": 1}), "true/false anchor_timbre"),
     (lambda c: c.update(generation={"run": "code"}), "true/false anchor_timbre"),
 ])
 def test_config_mismatches_are_refused_with_a_clear_message(tiny_bundle_path, edit, message):

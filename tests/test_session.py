@@ -104,6 +104,20 @@ def test_level_anchor_pulls_a_drifting_level_back_to_the_seed():
     assert boost == pytest.approx(12.0)  # a fade-out is boosted, but never by more than 12 dB
 
 
+def test_level_anchor_measures_mean_power_or_mean_db_as_the_model_says():
+    from musicgen_gui.core.session import LevelAnchor
+
+    db_per_neper = 10 / np.log(10)
+    seed = np.full((200, 512), -20.0, np.float32)
+    # Beats: frames 9 dB over and under the seed's. Their mean dB is the seed's;
+    # their mean power is 6.1 dB over it, 3.1 dB past the dead zone.
+    beats = [seed[0] + sign * 9 / db_per_neper for sign in (1, -1)] * 200
+    for mean_power, expected_db in ((False, 0.0), (True, -3.1)):
+        anchor = LevelAnchor(seed, 43, mean_power)
+        shift_db = [anchor.correction(frame) for frame in beats][-1] * db_per_neper
+        assert shift_db == pytest.approx(expected_db, abs=0.3)
+
+
 def test_timbre_anchor_pulls_a_drifting_spectral_balance_back_and_leaves_small_changes_alone():
     from musicgen_gui.core.session import TimbreAnchor
 

@@ -56,9 +56,11 @@ class ModelBundle:
     training: TrainingConfig = field(default_factory=TrainingConfig)
     provenance: dict = field(default_factory=dict)
     preset: str = "default"
-    # Generation setting chosen on validation: hold the seed's spectral balance
-    # too (session.TimbreAnchor). It helps some genres and ruins others.
+    # Generation settings chosen on validation (they help some genres and ruin
+    # others): hold the seed's spectral balance too (session.TimbreAnchor), and
+    # measure the level as mean power rather than mean dB (session.LevelAnchor).
     anchor_timbre: bool = False
+    level_mean_power: bool = False
 
     def config_dict(self) -> dict:
         return {
@@ -77,7 +79,7 @@ class ModelBundle:
             },
             "training": self.training.to_dict(),
             "provenance": self.provenance,
-            "generation": {"anchor_timbre": self.anchor_timbre},
+            "generation": {"anchor_timbre": self.anchor_timbre, "level_mean_power": self.level_mean_power},
         }
 
     @property
@@ -206,9 +208,10 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
     if not isinstance(config["training"], dict):
         raise ModelError("training settings must be an object")
     generation = config.get("generation", {})  # optional: files from before it existed lack it
-    if not isinstance(generation, dict) or set(generation) - {"anchor_timbre"} or \
-            not isinstance(generation.get("anchor_timbre", False), bool):
-        raise ModelError("generation settings must be an object with a true/false anchor_timbre")
+    switches = ("anchor_timbre", "level_mean_power")
+    if not isinstance(generation, dict) or set(generation) - set(switches) or \
+            not all(isinstance(generation.get(k, False), bool) for k in switches):
+        raise ModelError("generation settings must be an object of true/false anchor_timbre, level_mean_power")
     _validate_weights(weights, arch, features.n_bins)
     return ModelBundle(
         name=str(config["name"] or default_name),
@@ -223,6 +226,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         training=TrainingConfig.from_dict(config["training"]),
         provenance=config["provenance"],
         anchor_timbre=generation.get("anchor_timbre", False),
+        level_mean_power=generation.get("level_mean_power", False),
     )
 
 

@@ -56,27 +56,36 @@ class LevelAnchor:
     An autoregressive net drifts towards its training data's average loudness or
     fades out; the shifted frames are also what the net is fed, so the correction
     pulls its state back rather than only turning a volume knob. Inside the dead
-    zone the music's own dynamics pass untouched. Levels are of mean power, as
-    loudness meters (and the evaluation) measure them: averaging dB instead reads
-    a beat-heavy continuation as quieter than it sounds.
+    zone the music's own dynamics pass untouched.
+
+    The level is either the mean of the frames' dB (``mean_power=False``) or the
+    dB of their mean power, as loudness meters and the evaluation measure it. On
+    beat-heavy electronic music averaging dB reads a continuation busier than the
+    seed as quieter than it sounds (it ended 6-7 dB loud); on piano, averaging
+    power lets each strike pull the level down, and gaps open. The model file
+    says which (measured on validation seeds, docs/EVALUATION.md).
     """
 
-    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, reference_seconds: float = 8.0,
-                 window_seconds: float = 1.0, time_constant_seconds: float = 1.0, tolerance_db: float = 3.0,
-                 max_boost_db: float = 12.0):
-        power = _power(seed_frames[-max(1, int(reference_seconds * frames_per_second)):])
-        window = min(len(power), max(1, int(window_seconds * frames_per_second)))
-        windows = power[:len(power) // window * window].reshape(-1, window).mean(axis=1)
-        # The median 1 s window: robust to a quiet bar or a single crash.
-        self.reference_db = float(10.0 * np.log10(np.median(windows)))
-        self._smoothed_power = float(np.median(windows))
+    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, mean_power: bool = False,
+                 time_constant_seconds: float = 1.0, tolerance_db: float = 3.0, max_boost_db: float = 12.0):
+        self._mean_power = mean_power
+        if mean_power:  # the median 1 s window of the last 8 s: robust to a quiet bar or a single crash
+            power = _power(seed_frames[-max(1, int(8.0 * frames_per_second)):])
+            window = min(len(power), max(1, int(frames_per_second)))
+            self._smoothed = float(np.median(power[:len(power) // window * window].reshape(-1, window).mean(axis=1)))
+            self.reference_db = 10.0 * np.log10(self._smoothed)
+        else:  # the median frame of the last 3 s
+            self.reference_db = float(np.median(_energy_db(seed_frames[-max(1, int(3.0 * frames_per_second)):])))
+            self._smoothed = self.reference_db
         self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
         self._tolerance_db, self._max_boost_db = tolerance_db, max_boost_db
 
     def correction(self, log_frame: np.ndarray) -> float:
         """The log-power shift for this frame (0 inside the dead zone)."""
-        self._smoothed_power += self._alpha * (float(_power(log_frame)) - self._smoothed_power)
-        error = self.reference_db - 10.0 * np.log10(max(self._smoothed_power, 1e-30))
+        value = float(_power(log_frame)) if self._mean_power else float(_energy_db(log_frame))
+        self._smoothed += self._alpha * (value - self._smoothed)
+        level_db = 10.0 * np.log10(max(self._smoothed, 1e-30)) if self._mean_power else self._smoothed
+        error = self.reference_db - level_db
         excess = np.sign(error) * max(0.0, abs(error) - self._tolerance_db)
         # Boosting a fade-out is capped: past that it would only amplify noise.
         return min(excess, self._max_boost_db) / _DB_PER_NEPER
@@ -124,6 +133,10 @@ class TimbreAnchor:
 
 
 _DB_PER_NEPER = 10.0 / np.log(10.0)  # natural-log power to dB
+
+
+def _energy_db(log_frames: np.ndarray) -> np.ndarray:
+    return np.logaddexp.reduce(log_frames, axis=-1) * _DB_PER_NEPER
 
 
 def _power(log_frames: np.ndarray) -> np.ndarray:
@@ -198,7 +211,7 @@ class ContinuationSession:
             # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
             if bundle.anchor_timbre:
                 anchors.append(TimbreAnchor(self.seed_frames, cfg.frames_per_second, cfg.sample_rate))
-            anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second))
+            anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second, bundle.level_mean_power))
         pending: list[np.ndarray] = []
         produced = 0
         while produced < self.total_samples and not self._cancelled.is_set():
