@@ -48,8 +48,8 @@ def cmd_continue(args) -> int:
     elapsed = time.perf_counter() - started
     if session.adaptation is not None:
         a = session.adaptation
-        print(f"adapted: {a.steps} steps in {a.seconds:.1f} s, seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}",
-              file=sys.stderr)
+        print(f"adapted: {a.steps} steps in {a.seconds:.1f} s (after {a.startup_seconds:.1f} s loading "
+              f"TensorFlow), seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}", file=sys.stderr)
     if args.with_seed:
         audio = np.concatenate([session.seed, audio])
     write_wav(output, audio, session.sample_rate, args.bits)
