@@ -226,6 +226,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")
     p.add_argument("--json", metavar="FILE", help="write every number here")
     p.set_defaults(func=cmd_evaluate)
+
+    from .bench import add_arguments as add_bench_arguments  # numpy and the core only; TF when run
+
+    add_bench_arguments(sub.add_parser("bench", help="measure speed, first sound, start-up, training and memory "
+                                                     "(docs/PERFORMANCE.md)"))
     return parser
 
 

@@ -5,15 +5,17 @@
 For each run it presses Continue on a 10 s seed (no lead-in, so the first sound
 is the continuation's) and reports: the first audible sample after the press
 (from PortAudio's DAC timestamps), ring-buffer underruns and device underflows
-while streaming, the spectrogram redraw rate, and how long Stop takes to silence.
-Cold start to a shown window is measured separately by ``--startup``, in a fresh
-process, with TensorFlow's absence checked.
+while streaming, the spectrogram redraw rate, and how long Stop takes to silence;
+then the peak RSS of the app's process and of its audio process. Cold start to a
+shown window is measured separately by ``--startup``, in a fresh process, with
+TensorFlow's absence checked. ``musicgen bench`` runs both.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import os
 import subprocess
 import sys
@@ -21,24 +23,28 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
-
 from ..audio import player as player_module
 from ..audio.virtual import VirtualSoundServer
+from ..bench import chord_music, proc_status_mb
 from ..core.audio_io import write_wav
 
 SEED_SECONDS = 10.0
 STREAM_SETTLE_MS = 3000
 
 
-def startup_seconds() -> dict:
-    """A fresh interpreter: time from start to the main window shown, and whether TF was imported."""
+def startup_seconds(qt_platform: str | None = None) -> dict:
+    """A fresh interpreter: time from start to the main window shown, and whether TF was imported.
+
+    qt_platform: QT_QPA_PLATFORM for it ("offscreen" needs no display).
+    """
     code = ("import time, sys; t = time.perf_counter(); from PySide6.QtWidgets import QApplication; "
             "app = QApplication([]); from musicgen_gui.gui.main_window import MainWindow; w = MainWindow(); "
             "w.show(); app.processEvents(); "
             "print(time.perf_counter() - t, 'tensorflow' in sys.modules, 'keras' in sys.modules); w.close()")
     with tempfile.TemporaryDirectory() as home:
         env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home}
+        if qt_platform:
+            env["QT_QPA_PLATFORM"] = qt_platform
         wall = time.perf_counter()
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
         total = time.perf_counter() - wall
@@ -48,15 +54,11 @@ def startup_seconds() -> dict:
 
 
 def chord_seed(path: Path, rate: int = 44100) -> Path:
-    t = np.arange(int(SEED_SECONDS * rate)) / rate
-    notes = (261.63, 329.63, 392.0, 523.25)
-    # A slowly moving chord, so the seed is music-like rather than a steady tone.
-    x = sum(0.15 * np.sin(2 * np.pi * f * t) * (0.6 + 0.4 * np.sin(2 * np.pi * (i + 1) * 0.3 * t))
-            for i, f in enumerate(notes))
-    return write_wav(path, x.astype(np.float32), rate, "float")
+    return write_wav(path, chord_music(SEED_SECONDS, rate), rate, "float")
 
 
-def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = True) -> list[dict]:
+def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = True,
+            stop_test: bool = True) -> list[dict]:
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
@@ -72,7 +74,7 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
     window = MainWindow(settings, recordings_dir=Path(settings_dir))
     window.show()
     results: list[dict] = []
-    steps = iter(["load"] + ["run"] * runs + ["stop-test", "done"])
+    steps = iter(["load"] + ["run"] * runs + ["stop-test"] * stop_test + ["done"])
 
     def wait(condition, then, poll_ms=20):
         def check():
@@ -106,6 +108,10 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
             window.continue_action.trigger()
             QTimer.singleShot(3000, stop_now)
         else:
+            # The audio process is this process's one multiprocessing child.
+            audio = [proc_status_mb("VmHWM", p.pid) for p in multiprocessing.active_children()]
+            results.append({"app_peak_rss_mb": round(proc_status_mb("VmHWM"), 1),
+                            "audio_process_peak_rss_mb": round(sum(audio), 1)})
             window.close()
             app.quit()
 
@@ -146,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=20.0, help="continuation length per run")
     parser.add_argument("--latency", type=float, help="override the output buffer (seconds)")
     parser.add_argument("--unprimed", action="store_true", help="press Continue before the session is primed")
+    parser.add_argument("--no-stop-test", action="store_true", help="leave out the 600 s continuation stopped after 3 s")
     parser.add_argument("--startup", action="store_true", help="measure cold start only")
     args = parser.parse_args(argv)
     if args.startup:
@@ -159,7 +166,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with tempfile.TemporaryDirectory() as tmp:
             seed = args.seed or chord_seed(Path(tmp) / "seed.wav")
-            for result in measure(args.model, seed, args.runs, args.seconds, primed=not args.unprimed):
+            for result in measure(args.model, seed, args.runs, args.seconds, primed=not args.unprimed,
+                                  stop_test=not args.no_stop_test):
                 print(json.dumps(result))
     finally:
         server.stop()
