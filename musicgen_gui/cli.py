@@ -99,12 +99,14 @@ def cmd_train(args) -> int:
     try:
         path = train(args.folders, output, preset=args.preset, epochs=args.epochs, resume=args.resume,
                      cell=args.cell, batch_size=args.batch_size, checkpoint_every=args.checkpoint_every,
-                     seed=args.rng_seed, validation=args.validation, data_note=args.data_note, progress=show)
+                     seed=args.rng_seed, validation=args.validation, data_note=args.data_note,
+                     distributed=args.distributed, progress=show)
     except KeyboardInterrupt:
         print("\ninterrupted; run the same command with --resume to go on from the last checkpoint",
               file=sys.stderr)
         return 130
-    print(f"model written to {path}", file=sys.stderr)
+    # In a distributed run only worker 0 writes the model (elsewhere it may not be on this machine).
+    print(f"model written to {path}" if path.is_file() else "done; worker 0 wrote the model", file=sys.stderr)
     return 0
 
 
@@ -211,6 +213,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="where the audio came from and its licence, stored in the model")
     p.add_argument("--rng-seed", type=int, default=0)
     p.add_argument("--resume", action="store_true", help="go on from the last checkpoint of the same output")
+    p.add_argument("--distributed", action="store_true",
+                   help="one worker of a multi-machine run: the cluster and this worker's index come from "
+                        "TF_CONFIG, and --batch-size is the global batch (see docs/TRAINING.md)")
     p.set_defaults(func=cmd_train)
 
     p = sub.add_parser("evaluate", help="measure a model: next-frame error and continuations of held-out seeds")

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Sets up everything musicgen-gui needs on Debian/Ubuntu, then runs the app
-# (`setup.sh run [FILE]`) or the test suite (`setup.sh test [PYTEST ARGS]`).
+# (`setup.sh run [FILE]`), the test suite (`setup.sh test [PYTEST ARGS]`) or
+# builds the desktop bundle (`setup.sh build`, packaging/build.sh).
 # As root it installs the missing system packages itself; otherwise it prints
 # the exact apt-get line and stops.
 set -euo pipefail
@@ -11,12 +12,14 @@ shift || true
 # Run time: PortAudio, and the X11/xcb libraries Qt's xcb plugin loads.
 apt_run="libportaudio2 libxcb-icccm4 libxcb-keysyms1 libxcb-cursor0 libxkbcommon-x11-0 libxcb-image0
   libxcb-render-util0 libxcb-shape0 libxcb-xinerama0 libxcb-randr0 libegl1 libgl1 libfontconfig1 libdbus-1-3"
-# Tests: a PulseAudio server with null sinks stands in for a sound card; Xvfb for a screen.
-apt_test="pulseaudio pulseaudio-utils libasound2-plugins xvfb"
+# Tests: a PulseAudio server with null sinks stands in for a sound card; Xvfb for a screen;
+# the freedesktop validators check packaging/desktop/.
+apt_test="pulseaudio pulseaudio-utils libasound2-plugins xvfb appstream desktop-file-utils"
 case "$mode" in
   run) wanted="$apt_run" ;;
+  build) wanted="$apt_run binutils" ;;  # PyInstaller reads binaries with objdump
   test) wanted="$apt_run $apt_test" ;;
-  *) echo "usage: $0 run [FILE] | test [PYTEST ARGS]" >&2; exit 2 ;;
+  *) echo "usage: $0 run [FILE] | test [PYTEST ARGS] | build" >&2; exit 2 ;;
 esac
 python=${PYTHON:-python3}
 "$python" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
@@ -42,7 +45,7 @@ fi
 
 # The venv is rebuilt only when pyproject.toml changes.
 venv=.venv
-stamp="$venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-$mode"
+stamp="$venv/.installed-$(sha1sum pyproject.toml | cut -c1-12)-${mode/build/run}"  # build needs what run does
 if [ ! -f "$stamp" ]; then
   [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   "$venv/bin/python" -m pip install -q --upgrade pip
@@ -56,4 +59,5 @@ fi
 if [ "$mode" = run ]; then
   exec "$venv/bin/musicgen-gui" "$@"
 fi
+[ "$mode" = build ] && exec bash packaging/build.sh
 exec "$venv/bin/python" -m pytest "$@"

@@ -6,7 +6,6 @@ It needs TensorFlow (training), imported only when asked for.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import time
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import numpy as np
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .model import arrays_to_keras_weights, build_keras_model, keras_weights_to_arrays
+from .training import training_unavailable
 
 MAX_ADAPT_SECONDS = 60.0
 DEFAULT_ADAPT_SECONDS = 15.0
@@ -36,10 +36,6 @@ class Adaptation:
     last_loss: float
 
 
-def adapt_available() -> bool:
-    return importlib.util.find_spec("tensorflow") is not None
-
-
 def adapt_to_seed(bundle: ModelBundle, seed_frames: np.ndarray, seconds: float, rng_seed: int | None = None,
                   should_stop: Callable[[], bool] | None = None) -> Adaptation:
     """Fine-tune a copy of ``bundle`` on windows of ``seed_frames`` (log power) for
@@ -48,8 +44,9 @@ def adapt_to_seed(bundle: ModelBundle, seed_frames: np.ndarray, seconds: float, 
     budget whole on a busy machine)."""
     if not 0 < seconds <= MAX_ADAPT_SECONDS:
         raise MusicgenError(f"adapting to the seed takes between 0 and {MAX_ADAPT_SECONDS:.0f} seconds")
-    if not adapt_available():
-        raise MusicgenError("adapting to the seed needs TensorFlow, which this installation does not have")
+    unavailable = training_unavailable()
+    if unavailable:
+        raise MusicgenError(f"cannot adapt to the seed: {unavailable}")
     began = time.perf_counter()
     arch, length = bundle.architecture, bundle.training.sequence_length
     frames = bundle.normaliser.normalise(np.asarray(seed_frames, np.float32))

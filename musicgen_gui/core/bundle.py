@@ -32,12 +32,16 @@ _MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # no bundle is this big; refuses zip bom
 _MAX_MEMBERS = 256
 
 
+def resources_dir() -> Path:
+    """The repository's ``resources/``, or its copy inside the frozen app."""
+    return Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2])) / "resources"
+
+
 def models_dir() -> Path:
     """Where bundled models live: $MUSICGEN_MODELS_DIR, the frozen app, or the repo."""
     if os.environ.get("MUSICGEN_MODELS_DIR"):
         return Path(os.environ["MUSICGEN_MODELS_DIR"])
-    base = Path(getattr(sys, "_MEIPASS", Path(__file__).resolve().parents[2]))
-    return base / "resources" / "models"
+    return resources_dir() / "models"
 
 
 @dataclass

@@ -12,10 +12,18 @@ Everything a run needs to go on after a crash lives in ``<model>.training/``:
 The model file itself is (re)written atomically after each epoch, so the best
 model so far is always usable. Epoch ``e`` visits its windows in an order fixed
 by (seed, e), which is what lets a resumed run skip exactly the batches done.
+
+A distributed run (``distributed=True``, one process per machine, the cluster in
+``TF_CONFIG``) trains with ``tf.distribute.MultiWorkerMirroredStrategy``: every
+worker builds the same window order, ``tf.data`` gives each worker its share of
+every global batch, and the gradients are summed across workers. Only the chief
+(worker 0) writes the state, checkpoints, logs and the model file; a resumed run
+reads them on every worker, so the output folder must be one they all see.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import time
@@ -126,6 +134,37 @@ def work_dir(output: Path) -> Path:
     return output.with_name(output.name + ".training")
 
 
+def training_unavailable() -> str | None:
+    """Why this installation cannot train (TensorFlow or Keras missing), or None; imports neither."""
+    missing = [shown for name, shown in (("tensorflow", "TensorFlow"), ("keras", "Keras"))
+               if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (f"training needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
+            "here; install musicgen-gui with its 'train' extra (bash packaging/setup.sh does)")
+
+
+def _read_tf_config() -> tuple[int, int]:
+    """(number of workers, this worker's index) from TF_CONFIG, or a message saying what is wrong."""
+    text = os.environ.get("TF_CONFIG")
+    if not text:
+        raise MusicgenError("a distributed run needs TF_CONFIG on every worker, naming all workers and this one's "
+                            "index (see docs/TRAINING.md)")
+    try:
+        config = json.loads(text)
+        workers, task = config["cluster"]["worker"], config["task"]
+        index = task["index"]
+        valid = (isinstance(workers, list) and workers and all(isinstance(w, str) and ":" in w for w in workers)
+                 and set(config["cluster"]) == {"worker"} and task.get("type") == "worker"
+                 and isinstance(index, int) and 0 <= index < len(workers))
+    except (ValueError, KeyError, TypeError):
+        valid = False
+    if not valid:
+        raise MusicgenError('TF_CONFIG must look like {"cluster": {"worker": ["host1:port", "host2:port"]}, '
+                            '"task": {"type": "worker", "index": 0}}, with this worker\'s index in the list')
+    return len(workers), index
+
+
 def train(
     paths: Sequence[str | os.PathLike],
     output: str | os.PathLike,
@@ -140,6 +179,7 @@ def train(
     seed: int = 0,
     validation: Sequence[str | os.PathLike] | None = None,
     data_note: str = "",
+    distributed: bool = False,
     progress: Callable[[TrainingProgress], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> Path:
@@ -147,7 +187,9 @@ def train(
 
     ``validation``: folders of held-out tracks; without it, whole files of
     ``paths`` are held out at random. ``data_note``: where the audio came from and
-    its licence, recorded in the model's provenance.
+    its licence, recorded in the model's provenance. ``distributed``: one worker
+    of a multi-worker run described by ``TF_CONFIG`` (see the module docstring);
+    ``batch_size`` stays the global batch, split evenly over the workers.
     """
     output = Path(output)
     workdir = work_dir(output)
@@ -157,10 +199,16 @@ def train(
         raise MusicgenError("epochs must be at least 1")
     if not output.parent.is_dir():
         raise MusicgenError(f"cannot write the model: folder {output.parent} does not exist")
+    unavailable = training_unavailable()
+    if unavailable:
+        raise MusicgenError(unavailable)
+    n_workers, worker = _read_tf_config() if distributed else (1, 0)
+    chief = worker == 0  # the only one that writes
 
     if resume:
         if not state_path.is_file():
-            raise MusicgenError(f"nothing to resume: {state_path} does not exist")
+            shared = "; every worker must see the chief's output folder" if distributed else ""
+            raise MusicgenError(f"nothing to resume: {state_path} does not exist{shared}")
         state = _read_state(state_path)
         chosen = Preset(state["preset"], "", FeatureConfig.from_dict(state["features"]),
                         Architecture.from_dict(state["architecture"]), TrainingConfig.from_dict(state["training"]))
@@ -185,23 +233,26 @@ def train(
         else:
             train_idx, val_idx = split_files(len(corpus.files), chosen.training.validation_fraction, seed)
         normaliser = Normaliser.fit_many([corpus.frames[i] for i in train_idx])
+        state = {
+            "version": STATE_VERSION, "preset": chosen.name, "features": chosen.features.to_dict(),
+            "architecture": chosen.architecture.to_dict(), "training": chosen.training.to_dict(),
+            "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
+            "data_note": data_note,
+            "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist(),
+        }
+
+    cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
+    if tcfg.batch_size % n_workers:
+        raise MusicgenError(f"the batch size {tcfg.batch_size} does not split evenly over {n_workers} workers")
+    if chief and not resume:  # the other workers computed the same state from the same files
         try:
             workdir.mkdir(exist_ok=True)
-            state = {
-                "version": STATE_VERSION, "preset": chosen.name, "features": chosen.features.to_dict(),
-                "architecture": chosen.architecture.to_dict(), "training": chosen.training.to_dict(),
-                "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
-                "data_note": data_note,
-                "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist(),
-            }
             with atomic_file(state_path, "w") as f:
                 f.write(json.dumps(state))
         except OSError as exc:
             raise MusicgenError(f"cannot write training state to {workdir}: {exc.strerror or exc}") from None
         if ckpt_path.exists():
             ckpt_path.unlink()
-
-    cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
     # Normalised in place, file by file: the corpus is held once (plus the windows' copy).
     for i, frames in enumerate(corpus.frames):
         corpus.frames[i] = normaliser.normalise(frames)
@@ -219,14 +270,25 @@ def train(
     import keras
     import tensorflow as tf
 
+    # Before any other TensorFlow op: the strategy sets up the collective ops between workers.
+    strategy = _multi_worker_strategy() if distributed else tf.distribute.get_strategy()
+    if distributed:
+        report(TrainingProgress("note", message=f"worker {worker} of {n_workers}{' (chief)' if chief else ''}: "
+                                f"{tcfg.batch_size // n_workers} of each batch's {tcfg.batch_size} windows, "
+                                f"{batches_per_epoch} batches an epoch"))
     keras.utils.set_random_seed(seed)
-    model = build_keras_model(arch, cfg.n_bins)
-    if tcfg.optimizer == "adadelta":
-        optimizer = keras.optimizers.Adadelta(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
-    else:
-        optimizer = keras.optimizers.Adam(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
-    model.compile(optimizer=optimizer, loss="mse")
-    optimizer.build(model.trainable_variables)
+    with strategy.scope():
+        model = build_keras_model(arch, cfg.n_bins)
+        optimizer = _optimizer(tcfg)
+        model.compile(optimizer=optimizer, loss="mse")
+        optimizer.build(model.trainable_variables)
+    if worker:
+        # Variables start out equal on every worker, the input noise's seed too: without
+        # this, all workers would add the same noise to their windows.
+        for layer in model.layers:
+            if isinstance(layer, keras.layers.GaussianNoise):
+                seed_state = layer.seed_generator.state
+                seed_state.assign(seed_state.value + keras.ops.convert_to_tensor([worker, 0], dtype=seed_state.dtype))
 
     start_epoch, start_batch = 0, 0
     history: dict = {"loss": [], "val_loss": []}
@@ -235,17 +297,24 @@ def train(
 
     window = tf.range(tcfg.sequence_length + 1, dtype=tf.int64)
 
-    def dataset(starts: np.ndarray, frames, drop_remainder: bool) -> "tf.data.Dataset":
+    def dataset(starts: np.ndarray, frames, drop_remainder: bool):
         def gather(batch_starts):
             w = tf.gather(frames, batch_starts[:, None] + window[None, :])
             return w[:, :-1], w[:, 1:]
 
-        return (tf.data.Dataset.from_tensor_slices(starts).batch(tcfg.batch_size, drop_remainder=drop_remainder)
-                .map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
+        def shard(context: "tf.distribute.InputContext") -> "tf.data.Dataset":
+            # Worker i takes windows i, i + n, i + 2n, ...: its share of every global batch.
+            return (tf.data.Dataset.from_tensor_slices(starts)
+                    .shard(context.num_input_pipelines, context.input_pipeline_id)
+                    .batch(context.get_per_replica_batch_size(tcfg.batch_size), drop_remainder=drop_remainder)
+                    .map(gather, num_parallel_calls=tf.data.AUTOTUNE).prefetch(2))
+
+        return strategy.distribute_datasets_from_function(shard)
 
     # A Variable, not a constant: the frames can be gigabytes, too big to embed in a graph.
     train_frames = tf.Variable(train_windows.data, trainable=False, name="train_frames")
     val_starts = val_windows.starts(None)
+    val_starts = val_starts[: len(val_starts) - len(val_starts) % n_workers]  # as many on every worker
     val_ds = None
     if len(val_starts):
         val_ds = dataset(val_starts, tf.Variable(val_windows.data, trainable=False, name="val_frames"), False)
@@ -275,14 +344,27 @@ def train(
             report(TrainingProgress("training", state_box["epoch"] + 1, epochs, state_box["batch"], batches_per_epoch,
                                     float(logs.get("loss", np.nan)), history["val_loss"][-1] if history["val_loss"] else None,
                                     rate, left * frames_per_batch / rate))
-            if state_box["batch"] % checkpoint_every == 0:
+            if chief and state_box["batch"] % checkpoint_every == 0:
                 save_checkpoint()
             if should_stop is not None and should_stop():
                 state_box["stopped"] = True
                 self.model.stop_training = True
 
-    tensorboard = keras.callbacks.TensorBoard(log_dir=str(workdir / "logs"), update_freq=max(1, checkpoint_every // 4))
-    callback = Callback()
+    def collective(call):
+        """fit() or evaluate(); in a distributed run a worker that is gone ends the run with a message."""
+        try:
+            return call()
+        except (tf.errors.UnavailableError, tf.errors.AbortedError, tf.errors.CancelledError,
+                tf.errors.DeadlineExceededError):
+            if not distributed:
+                raise
+            raise MusicgenError("another worker stopped or cannot be reached; start every worker again "
+                                "with --resume") from None
+
+    callbacks = [Callback()]
+    if chief:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir=str(workdir / "logs"),
+                                                     update_freq=max(1, checkpoint_every // 4)))
     val_loss = None
     for epoch in range(start_epoch, epochs):
         state_box["epoch"] = epoch
@@ -290,35 +372,76 @@ def train(
         starts = train_windows.starts(rng)[: batches_per_epoch * tcfg.batch_size]
         skip = state_box["batch"] * tcfg.batch_size
         if skip < len(starts):
-            result = model.fit(dataset(starts[skip:], train_frames, True), epochs=epoch + 1, initial_epoch=epoch,
-                               callbacks=[callback, tensorboard], shuffle=False, verbose=0)
+            result = collective(lambda: model.fit(dataset(starts[skip:], train_frames, True), epochs=epoch + 1,
+                                                  initial_epoch=epoch, callbacks=callbacks, shuffle=False, verbose=0))
             losses = result.history.get("loss") or [np.nan]
         else:
             losses = [history["loss"][-1] if history["loss"] else np.nan]
         if state_box["stopped"]:
-            save_checkpoint()
+            if chief:
+                save_checkpoint()
             report(TrainingProgress("stopped", epoch + 1, epochs, state_box["batch"], batches_per_epoch,
                                     message="stopped; resume to continue from here"))
             return output
-        val_loss = float(model.evaluate(val_ds, verbose=0)) if val_ds is not None else None
+        val_loss = float(collective(lambda: model.evaluate(val_ds, verbose=0))) if val_ds is not None else None
         history["loss"].append(float(losses[-1]))
         history["val_loss"].append(val_loss)
         state_box["epoch"], state_box["batch"] = epoch + 1, 0
-        save_checkpoint()
-        bundle = _make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus.files, frame_counts,
-                              train_idx, val_idx,
-                              epoch + 1, history, output.stem, state.get("data_note", ""))
-        save_bundle(bundle, output)
+        if chief:
+            save_checkpoint()
+            bundle = _make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus.files, frame_counts,
+                                  train_idx, val_idx,
+                                  epoch + 1, history, output.stem, state.get("data_note", ""))
+            save_bundle(bundle, output)
         report(TrainingProgress("training", epoch + 1, epochs, batches_per_epoch, batches_per_epoch,
-                                history["loss"][-1], val_loss, state_box["rate"], message=f"saved {output.name}"))
+                                history["loss"][-1], val_loss, state_box["rate"],
+                                message=f"saved {output.name}" if chief else f"epoch {epoch + 1} done"))
     report(TrainingProgress("done", epochs, epochs, batches_per_epoch, batches_per_epoch,
-                            history["loss"][-1] if history["loss"] else None, val_loss, message=f"wrote {output}"))
-    if not output.exists():
+                            history["loss"][-1] if history["loss"] else None, val_loss,
+                            message=f"wrote {output}" if chief else "done; worker 0 writes the model"))
+    if chief and not output.exists():
         # Resumed after the last epoch had finished: write the model from the checkpoint.
         save_bundle(_make_bundle(model, chosen, normaliser, train_windows, val_windows, corpus.files, frame_counts,
                                  train_idx, val_idx,
                                  epochs, history, output.stem, state.get("data_note", "")), output)
     return output
+
+
+def _multi_worker_strategy():
+    import tensorflow as tf
+
+    class Strategy(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op, value, axis):
+            # Keras 3's fit() with more than one worker (keras-team/keras#20585) asks to reduce
+            # a whole (x, y) batch at once, and scalar logs along axis 0, both of which this
+            # strategy refuses: one part at a time, and scalars whole.
+            def one(v):
+                scalar = self.experimental_local_results(v)[0].shape.rank == 0
+                return super(Strategy, self).reduce(reduce_op, v, None if scalar else axis)
+
+            return tf.nest.map_structure(one, value)
+
+    return Strategy()
+
+
+def _optimizer(tcfg: TrainingConfig):
+    import keras
+    import tensorflow as tf
+
+    base = keras.optimizers.Adadelta if tcfg.optimizer == "adadelta" else keras.optimizers.Adam
+
+    class Optimizer(base):
+        def _clip_gradients(self, grads):
+            # Keras clips each worker's part of the gradient before the parts are summed
+            # across workers; clip the sum, as one worker would. Every worker then holds
+            # sum/n, and the parts' sum that Keras forms next is the clipped sum.
+            context = tf.distribute.get_replica_context()
+            n = context.num_replicas_in_sync if context is not None else 1
+            if n == 1 or not self.clipnorm:
+                return super()._clip_gradients(grads)
+            return [g / n for g in super()._clip_gradients(context.all_reduce("sum", grads))]
+
+    return Optimizer(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
 
 
 def _read_state(path: Path) -> dict:
@@ -355,7 +478,9 @@ def _make_bundle(model, preset: Preset, normaliser: Normaliser, train_windows: _
     source = val_windows if len(val_windows.starts(None)) else train_windows
     starts = source.starts(np.random.default_rng(0))[:256]
     windows = source.data[starts[:, None] + np.arange(tcfg.sequence_length + 1)[None, :]]
-    predicted = model.predict(windows[:, :-1], verbose=0, batch_size=64)
+    # Direct calls, not predict(): in a distributed run only the chief gets here, and
+    # predict() would wait for the other workers to take their share.
+    predicted = np.concatenate([model(windows[i:i + 64, :-1], training=False) for i in range(0, len(windows), 64)])
     errors = (predicted - windows[:, 1:])[:, min(_RESIDUAL_SKIP, tcfg.sequence_length // 2):]
     residual_std = errors.reshape(-1, errors.shape[-1]).std(axis=0)
     data = train_windows.data

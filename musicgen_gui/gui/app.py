@@ -1,21 +1,92 @@
-"""Creating the QApplication and showing the main window."""
+"""Creating the QApplication and showing the main window; a scripted run for smoke tests."""
 
 from __future__ import annotations
 
+import json
 import sys
+import tempfile
+import time
+from pathlib import Path
 
 from PySide6.QtCore import QTimer
+from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
-from .main_window import MainWindow
+from ..core.bundle import resources_dir
+from .dialogs import TrainingDialog
+from .main_window import IDLE, MainWindow
+from .settings import AppSettings
+
+APP_ID = "io.github.musicgen_gui.MusicgenGui"  # the .desktop file's, AppStream's and the icon's name
+SCRIPT_TIMEOUT_S = 300.0  # a scripted run that has not finished by then has hung
 
 
-def run(seed_file: str | None = None) -> int:
+def _application() -> QApplication:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("musicgen-gui")
     app.setOrganizationName("musicgen-gui")
+    app.setDesktopFileName(APP_ID)  # Wayland matches the window to the .desktop file (and its icon) by this
+    app.setWindowIcon(QIcon(str(resources_dir() / "icons" / f"{APP_ID}.svg")))
+    return app
+
+
+def run(seed_file: str | None = None) -> int:
+    app = _application()
     window = MainWindow()
     window.show()
     if seed_file:
         QTimer.singleShot(0, lambda: window.load_seed(seed_file))
     return app.exec()
+
+
+def run_script(seed_file: str, seconds: float) -> int:
+    """Load ``seed_file``, continue it for ``seconds``, print a JSON summary and quit.
+
+    For checking a build (the frozen app's smoke test): exit code 0 only if the
+    whole continuation was generated. The summary also gives what the training
+    dialog says (the bundle cannot train). Settings go to a temporary file, so
+    the user's are untouched.
+    """
+    app = _application()
+    with tempfile.TemporaryDirectory(prefix="musicgen-script-") as tmp:
+        settings = AppSettings(Path(tmp) / "settings.ini")
+        settings.seconds = seconds
+        window = MainWindow(settings, recordings_dir=Path(tmp))
+        window.show()
+        deadline = time.monotonic() + SCRIPT_TIMEOUT_S
+        result = {"seed": seed_file, "seconds": seconds}
+
+        def finish(error: str | None = None) -> None:
+            window.open_training()
+            result["training"] = window.findChild(TrainingDialog).status.text()
+            take = window.take
+            rate = take.sample_rate if take is not None else 1
+            result.update(generated_s=round(take.n_samples / rate, 3) if take is not None else 0.0,
+                          audio=window.audio_status.text(), message=error or window.message_bar.text or None,
+                          **{k: window.stats[k] for k in ("primed", "first_sound", "underruns") if k in window.stats})
+            window.close()
+            app.exit(0 if error is None and result["generated_s"] >= seconds else 1)
+
+        def when(condition, then) -> None:
+            def check():
+                if condition():
+                    then()
+                elif time.monotonic() > deadline:
+                    finish(f"timed out after {SCRIPT_TIMEOUT_S:.0f} s")
+                elif window.bundle is None and window.message_bar.text:
+                    finish()  # the model failed to load; the bar says why
+                else:
+                    QTimer.singleShot(50, check)
+            check()
+
+        def start() -> None:
+            if not window.load_seed(seed_file):
+                finish()
+                return
+            window.continue_seed()
+            when(lambda: window.mode == IDLE, finish)
+
+        QTimer.singleShot(0, lambda: when(lambda: window.bundle is not None, start))  # exit() needs a running loop
+        code = app.exec()
+    print(json.dumps(result), flush=True)
+    return code

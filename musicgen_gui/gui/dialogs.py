@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBo
 
 from ..core.bundle import EXTENSION
 from ..core.model import PRESETS
-from ..core.training import work_dir
+from ..core.training import training_unavailable, work_dir
 from .settings import AppSettings
 from .workers import TrainingWorker
 
@@ -120,7 +120,11 @@ class TrainingDialog(QDialog):
         self.name.textChanged.connect(self._update_buttons)
 
         self.progress = QProgressBar()
-        self.status = QLabel("Add folders of music, then Start.")
+        # Without TensorFlow (the desktop bundle leaves it out) the dialog says so instead of starting.
+        self._unavailable = training_unavailable()
+        self.status = QLabel("Add folders of music, then Start." if self._unavailable is None else
+                             f"This copy of musicgen cannot train: {self._unavailable}. A model trained "
+                             "elsewhere opens with Model ▸ Load model…")
         self.status.setWordWrap(True)
         self.plot = pg.PlotWidget(title="Loss")
         self.plot.setMenuEnabled(False)
@@ -179,8 +183,9 @@ class TrainingDialog(QDialog):
 
     def _update_buttons(self) -> None:
         running = self._worker is not None
-        self.start_button.setEnabled(not running and self.folders.count() > 0)
-        self.resume_button.setEnabled(not running and (work_dir(self.output) / "state.json").is_file())
+        can_train = not running and self._unavailable is None
+        self.start_button.setEnabled(can_train and self.folders.count() > 0)
+        self.resume_button.setEnabled(can_train and (work_dir(self.output) / "state.json").is_file())
         self.stop_button.setEnabled(running)
         for w in (self.folders, self._add, self._remove, self.preset, self.epochs, self.name):
             w.setEnabled(not running)
