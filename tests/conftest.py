@@ -50,13 +50,25 @@ def trained_model(pattern_folder, tmp_path_factory):
     return out
 
 
-@pytest.fixture(scope="session")
-def sound_server():
-    """A private PulseAudio with a virtual speaker and microphone: no sound card needed."""
+def _start_sound_server():
     from musicgen_gui.audio import virtual
 
     if not virtual.available():
         pytest.skip("pulseaudio and pulseaudio-utils are not installed (apt-get install pulseaudio pulseaudio-utils)")
-    server = virtual.VirtualSoundServer().start()
+    return virtual.VirtualSoundServer().start()
+
+
+@pytest.fixture(scope="session")
+def sound_server():
+    """A private PulseAudio with a virtual speaker and microphone: no sound card needed."""
+    server = _start_sound_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def doomed_sound_server():
+    """A sound server of this test's own, to kill or freeze; on teardown the session's is current again."""
+    server = _start_sound_server()
     yield server
     server.stop()

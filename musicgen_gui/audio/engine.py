@@ -30,17 +30,22 @@ import numpy as np
 
 # ints: written by the parent
 WRITTEN, START, WANTED, PREFILL, EOF_ID, STOP_ID = range(6)
-# ints: written by the callback
-READ, CURRENT, DONE_ID, SILENCE = range(6, 10)
+# ints: written by the callback (CALLS counts its calls: a heartbeat)
+READ, CURRENT, DONE_ID, SILENCE, CALLS = range(6, 11)
+# ints: written by the child's main thread once the stream failed: ENDED or HUNG
+LOST = 11
+ENDED, HUNG = 1, 2
 # Per-playback figures, in slot ``id % SLOTS`` so they outlive the switch to the next one:
-# ints UNDERRUNS, XRUNS at 10 + 2*slot; floats FIRST_SOUND, SILENT at 2*slot.
+# ints UNDERRUNS, XRUNS at 12 + 2*slot; floats FIRST_SOUND, SILENT at 2*slot.
 SLOTS = 4
-UNDERRUNS, XRUNS = 10, 11
+UNDERRUNS, XRUNS = 12, 13
 FIRST_SOUND, SILENT = 0, 1
-N_INTS = 10 + 2 * SLOTS
+N_INTS = 12 + 2 * SLOTS
 N_FLOATS = 2 * SLOTS
 
 RAMP = 256  # samples of fade in and out (12 ms at 22 kHz): no click, and quick
+STALL_S = 3.0  # a stream (output or input) that claims to run but has not called back for this long hangs
+_WATCH_S = 0.25  # how often the child looks at its stream between requests
 _FADE_IN, _ON, _FADE_OUT, _OFF = range(4)
 
 
@@ -122,6 +127,7 @@ class Callback:
         ints[SILENCE] = 0 if got == frames and self.gain != _OFF else ints[SILENCE] + frames - got
         if outdata.shape[1] > 1:
             outdata[:, 1:] = outdata[:, :1]
+        ints[CALLS] += 1
 
     def _switch(self, wanted: int) -> int:
         ints, floats = self.s.ints, self.s.floats
@@ -142,10 +148,20 @@ def serve(conn, raw_data, raw_ints, raw_floats) -> None:
         os.nice(-10)  # ahead of the app's own threads for the CPU; allowed only with privileges
     except OSError:
         pass
-    callback = Callback(Shared(raw_data, raw_ints, raw_floats))
+    shared = Shared(raw_data, raw_ints, raw_floats)
+    callback = Callback(shared)
     stream = None
+    heard = (0, 0.0)  # (CALLS, when it last changed)
     while True:
         try:
+            if not conn.poll(_WATCH_S):
+                failure = _failure(stream, shared, heard) if stream is not None else 0
+                if failure:
+                    shared.ints[LOST] = failure  # the parent shows it; this process waits to be told to quit
+                    stream = None  # not closed: closing a hung stream blocks, and the process ends anyway
+                elif stream is not None and shared.ints[CALLS] != heard[0]:
+                    heard = (int(shared.ints[CALLS]), time.monotonic())
+                continue
             message = conn.recv()
         except (EOFError, OSError):  # the app has gone
             break
@@ -161,7 +177,17 @@ def serve(conn, raw_data, raw_ints, raw_floats) -> None:
             stream = sd.OutputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
                                      latency=latency, callback=callback)
             stream.start()
+            heard = (int(shared.ints[CALLS]), float("inf"))  # a stall counts from the first callback on
             conn.send(("opened", stream.latency))
         except Exception as exc:  # reported to the parent, which shows it
             stream = None
             conn.send(("error", str(exc)))
+
+
+def _failure(stream, shared: Shared, heard: tuple[int, float]) -> int:
+    """ENDED: PortAudio ended the stream (the device or sound server went away); HUNG: it stopped
+    calling back; else 0."""
+    calls, since = heard
+    if not stream.active:
+        return ENDED
+    return HUNG if shared.ints[CALLS] == calls and time.monotonic() - since > STALL_S else 0

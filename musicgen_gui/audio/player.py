@@ -16,7 +16,7 @@ import numpy as np
 
 from . import engine
 from .devices import OUTPUT, AudioDeviceError, Device, stream_settings
-from .engine import (CURRENT, DONE_ID, EOF_ID, FIRST_SOUND, PREFILL, READ, SILENCE, SILENT, SLOTS, START,
+from .engine import (CURRENT, DONE_ID, EOF_ID, FIRST_SOUND, LOST, PREFILL, READ, SILENCE, SILENT, SLOTS, START,
                      STOP_ID, UNDERRUNS, WANTED, WRITTEN, XRUNS)
 
 # Device buffer, measured with gui/measure.py on a 2-core machine running two CPU
@@ -164,6 +164,20 @@ class Player:
         self._conn.send(("open", self.device.index, rate, channels, LATENCY_S))
         self._pending = True
         self._source_rate, self.device_rate = sample_rate, rate
+
+    def lost_reason(self) -> str | None:
+        """Why nothing plays any more (then close() and open a new Player), or None: the stream
+        failed or hung (the device or sound server went away), or the audio process died."""
+        if self._process is None:
+            return None
+        failure = int(self._shared.ints[LOST])
+        if failure == engine.ENDED:
+            return f"{self.device.label} stopped working"
+        if failure == engine.HUNG:
+            return f"{self.device.label} played nothing for {engine.STALL_S:g} s"
+        if not self._process.is_alive():
+            return "the audio process ended"
+        return None
 
     def _await_open(self) -> None:
         self._pending = False

@@ -1,24 +1,48 @@
-"""Recording the microphone straight to a WAV file, so a crash keeps the take.
+"""Recording the microphone straight to disk, so that a crash keeps the take.
 
-The input callback only does ``q.put(indata.copy())``; a writer thread appends
-each chunk to the file (flushing the header about once a second), measures the
-level, and turns the audio into log-power frames for the live spectrogram.
+The input callback only copies each block into a preallocated ring and counts
+(no allocation, no lock, no IO); a writer thread appends what is new to a
+32-bit float WAV file every 50 ms, measures the level and makes log-power
+frames for the live spectrogram. At most the last 50 ms, plus what the OS had
+not handed over, is lost if the process dies.
+
+The file is written with plain ``os.write`` (a full disk is then a plain
+OSError), after a header whose lengths say "unknown: read to the end of the
+file", as streaming writers do. While recording it is named
+``recording-<time>.partial.wav`` and held with ``flock``. A normal stop writes
+the lengths into the header and drops ``.partial``. After a crash the partial
+file is left, unlocked: the kernel drops the lock of a dead process.
+``orphans()`` finds such files, ``recover()`` finishes one as stop() would,
+``discard()`` deletes one, and ``prune()`` keeps finished recordings from
+piling up.
 """
 
 from __future__ import annotations
 
+import fcntl
+import itertools
+import os
 import queue
+import struct
 import threading
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ..core.errors import AudioLoadError
 from ..core.features import FeatureConfig, log_power
 from .devices import INPUT, AudioDeviceError, Device, sounddevice, stream_settings
+from .engine import STALL_S
 
-_FLUSH_EVERY_S = 1.0
-_STOP = None  # the writer's sentinel
+PARTIAL = ".partial.wav"
+KEEP_FINISHED = 10  # finished recordings kept by prune(), besides those still in use
+RING_SECONDS = 10.0  # how far the writer may fall behind (a stalled disk) before input is dropped
+_WRITE_EVERY_S = 0.05
+_FLUSH_EVERY_S = 1.0  # fsync, for power cuts; a killed process loses nothing already written
+# RIFF, its size, WAVE, "fmt ", 16, format 3 (float), channels, rate, bytes/s, block, 32 bits, "data", its size
+_HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
+_UNKNOWN = 0xFFFFFFFF
 
 
 def recordings_dir() -> Path:
@@ -31,24 +55,28 @@ class Recorder:
     def __init__(self, device: Device, folder: Path | None = None):
         self.device = device
         self.folder = Path(folder) if folder is not None else recordings_dir()
-        self.path: Path | None = None
+        self.path: Path | None = None  # the partial file while recording, the finished one after stop()
         self.level = 0.0  # peak of the latest chunk, 0..1
         self.samples_written = 0
         self.overflows = 0  # input blocks PortAudio dropped because the callback came too late
+        self.dropped = 0  # samples the callback dropped because the writer was RING_SECONDS behind
         self.error: str | None = None  # why the writer stopped early, for the GUI to show
         self.frames: queue.Queue = queue.Queue()  # log-power frame blocks for the live view
         self.feature_config: FeatureConfig | None = None
+        self.received = 0  # samples the callback has put in the ring (written by the callback only)
+        self._ring = np.zeros((0, 1), np.float32)
+        self._read = 0  # samples the writer has taken from the ring (written by the writer only)
         self._stream = None
         self._writer: threading.Thread | None = None
-        self._q: queue.Queue = queue.Queue()
+        self._stopping = threading.Event()
+        self._lock_fd: int | None = None
+        self._heard = (0, 0.0)  # (received, when) as last seen by lost_reason()
 
     @property
     def sample_rate(self) -> int:
         return self.feature_config.sample_rate if self.feature_config else 0
 
     def start(self) -> Path:
-        import soundfile as sf
-
         sd = sounddevice()
         if sd is None:
             raise AudioDeviceError("no audio input is available")
@@ -56,12 +84,16 @@ class Recorder:
         self.feature_config = FeatureConfig(sample_rate=rate)
         try:
             self.folder.mkdir(parents=True, exist_ok=True)
-            self.path = self.folder / time.strftime("recording-%Y%m%d-%H%M%S.wav")
-            wav = sf.SoundFile(self.path, "w", samplerate=rate, channels=channels, subtype="FLOAT")
-        except (OSError, sf.LibsndfileError) as exc:
+            self.path, self._lock_fd = _create_locked(self.folder)
+            os.write(self._lock_fd, _header(rate, channels))
+        except OSError as exc:
+            if self._lock_fd is not None:
+                self.path.unlink(missing_ok=True)
+                self._release()
             raise AudioDeviceError(f"cannot create a recording in {self.folder}: {exc}") from None
-        self._q = queue.Queue()
-        self._writer = threading.Thread(target=self._write_loop, args=(wav,), name="recorder-writer", daemon=True)
+        self._ring = np.zeros((int(RING_SECONDS * rate), channels), np.float32)
+        self._stopping.clear()
+        self._writer = threading.Thread(target=self._write_loop, name="recorder-writer", daemon=True)
         self._writer.start()
         try:
             self._stream = sd.InputStream(device=self.device.index, samplerate=rate, channels=channels,
@@ -70,53 +102,210 @@ class Recorder:
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None
             self._finish_writer()
+            self.path.unlink(missing_ok=True)
+            self._release()
             raise AudioDeviceError(f"cannot record from {self.device.label}: {exc}") from None
+        self._heard = (0, time.monotonic())
         return self.path
 
+    def lost_reason(self) -> str | None:
+        """Why the device stopped delivering (polled by the GUI while recording), or None."""
+        if self._stream is None:
+            return None
+        if not self._stream.active:  # PortAudio ended the stream: the device or the sound server went away
+            return f"{self.device.label} stopped working"
+        now = time.monotonic()
+        if self.received != self._heard[0]:
+            self._heard = (self.received, now)
+        elif self.received and now - self._heard[1] > STALL_S:  # the first block may take seconds
+            return f"{self.device.label} delivered no sound for {STALL_S:g} s"
+        return None
+
     def stop(self) -> Path | None:
-        """Stop recording; returns the finished WAV file (None if nothing was recorded)."""
+        """Stop recording; returns the finished WAV file (None, and no file, if nothing was recorded)."""
+        hung = self._stream is not None and self._stream.active and self.lost_reason() is not None
         stream, self._stream = self._stream, None
-        if stream is not None:
-            try:
-                stream.stop()
-                stream.close()
-            except Exception:  # a vanished device still leaves the file behind
-                pass
+        if hung:  # stopping a hung device blocks for most of a minute: not on the caller's thread
+            threading.Thread(target=_close, args=(stream,), name="recorder-close", daemon=True).start()
+        elif stream is not None:
+            _close(stream)
         self._finish_writer()
-        return self.path if self.samples_written else None
+        if self.path is None or not self.path.name.endswith(PARTIAL):
+            return None
+        partial = self.path
+        if self.samples_written:
+            try:
+                self.path = recover(partial)
+            except AudioLoadError as exc:  # the disk has gone: the file stays, to be recovered at the next start
+                self.error = self.error or str(exc)
+                self.path = None
+        else:
+            partial.unlink(missing_ok=True)
+            self.path = None
+        self._release()
+        return self.path
+
+    def _release(self) -> None:
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # also drops the lock
+            self._lock_fd = None
 
     def _finish_writer(self) -> None:
         if self._writer is not None:
-            self._q.put(_STOP)
+            self._stopping.set()
             self._writer.join()
             self._writer = None
 
     def _callback(self, indata, frames, time_info, status):
         if status.input_overflow:
             self.overflows += 1
-        self._q.put(indata.copy())
+        ring, received = self._ring, self.received
+        if received + frames - self._read > len(ring):
+            self.dropped += frames
+            return
+        start = received % len(ring)
+        first = min(frames, len(ring) - start)
+        ring[start:start + first] = indata[:first]
+        ring[:frames - first] = indata[first:]
+        self.received = received + frames  # published after the data
 
-    def _write_loop(self, wav) -> None:
-        cfg = self.feature_config
+    def _write_loop(self) -> None:
+        cfg, fd = self.feature_config, self._lock_fd
         tail = np.zeros(0, np.float32)  # samples not yet in a complete frame
         last_flush = time.monotonic()
-        with wav:
-            while (chunk := self._q.get()) is not _STOP:
-                if self.error:
-                    continue  # keep draining so the callback never backs up
-                try:
-                    wav.write(chunk)
-                    if time.monotonic() - last_flush > _FLUSH_EVERY_S:
-                        wav.flush()
-                        last_flush = time.monotonic()
-                except Exception as exc:  # disk full: keep what was written, tell the GUI
-                    self.error = f"recording stopped: cannot write {self.path}: {exc}"
-                    continue
-                self.samples_written += len(chunk)
-                mono = chunk[:, 0]
-                self.level = float(np.abs(mono).max()) if len(mono) else 0.0
-                tail = np.concatenate([tail, mono])
-                frames = log_power(tail, cfg)
-                if len(frames):
-                    self.frames.put(frames)
-                    tail = tail[len(frames) * cfg.hop:]
+        while True:
+            finishing = self._stopping.is_set()  # read before ``received``: nothing arrives after stop
+            received = self.received
+            if received == self._read:
+                if finishing:
+                    break
+                self._stopping.wait(_WRITE_EVERY_S)
+                continue
+            start, n = self._read % len(self._ring), received - self._read
+            chunk = np.concatenate([self._ring[start:start + n], self._ring[:max(0, start + n - len(self._ring))]])
+            self._read = received
+            if self.error:
+                continue  # keep draining so that the callback never runs out of room
+            data, done = memoryview(chunk.astype("<f4").tobytes()), 0
+            try:
+                while done < len(data):  # a full disk can take part of a write before it refuses the rest
+                    done += os.write(fd, data[done:])
+                if time.monotonic() - last_flush > _FLUSH_EVERY_S:
+                    os.fsync(fd)
+                    last_flush = time.monotonic()
+            except OSError as exc:  # keep what was written, tell the GUI
+                self.error = f"recording stopped: cannot write {self.path}: {exc.strerror or exc}"
+            self.samples_written += done // (4 * chunk.shape[1])
+            if self.error:
+                continue
+            mono = chunk[:, 0]
+            self.level = float(np.abs(mono).max())
+            tail = np.concatenate([tail, mono])
+            frames = log_power(tail, cfg)
+            if len(frames):
+                self.frames.put(frames)
+                tail = tail[len(frames) * cfg.hop:]
+
+
+def _create_locked(folder: Path) -> tuple[Path, int]:
+    """A new, empty partial file with a name no other recording has, locked."""
+    stamp = time.strftime("recording-%Y%m%d-%H%M%S")
+    for n in itertools.count(1):
+        name = stamp if n == 1 else f"{stamp}-{n}"
+        if (folder / f"{name}.wav").exists():
+            continue
+        path = folder / f"{name}{PARTIAL}"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            continue
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return path, fd
+
+
+def _close(stream) -> None:
+    try:
+        stream.stop()
+        stream.close()
+    except Exception:  # a vanished device still leaves the file behind
+        pass
+
+
+def _header(rate: int, channels: int, data_bytes: int = _UNKNOWN) -> bytes:
+    """A 32-bit float WAV header; the default lengths mean "read to the end of the file"."""
+    block = 4 * channels
+    riff = _UNKNOWN if data_bytes == _UNKNOWN else data_bytes + _HEADER.size - 8
+    return _HEADER.pack(b"RIFF", riff, b"WAVE", b"fmt ", 16, 3, channels, rate, rate * block, block, 32, b"data",
+                        data_bytes)
+
+
+def _read_header(path: Path) -> tuple[int, int, int]:
+    """(rate, channels, whole frames in the file) of a recording this module wrote."""
+    with open(path, "rb") as f:
+        head = f.read(_HEADER.size)
+        size = os.fstat(f.fileno()).st_size
+    if len(head) < _HEADER.size:
+        raise AudioLoadError(f"{path.name}: the interrupted recording has no audio")
+    riff, _, wave, fmt, _, kind, channels, rate, _, block, _, data, _ = _HEADER.unpack(head)
+    if (riff, wave, fmt, kind, data) != (b"RIFF", b"WAVE", b"fmt ", 3, b"data") or not channels or not rate:
+        raise AudioLoadError(f"{path.name}: not a recording made by this app")
+    return rate, channels, (size - _HEADER.size) // block
+
+
+def orphans(folder: Path) -> list[tuple[Path, float]]:
+    """(file, seconds) of each partial recording no recorder holds (left by a crash), newest first.
+    Ones without audio are deleted."""
+    found = []
+    for path in sorted(Path(folder).glob(f"*{PARTIAL}"), reverse=True):
+        try:
+            fd = os.open(path, os.O_RDONLY)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            continue  # being recorded right now (another window, or another instance of the app)
+        finally:
+            os.close(fd)
+        try:
+            rate, _, frames = _read_header(path)
+        except AudioLoadError:
+            frames = 0
+        if frames:
+            found.append((path, frames / rate))
+        else:
+            discard(path)  # killed before any audio reached the disk
+    return found
+
+
+def recover(path: Path) -> Path:
+    """Finish a partial recording, as stop() does, and return the finished file: the lengths go
+    into the header, and a frame the crash cut short is dropped."""
+    try:
+        rate, channels, frames = _read_header(path)
+        data = frames * 4 * channels
+        with open(path, "r+b") as f:
+            f.truncate(_HEADER.size + data)
+            f.write(_header(rate, channels, data if data <= _UNKNOWN - _HEADER.size else _UNKNOWN))
+            f.flush()
+            os.fsync(f.fileno())
+        finished = path.with_name(path.name[:-len(PARTIAL)] + ".wav")
+        os.replace(path, finished)
+    except OSError as exc:
+        raise AudioLoadError(f"{path.name}: the recording cannot be finished ({exc.strerror or exc})") from None
+    return finished
+
+
+def discard(path: Path) -> None:
+    Path(path).unlink(missing_ok=True)
+
+
+def prune(folder: Path, in_use=(), keep: int = KEEP_FINISHED) -> list[Path]:
+    """Delete finished recordings beyond the ``keep`` newest, except those ``in_use``; returns the deleted."""
+    used = {Path(p).resolve() for p in in_use}
+    finished = sorted((p for p in Path(folder).glob("recording-*.wav") if not p.name.endswith(PARTIAL)),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+    deleted = [p for p in finished[keep:] if p.resolve() not in used]
+    for path in deleted:
+        discard(path)
+    return deleted

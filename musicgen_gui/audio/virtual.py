@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import tempfile
 import time
@@ -80,6 +81,7 @@ class VirtualSoundServer:
 
     def stop(self) -> None:
         if self._process is not None:
+            self._process.send_signal(signal.SIGCONT)  # a frozen server cannot act on SIGTERM
             self._process.terminate()
             try:
                 self._process.wait(timeout=5)
@@ -96,6 +98,15 @@ class VirtualSoundServer:
         self._saved_env.clear()
         rescan()
         shutil.rmtree(self.root, ignore_errors=True)
+
+    def kill(self) -> None:
+        """The server dies at once (SIGKILL), as when a sound card is pulled: its streams fail."""
+        self._process.kill()
+        self._process.wait()
+
+    def freeze(self) -> None:
+        """Stop the server (SIGSTOP) until kill() or stop(): its streams hang, as a wedged device's do."""
+        self._process.send_signal(signal.SIGSTOP)
 
     def play_into_mic(self, wav_path: str | os.PathLike) -> subprocess.Popen:
         """Play a file into the virtual microphone (asynchronously; wait() on the result)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import threading
 from contextlib import contextmanager
@@ -125,10 +126,12 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bi
     if bits != "float":
         samples = np.clip(samples, -1.0, 1.0)
     try:
+        # Encoded in memory, written by Python: soundfile swallows an OSError raised while it
+        # writes to a file object (a full disk then surfaced as a bare AssertionError).
+        encoded = io.BytesIO()
+        sf.write(encoded, samples, sample_rate, subtype=EXPORT_SUBTYPES[bits], format="WAV")
         with atomic_file(path) as raw:
-            with sf.SoundFile(raw, "w", samplerate=sample_rate, channels=1,
-                              subtype=EXPORT_SUBTYPES[bits], format="WAV") as f:
-                f.write(samples)
+            raw.write(encoded.getbuffer())
     except OSError as exc:
         raise ExportError(f"cannot write {path}: {exc.strerror or exc}") from None
     except (sf.LibsndfileError, RuntimeError) as exc:

@@ -27,6 +27,7 @@ from ..core.features import FeatureConfig, log_power
 from ..core.session import MAX_SEED_SECONDS, ContinuationParams, ContinuationSession
 from ..audio import devices
 from ..audio.player import Playback, Player
+from ..audio import recorder as recordings
 from ..audio.recorder import Recorder
 from .dialogs import ExportDialog, TrainingDialog, user_models_dir
 from .message_bar import MessageBar
@@ -36,6 +37,7 @@ from .take import Take
 from .views import LevelMeter, SpectrogramView, WaveformView
 from .workers import CallWorker, ContinuationWorker, PrimingWorker
 
+DEVICE_CHECK_MS = 500  # how often a speaker that went away is looked for, whatever the app is doing
 TICK_MS = 35  # the GUI timer: redraws at up to 28 fps; painting holds the GIL, which generation needs too
 SEED_VIEW_SECONDS = 10.0  # seed shown on the spectrogram before the seam
 STREAM_VIEW_SECONDS = 30.0  # the spectrogram scrolls past this while streaming
@@ -59,7 +61,7 @@ class MainWindow(QMainWindow):
     def __init__(self, settings: AppSettings | None = None, recordings_dir: Path | None = None):
         super().__init__()
         self.settings = settings or AppSettings()
-        self.recordings_dir = recordings_dir
+        self.recordings_dir = Path(recordings_dir) if recordings_dir is not None else recordings.recordings_dir()
         self.bundle: ModelBundle | None = None
         self.seed: SeedClip | None = None
         self.take: Take | None = None
@@ -84,10 +86,14 @@ class MainWindow(QMainWindow):
         self._build_actions()
         self._timer = QTimer(self, interval=TICK_MS, timeout=self._tick)
         self._prime_timer = QTimer(self, interval=PRIME_DELAY_MS, singleShot=True, timeout=self._prime)
+        self._device_timer = QTimer(self, interval=DEVICE_CHECK_MS, timeout=self._check_output)
         self._restore_settings()
         self._scan_devices()
         self._populate_models()
         self._set_mode(IDLE)
+        self._device_timer.start()
+        recordings.prune(self.recordings_dir, in_use=self.settings.recent_files)
+        self.offer_recovery()
 
     # ------------------------------------------------------------------ UI
     def _build_ui(self) -> None:
@@ -119,7 +125,8 @@ class MainWindow(QMainWindow):
         self.panel.model.activated.connect(self._model_picked)
         self.panel.temperature.valueChanged.connect(self._temperature_changed)
         for signal in (self.panel.temperature.valueChanged, self.panel.seconds.valueChanged,
-                       self.panel.fixed_seed.toggled, self.panel.rng_seed.valueChanged):
+                       self.panel.fixed_seed.toggled, self.panel.rng_seed.valueChanged, self.panel.anchor.toggled,
+                       self.panel.adapt.toggled, self.panel.adapt_seconds.valueChanged):
             signal.connect(self._schedule_priming)
         self.panel.input_device.activated.connect(self._devices_picked)
         self.panel.output_device.activated.connect(self._devices_picked)
@@ -246,6 +253,14 @@ class MainWindow(QMainWindow):
                 self._player.close()
             self._player = Player(self._output) if self._output is not None else None
             self._open_output()
+        self._show_audio_status()
+        if self._input is not None:
+            self.settings.input_device = self._input.name
+        if self._output is not None:
+            self.settings.output_device = self._output.name
+        self._set_mode(self.mode)
+
+    def _show_audio_status(self) -> None:
         if self._input is None and self._output is None:
             text = "No audio device: recording and playback are off"
         elif self._input is None:
@@ -255,11 +270,20 @@ class MainWindow(QMainWindow):
         else:
             text = f"Audio: {self._output.label}"
         self.audio_status.setText(text)
-        if self._input is not None:
-            self.settings.input_device = self._input.name
-        if self._output is not None:
-            self.settings.output_device = self._output.name
+
+    def _check_output(self) -> None:
+        """A speaker that went away (or hung) stops what plays, with a message; the take is kept."""
+        lost = self._player.lost_reason() if self._player is not None else None
+        if lost is None:
+            return
+        if self.mode in (PLAYING, STREAMING):
+            self.stop()
+        self._player.close()
+        self._player = self._output = None
+        self._show_audio_status()
         self._set_mode(self.mode)
+        self.show_error(f"Playback stopped: {lost}. Anything generated is kept; "
+                        "press ↻ in the settings to look for devices again.")
 
     # -------------------------------------------------------------- models
     def _populate_models(self) -> None:
@@ -435,19 +459,51 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recording to {recorder.path}")
         self._set_mode(RECORDING)
 
-    def _finish_recording(self) -> None:
+    def _finish_recording(self, lost: str | None = None) -> None:
+        """Stop recording and make the take the seed; ``lost``: why the microphone stopped on its own."""
         recorder, self._recorder = self._recorder, None
         path = recorder.stop()
+        if lost is not None:
+            self._input = None  # until the devices are looked for again
+            self._show_audio_status()
         self._set_mode(IDLE)
-        if recorder.error:
-            self.show_error(recorder.error)
-        elif recorder.overflows:
-            self.show_info(f"The recording has {recorder.overflows} short gaps: the computer was too busy.")
         if path is None:
-            self.show_error("Nothing was recorded.")
-        elif self.load_seed(path):
-            self.statusBar().showMessage(f"Recorded {recorder.samples_written / recorder.sample_rate:.1f} s "
-                                         f"to {path}", 5000)
+            self.show_error(f"Recording stopped: {lost}. Nothing was recorded." if lost else "Nothing was recorded.")
+            return
+        if not self.load_seed(path):
+            return
+        seconds = recorder.samples_written / recorder.sample_rate
+        self.statusBar().showMessage(f"Recorded {seconds:.1f} s to {path}", 5000)
+        if lost is not None:
+            self.show_error(f"Recording stopped: {lost}. The {seconds:.1f} s recorded so far are the seed "
+                            f"(saved as {path}).")
+        elif recorder.error:
+            self.show_error(recorder.error)
+        elif recorder.overflows or recorder.dropped:
+            self.show_info("The recording has short gaps: the computer was too busy.")
+
+    def offer_recovery(self) -> None:
+        """A recording cut short by a crash: offer it as the seed, or to delete it (one at a time)."""
+        found = recordings.orphans(self.recordings_dir)
+        if not found:
+            return
+        path, seconds = found[0]
+        when = time.strftime("%d %b %H:%M", time.localtime(path.stat().st_mtime))
+        self.message_bar.show_message(
+            f"A recording was interrupted ({seconds:.1f} s, {when}). Recover it as the seed?", "info",
+            actions=[("Recover", lambda: self.recover_recording(path)),
+                     ("Discard", lambda: (recordings.discard(path), self.offer_recovery()))])
+
+    def recover_recording(self, path: Path) -> None:
+        if self.mode != IDLE:
+            return
+        try:
+            finished = recordings.recover(path)
+        except MusicgenError as exc:
+            self.show_error(str(exc))
+            return
+        if self.load_seed(finished):
+            self.show_info(f"Recovered the interrupted recording as the seed (saved as {finished}).")
 
     # ------------------------------------------------------------ playback
     def toggle_seed_playback(self) -> None:
@@ -489,7 +545,8 @@ class MainWindow(QMainWindow):
             with QSignalBlocker(panel.rng_seed):
                 panel.rng_seed.setValue(random.randrange(2**31))  # shown, so a take can be reproduced
         return ContinuationParams(seconds=panel.seconds.value(), temperature=panel.temperature_value,
-                                  rng_seed=panel.rng_seed.value())
+                                  rng_seed=panel.rng_seed.value(), anchor=panel.anchor.isChecked(),
+                                  adapt_seconds=panel.adapt_value)
 
     def _prime_key(self, params: ContinuationParams) -> tuple:
         return (id(self.bundle), self.seed.path, len(self.seed.samples), self.waveform.region(), params)
@@ -504,6 +561,8 @@ class MainWindow(QMainWindow):
         if self.mode != IDLE or self.seed is None or self.bundle is None:
             return
         params = self._params(fresh_seed=True)
+        if params.adapt_seconds:
+            return  # seconds of full CPU each time a setting changes; and Continue would wait for it
         try:
             session = ContinuationSession(self.bundle, self.seed_region(), params)
         except MusicgenError:
@@ -725,8 +784,9 @@ class MainWindow(QMainWindow):
         self.spectrogram.render()
         self.level_meter.set_peak(recorder.level)
         self.stream_status.setText(f"● {recorder.samples_written / recorder.sample_rate:.1f} s")
-        if recorder.error:
-            self._finish_recording()
+        lost = recorder.lost_reason()
+        if recorder.error or lost:
+            self._finish_recording(lost)
 
     def _tick_stream(self) -> None:
         take = self.take
@@ -736,6 +796,11 @@ class MainWindow(QMainWindow):
         self.spectrogram.render()
         rate = take.sample_rate
         generated = take.n_samples / rate
+        session = self._worker.session if self._worker is not None else None
+        if session is not None and session.adapt_seconds and session.adaptation is None:
+            self.stream_status.setText(f"adapting the model to the seed for {session.adapt_seconds:.0f} s "
+                                       "(the first time, after loading TensorFlow)…")
+            return
         text = f"generated {generated:.1f} s"
         playhead = None
         playback = self._playback
@@ -759,6 +824,9 @@ class MainWindow(QMainWindow):
         panel.fixed_seed.setChecked(s.rng_seed is not None)
         panel.rng_seed.setValue(s.rng_seed or 0)
         panel.lead_in.setValue(s.lead_in)
+        panel.anchor.setChecked(s.anchor)
+        panel.adapt.setChecked(s.adapt)
+        panel.adapt_seconds.setValue(s.adapt_seconds)
         if s.geometry is not None:
             self.restoreGeometry(s.geometry)
         else:
@@ -772,6 +840,9 @@ class MainWindow(QMainWindow):
         s.temperature = panel.temperature_value
         s.rng_seed = panel.rng_seed.value() if panel.fixed_seed.isChecked() else None
         s.lead_in = panel.lead_in.value()
+        s.anchor = panel.anchor.isChecked()
+        s.adapt = panel.adapt.isChecked()
+        s.adapt_seconds = panel.adapt_seconds.value()
         s.geometry = self.saveGeometry()
         s.window_state = self.saveState()
         s.sync()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QToolButton
+from collections.abc import Callable, Sequence
+
+from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QPushButton, QToolButton
 
 _STYLES = {
     "error": "background: #5c1f1f; color: #ffdede; border-radius: 4px;",
@@ -13,8 +15,8 @@ _STYLES = {
 class MessageBar(QFrame):
     def __init__(self, parent=None):
         super().__init__(parent)
-        layout = QHBoxLayout(self)
-        layout.setContentsMargins(8, 4, 4, 4)
+        self._layout = QHBoxLayout(self)
+        self._layout.setContentsMargins(8, 4, 4, 4)
         self.label = QLabel()
         self.label.setWordWrap(True)
         close = QToolButton()
@@ -22,11 +24,22 @@ class MessageBar(QFrame):
         close.setAutoRaise(True)
         close.setToolTip("Dismiss")
         close.clicked.connect(self.hide)
-        layout.addWidget(self.label, 1)
-        layout.addWidget(close)
+        self._layout.addWidget(self.label, 1)
+        self._layout.addWidget(close)
+        self.buttons: list[QPushButton] = []  # the current message's actions
         self.hide()
 
-    def show_message(self, text: str, kind: str = "error") -> None:
+    def show_message(self, text: str, kind: str = "error",
+                     actions: Sequence[tuple[str, Callable[[], object]]] = ()) -> None:
+        """Show ``text``; each action is a button that hides the bar and then calls its function."""
+        for button in self.buttons:
+            button.deleteLater()
+        self.buttons = []
+        for label, fn in actions:
+            button = QPushButton(label)
+            button.clicked.connect(lambda _=False, fn=fn: (self.hide(), fn()))
+            self._layout.insertWidget(self._layout.count() - 1, button)
+            self.buttons.append(button)
         self.setStyleSheet(_STYLES[kind])
         self.label.setText(text)
         self.show()

@@ -10,6 +10,8 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
+from ..core.adapt import DEFAULT_ADAPT_SECONDS
+
 VERSION = 1  # stored so that a later version can migrate keys whose meaning changes
 MAX_RECENT = 10
 
@@ -60,6 +62,9 @@ class AppSettings:
     temperature = _Key("continue/temperature", 0.5, float)
     rng_seed = _Key("continue/rng_seed", None, int)  # None: a new random seed each time
     lead_in = _Key("continue/lead_in", 2.0, float)  # seconds of seed played before the continuation
+    anchor = _Key("continue/anchor", True, _boolean)
+    adapt = _Key("continue/adapt", False, _boolean)
+    adapt_seconds = _Key("continue/adapt_seconds", DEFAULT_ADAPT_SECONDS, float)
     export_bits = _Key("export/bits", "16")
     export_with_seed = _Key("export/with_seed", False, _boolean)
     export_folder = _Key("export/folder", "")

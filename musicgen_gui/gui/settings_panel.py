@@ -1,4 +1,5 @@
-"""The settings dock: model, length, variation, RNG seed, lead-in and devices.
+"""The settings dock: model, length, variation, RNG seed, level anchor, seed
+adaptation, lead-in and devices.
 
 Plain widgets only; the main window reads them when it starts a run and saves
 them to QSettings.
@@ -10,6 +11,8 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSlider,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from ..core.adapt import MAX_ADAPT_SECONDS
+from ..core.training import training_unavailable
 from ..core.session import MAX_SECONDS
 
 LOAD_FROM_DISK = "__load__"  # the model picker's "Load from disk…" entry
@@ -58,6 +61,30 @@ class SettingsPanel(QWidget):
         row.addWidget(self.rng_seed, 1)
         form.addRow("Random seed", row)
 
+        self.anchor = QCheckBox("Hold the seed's level and timbre")
+        self.anchor.setToolTip("Gently pull the continuation's loudness and spectral balance back towards "
+                               "the seed's when they drift more than 3 dB away")
+        form.addRow("Anchor", self.anchor)
+
+        self.adapt = QCheckBox("First")
+        self.adapt_seconds = QDoubleSpinBox()
+        self.adapt_seconds.setRange(1.0, MAX_ADAPT_SECONDS)
+        self.adapt_seconds.setDecimals(0)
+        self.adapt_seconds.setSuffix(" s")
+        self.adapt_seconds.setEnabled(False)
+        self.adapt.toggled.connect(self.adapt_seconds.setEnabled)
+        unavailable = training_unavailable()
+        if unavailable:
+            self.adapt.setEnabled(False)
+            self.adapt.setToolTip(f"Adapting to the seed is training, and {unavailable}")
+        else:
+            self.adapt.setToolTip("Fine-tune a copy of the model on the seed before continuing; the model "
+                                  "file is not changed. The continuation starts that much later.")
+        row = QHBoxLayout()
+        row.addWidget(self.adapt)
+        row.addWidget(self.adapt_seconds, 1)
+        form.addRow("Adapt to seed", row)
+
         self.lead_in = QDoubleSpinBox()
         self.lead_in.setRange(0.0, 30.0)
         self.lead_in.setDecimals(1)
@@ -90,6 +117,11 @@ class SettingsPanel(QWidget):
 
     def _show_temperature(self, *_) -> None:
         self._temperature_label.setText(f"{self.temperature_value:.2f}")
+
+    @property
+    def adapt_value(self) -> float:
+        """Seconds of adaptation to the seed (0: off)."""
+        return self.adapt_seconds.value() if self.adapt.isChecked() and self.adapt.isEnabled() else 0.0
 
     def selected_model(self) -> str:
         return self.model.currentData() or ""

@@ -87,6 +87,7 @@ class ContinuationWorker(QThread):
     def run(self) -> None:
         cancelled = lambda: self.session.cancelled  # noqa: E731
         try:
+            self.session.adapt()  # before any sound: the lead-in must run straight into the continuation
             if self.playback is not None and not self.playback.write(self._lead, cancelled):
                 return
             for block in self._blocks:

@@ -79,3 +79,30 @@ def test_a_new_playback_starts_only_after_the_old_one_has_faded_out():
     assert first.done and not second.done
     assert np.all(heard[engine.RAMP:BLOCK * 3] == 0)  # the rest of the fading block, then the switch
     assert np.any(heard[BLOCK * 3:] > 0)  # the second one plays from the next block
+
+
+def test_the_callback_never_raises_and_always_fills_the_buffer_whatever_the_producer_does():
+    """Random interleavings of writes, stops, new playbacks, ends and odd block sizes."""
+    rng = np.random.default_rng(0)
+    shared, callback, player = setup(capacity=997)
+    playback = start(shared, player, 1)
+    ident = 1
+    time_info = SimpleNamespace(outputBufferDacTime=0.0, currentTime=0.0)
+    for step in range(3000):
+        action = rng.integers(6)
+        if action == 0:
+            playback._put(rng.uniform(-1, 1, int(rng.integers(0, 400))).astype(np.float32))
+        elif action == 1 and rng.random() < 0.1:
+            playback.stop()
+        elif action == 2 and rng.random() < 0.05:
+            ident += 1
+            playback = start(shared, player, ident)
+        elif action == 3 and rng.random() < 0.05:
+            playback.finish()
+        frames = int(rng.integers(1, 600))
+        outdata = np.full((frames, int(rng.integers(1, 3))), np.nan, np.float32)
+        callback(outdata, frames, time_info, SimpleNamespace(output_underflow=bool(rng.random() < 0.01)))
+        assert np.isfinite(outdata).all() and np.abs(outdata).max() <= 1.0, step
+        assert np.array_equal(outdata[:, 0], outdata[:, -1])
+    assert shared.ints[engine.CALLS] == 3000
+    assert sum(shared.ints[engine.UNDERRUNS + 2 * slot] for slot in range(engine.SLOTS)) > 0

@@ -1,6 +1,9 @@
+import os
+import signal
 import time
 
 import numpy as np
+import pytest
 
 from musicgen_gui.audio.devices import OUTPUT, find_device
 from musicgen_gui.audio.player import Player
@@ -74,3 +77,25 @@ def test_a_new_playback_waits_for_the_old_one_to_fade(sound_server):
     assert first.done and first.silent_time is not None  # faded out, not cut off
     assert second.first_sound_time >= first.silent_time - 0.05
     player.close()
+
+
+@pytest.mark.parametrize("failure", ["server killed", "server frozen", "audio process killed"])
+def test_a_speaker_that_goes_away_or_hangs_is_reported(doomed_sound_server, failure):
+    player = Player(find_device(OUTPUT))
+    playback = player.play(RATE)
+    playback.write(tone(2.0))
+    wait_until(lambda: playback.position > 0)
+    assert player.lost_reason() is None
+    if failure == "server killed":
+        doomed_sound_server.kill()
+    elif failure == "server frozen":
+        doomed_sound_server.freeze()
+    else:
+        os.kill(player._process.pid, signal.SIGKILL)
+    wait_until(lambda: player.lost_reason() is not None)
+    assert {"server killed": "stopped working", "server frozen": "played nothing for 3 s",
+            "audio process killed": "the audio process ended"}[failure] in player.lost_reason()
+    playback.stop()
+    assert playback.write(tone(60.0)) is False  # a producer is not left waiting for a dead device
+    player.close()
+    assert player.lost_reason() is None

@@ -1,10 +1,21 @@
+"""Recording to disk: the take is on disk while recording, survives kill -9, and a microphone
+that dies or hangs mid-take ends the recording with what was recorded so far."""
+
+import os
+import threading
 import time
+from types import SimpleNamespace
 
 import numpy as np
+import pytest
 import soundfile as sf
+from mounts import tmpfs
+from recording_crash import record_and_kill
+from synth import peak_frequency
 
-from musicgen_gui.audio.devices import INPUT, find_device
-from musicgen_gui.audio.recorder import Recorder
+from musicgen_gui.audio import recorder as recordings
+from musicgen_gui.audio.devices import INPUT, Device, find_device
+from musicgen_gui.audio.recorder import PARTIAL, Recorder
 
 CHORD = (261.63, 329.63, 392.0)  # C major
 
@@ -20,26 +31,137 @@ def strongest_frequencies(x, rate, count, spacing_hz=20.0):
                 return sorted(found)
 
 
+def wait_until(predicate, timeout=15.0):
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.02)
+
+
 def test_records_a_chord_to_disk_while_recording(sound_server, tmp_path):
     rate = 44100
     t = np.arange(int(2.5 * rate)) / rate
     sf.write(tmp_path / "chord.wav", sum(0.2 * np.sin(2 * np.pi * f * t) for f in CHORD), rate)
     recorder = Recorder(find_device(INPUT), folder=tmp_path / "rec")
-    path = recorder.start()
+    partial = recorder.start()
+    assert partial.name.endswith(PARTIAL)
+    assert recordings.orphans(tmp_path / "rec") == []  # locked while recording: not an orphan
     feeder = sound_server.play_into_mic(tmp_path / "chord.wav")
-    deadline = time.monotonic() + 10
-    while sf.info(path).frames == 0:  # the take reaches the disk before the recording ends
-        assert time.monotonic() < deadline, "nothing was written while recording"
-        time.sleep(0.05)
+    wait_until(lambda: sf.info(partial).frames > 0)  # the take reaches the disk before the recording ends
     loudest = 0.0
     while feeder.poll() is None:
         loudest = max(loudest, recorder.level)
         time.sleep(0.02)
-    assert recorder.stop() == path
+    path = recorder.stop()
+    assert path == partial.with_name(partial.name.replace(PARTIAL, ".wav")) and not partial.exists()
     audio, file_rate = sf.read(path, dtype="float32", always_2d=True)
     mono = audio[:, 0]
     assert file_rate == recorder.sample_rate
+    assert len(mono) == recorder.samples_written == recorder.received
     assert np.allclose(strongest_frequencies(mono, file_rate, 3), CHORD, atol=2.0)
     assert loudest > 0.3
     assert not recorder.frames.empty()
-    assert recorder.error is None
+    assert recorder.error is None and recorder.dropped == 0
+    assert not [t for t in threading.enumerate() if t.name == "recorder-writer"]
+
+
+def test_a_recording_killed_with_sigkill_is_recovered_up_to_its_last_second(sound_server, tmp_path):
+    folder = tmp_path / "rec"
+    killed = record_and_kill(sound_server, folder, freq=660.0, seconds=3.0)
+    assert killed.partial.exists()
+    found = recordings.orphans(folder)
+    assert [path for path, _ in found] == [killed.partial]
+    path = recordings.recover(killed.partial)
+    assert not killed.partial.exists() and path.suffix == ".wav"
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    assert rate == killed.sample_rate
+    lost = killed.received - len(audio)
+    print(f"\nrecorded {killed.received / rate:.3f} s before SIGKILL, recovered {len(audio) / rate:.3f} s "
+          f"(lost {lost / rate * 1000:.0f} ms)")
+    assert -0.5 * rate < lost < 1.0 * rate  # a little more may arrive between the last report and the kill
+    assert found[0][1] == pytest.approx(len(audio) / rate)
+    last_second = audio[-rate:, 0]
+    assert peak_frequency(last_second, rate) == pytest.approx(660.0, abs=2.0)
+    assert np.abs(last_second).max() > 0.3
+    header_frames = int.from_bytes(path.read_bytes()[4:8], "little")  # RIFF size: the header was rewritten
+    assert header_frames == path.stat().st_size - 8
+    assert recordings.orphans(folder) == []
+
+
+def test_orphans_without_audio_are_deleted_and_prune_keeps_the_newest(tmp_path):
+    (tmp_path / f"recording-20260101-000000{PARTIAL}").write_bytes(b"")  # killed before the header
+    assert recordings.orphans(tmp_path) == []
+    assert list(tmp_path.iterdir()) == []
+    for i in range(14):
+        path = tmp_path / f"recording-20260101-0000{i:02d}.wav"
+        sf.write(path, np.zeros(100, np.float32), 22050)
+        mtime = 1_700_000_000 + i
+        os.utime(path, (mtime, mtime))
+    in_use = tmp_path / "recording-20260101-000000.wav"
+    deleted = recordings.prune(tmp_path, in_use=[str(in_use)], keep=10)
+    assert sorted(p.name for p in deleted) == [f"recording-20260101-0000{i:02d}.wav" for i in (1, 2, 3)]
+    assert len(list(tmp_path.iterdir())) == 11 and in_use.exists()
+
+
+def test_the_callback_copies_into_the_ring_and_drops_when_the_writer_is_far_behind(tmp_path):
+    recorder = Recorder(Device(0, "mic", "test", 2, 48000), folder=tmp_path)
+    recorder._ring = np.zeros((1000, 2), np.float32)
+    status = SimpleNamespace(input_overflow=False)
+    blocks = [np.full((300, 2), i, np.float32) for i in range(4)]
+    for block in blocks[:3]:
+        recorder._callback(block, len(block), None, status)
+    recorder._read = 300  # the writer took the first block
+    recorder._callback(blocks[3], 300, None, status)  # wraps around the ring's end
+    assert recorder.received == 1200 and recorder.dropped == 0
+    assert np.array_equal(recorder._ring[:200, 0], np.full(200, 3)) and recorder._ring[999, 0] == 3
+    recorder._callback(blocks[0], 300, None, SimpleNamespace(input_overflow=True))  # no room: dropped
+    assert recorder.received == 1200 and recorder.dropped == 300 and recorder.overflows == 1
+
+
+def _record_tone(server, tmp_path, seconds):
+    rate = 44100
+    t = np.arange(int(30 * rate)) / rate
+    sf.write(tmp_path / "tone.wav", 0.5 * np.sin(2 * np.pi * 440 * t), rate)
+    recorder = Recorder(find_device(INPUT), folder=tmp_path / "rec")
+    recorder.start()
+    feeder = server.play_into_mic(tmp_path / "tone.wav")
+    wait_until(lambda: recorder.level > 0.3)
+    wait_until(lambda: recorder.samples_written > seconds * recorder.sample_rate)
+    return recorder, feeder
+
+
+@pytest.mark.parametrize("failure", ["killed", "frozen"])
+def test_a_microphone_that_goes_away_or_hangs_ends_the_take_and_keeps_it(doomed_sound_server, tmp_path, failure):
+    server = doomed_sound_server
+    recorder, feeder = _record_tone(server, tmp_path, seconds=1.0)
+    assert recorder.lost_reason() is None
+    server.kill() if failure == "killed" else server.freeze()
+    wait_until(lambda: recorder.lost_reason() is not None)
+    reason = recorder.lost_reason()
+    assert ("stopped working" if failure == "killed" else "delivered no sound") in reason
+    received = recorder.received
+    path = recorder.stop()  # does not wait for a hung device
+    feeder.kill()
+    feeder.wait()
+    audio, rate = sf.read(path, dtype="float32", always_2d=True)
+    assert len(audio) == received == recorder.samples_written
+    assert peak_frequency(audio[-rate // 2:, 0], rate) == pytest.approx(440.0, abs=2.0)
+    assert recordings.orphans(tmp_path / "rec") == []
+    if failure == "frozen":
+        server.kill()  # lets the stream's close, left to a thread of its own, return
+        closing = [t for t in threading.enumerate() if t.name == "recorder-close"]
+        for thread in closing:
+            thread.join(timeout=60)
+            assert not thread.is_alive()
+
+
+def test_a_full_disk_ends_the_take_with_a_message_and_keeps_what_fit(sound_server, tmp_path):
+    with tmpfs(tmp_path / "disk", size="256k") as disk:
+        recorder = Recorder(find_device(INPUT), folder=disk)
+        recorder.start()
+        wait_until(lambda: recorder.error is not None)
+        path = recorder.stop()
+        assert "No space left on device" in recorder.error
+        audio, rate = sf.read(path, dtype="float32", always_2d=True)
+        assert 0 < len(audio) == recorder.samples_written and rate == recorder.sample_rate
+        assert [p.name for p in disk.iterdir()] == [path.name]

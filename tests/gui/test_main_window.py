@@ -87,6 +87,20 @@ def test_continue_streams_frames_to_the_spectrogram(qtbot, window, chord_file):
     assert window.export_action.isEnabled() and window.extend_action.isEnabled()
 
 
+def test_adapting_to_the_seed_says_so_then_streams_the_continuation(qtbot, window, chord_file):
+    window.load_seed(chord_file)
+    window.panel.seconds.setValue(1.0)
+    window.panel.adapt.setChecked(True)
+    window.panel.adapt_seconds.setValue(4.0)
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: "adapting the model to the seed" in window.stream_status.text(), timeout=5000)
+    session = window._worker.session
+    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=30000)
+    qtbot.waitUntil(lambda: window._worker is None)
+    assert session.adaptation.steps >= 1
+    assert window.take.n_samples == 22050
+
+
 def test_a_short_seed_is_an_error_not_a_crash(qtbot, window, chord_file):
     window.load_seed(chord_file)
     window.waveform.set_region(1.0, 1.01)
@@ -169,6 +183,9 @@ def test_settings_survive_a_restart(qtbot, no_audio, make_window, tmp_path, tiny
     first.panel.fixed_seed.setChecked(True)
     first.panel.rng_seed.setValue(1234)
     first.panel.lead_in.setValue(3.5)
+    first.panel.anchor.setChecked(False)
+    first.panel.adapt.setChecked(True)
+    first.panel.adapt_seconds.setValue(20.0)
     first.resize(700, 520)
     first.close()
     second = make_window(AppSettings(tmp_path / "settings.ini"), model=False)
@@ -177,6 +194,8 @@ def test_settings_survive_a_restart(qtbot, no_audio, make_window, tmp_path, tiny
     assert second.panel.temperature_value == 0.8
     assert second.panel.fixed_seed.isChecked() and second.panel.rng_seed.value() == 1234
     assert second.panel.lead_in.value() == 3.5
+    assert not second.panel.anchor.isChecked()
+    assert second.panel.adapt.isChecked() and second.panel.adapt_seconds.value() == 20.0
     assert second.panel.selected_model() == str(tiny_bundle_path)
     assert (second.width(), second.height()) == (700, 520)
 

@@ -1,0 +1,120 @@
+"""Sound devices that are missing, or that go away mid-stream: the app says so and keeps the work."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from musicgen_gui.gui.main_window import IDLE, PLAYING, RECORDING, STREAMING
+
+_NO_SERVER = """
+import json, sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from musicgen_gui.audio import devices
+from musicgen_gui.gui.main_window import IDLE, MainWindow
+from musicgen_gui.gui.settings import AppSettings
+
+folder, model, seed = map(Path, sys.argv[1:])
+app = QApplication([])
+found = devices.list_devices(devices.INPUT) + devices.list_devices(devices.OUTPUT)
+settings = AppSettings(folder / "settings.ini")
+settings.model, settings.seconds = str(model), 1.0
+window = MainWindow(settings, recordings_dir=folder / "recordings")
+window.show()
+while window.bundle is None:
+    app.processEvents()
+result = dict(devices=len(found), status=window.audio_status.text(), record=window.record_action.isEnabled())
+window.load_seed(seed)
+result["play"] = window.play_action.isEnabled()
+window.toggle_recording()  # the shortcuts' slots do nothing
+window.toggle_seed_playback()
+result["mode_after_shortcuts"] = window.mode
+window.continue_seed()
+while window.mode != IDLE:
+    app.processEvents()
+window.export(str(folder / "take.wav"), with_seed=False, bits="16")
+window.close()
+result["generated"] = window.take.n_samples
+print(json.dumps(result))
+"""
+
+
+def test_with_no_sound_server_the_app_runs_says_so_and_disables_record_and_play(tmp_path, tiny_bundle_path,
+                                                                                 chord_file):
+    # A PulseAudio client pointed at a server that is not there, on a machine without sound cards
+    # (checked below): PortAudio then lists no device at all.
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path / 'no-server'}"}
+    run = subprocess.run([sys.executable, "-c", _NO_SERVER, str(tmp_path), str(tiny_bundle_path), str(chord_file)],
+                         capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    result = json.loads(run.stdout.strip().splitlines()[-1])
+    if result["devices"]:
+        pytest.skip("this machine has sound cards of its own")
+    assert result["status"] == "No audio device: recording and playback are off"
+    assert not result["record"] and not result["play"]
+    assert result["mode_after_shortcuts"] == IDLE
+    assert result["generated"] == 22050
+    assert sf.info(tmp_path / "take.wav").frames == 22050
+    assert "Traceback" not in run.stderr
+
+
+def test_streaming_stops_with_a_message_when_the_speaker_goes_away(doomed_sound_server, qtbot, make_window,
+                                                                   chord_file):
+    window = make_window()
+    window.load_seed(chord_file)
+    window.panel.seconds.setValue(600.0)
+    window.continue_action.trigger()
+    assert window.mode == STREAMING
+    qtbot.waitUntil(lambda: window._playback.position > 0, timeout=20000)
+    doomed_sound_server.kill()
+    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
+    assert window.message_bar.text.startswith(f"Playback stopped: {window.settings.output_device}")
+    assert "stopped working. Anything generated is kept" in window.message_bar.text
+    qtbot.waitUntil(lambda: window._worker is None)
+    assert window.take.n_samples > 0  # what was generated is kept, and can be exported
+    assert window.export_action.isEnabled() and not window.play_action.isEnabled()
+    assert window.audio_status.text() == "No speakers: playback is off"
+    window.panel.refresh_devices.click()  # the server is gone: nothing is found
+    assert window.audio_status.text() == "No audio device: recording and playback are off"
+
+
+def test_playing_the_seed_stops_with_a_message_when_the_audio_process_dies(qtbot, sound_server, make_window,
+                                                                          write_chord):
+    window = make_window()
+    window.load_seed(write_chord("long.wav", 20.0))
+    window.play_action.trigger()
+    assert window.mode == PLAYING
+    qtbot.waitUntil(lambda: window._playback.position > 0, timeout=20000)
+    os.kill(window._player._process.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
+    assert window.message_bar.text.startswith("Playback stopped: the audio process ended.")
+    window.panel.refresh_devices.click()  # a new audio process: playing works again
+    assert window._player is not None and window.play_action.isEnabled()
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: window._playback.position > 0, timeout=20000)
+    window.stop()
+
+
+def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_sound_server, qtbot, make_window,
+                                                                     write_chord, tmp_path):
+    window = make_window()
+    window.record_action.trigger()
+    assert window.mode == RECORDING
+    feeder = doomed_sound_server.play_into_mic(write_chord("chord.wav", 20.0))
+    recorder = window._recorder
+    qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
+                    timeout=15000)
+    doomed_sound_server.kill()
+    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
+    feeder.wait()
+    assert "Recording stopped:" in window.message_bar.text and "recorded so far are the seed" in window.message_bar.text
+    assert window.seed is not None and window.seed.path.startswith(str(tmp_path / "recordings"))
+    assert abs(len(window.seed.samples) / window.seed.sample_rate - recorder.samples_written / recorder.sample_rate) < 0.01
+    assert np.abs(window.seed.samples[-11025:]).max() > 0.3  # the chord up to the end
+    assert not window.record_action.isEnabled()

@@ -1,0 +1,137 @@
+"""Bad input through the window: the message is the CLI's, word for word, and the window stays
+usable. Exports to a full disk or a read-only folder, and quitting mid-export or mid-training,
+lose nothing."""
+
+import functools
+import os
+
+import numpy as np
+import pytest
+import soundfile as sf
+from mounts import tmpfs
+from synth import SR, chord
+
+from musicgen_gui.cli import main
+from musicgen_gui.core.bundle import load_bundle
+from musicgen_gui.core.training import train, work_dir
+from musicgen_gui.gui import workers
+from musicgen_gui.gui.main_window import IDLE
+
+
+def cli_error(capsys, tmp_path, seed, model):
+    code = main(["continue", str(seed), "-o", str(tmp_path / "cli-out.wav"), "--model", str(model)])
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith("error: "), lines
+    return lines[0].removeprefix("error: ")
+
+
+def make_seeds(folder):
+    rng = np.random.default_rng(1)
+    good = folder / "good.flac"
+    sf.write(good, chord(seconds=2.0), SR)
+    seeds = {"random bytes": ("noise.wav", rng.bytes(5000)), "empty": ("empty.flac", b""),
+             "truncated": ("cut.flac", good.read_bytes()[:60]), "text": ("notes.mp3", b"just text\n" * 40),
+             "png": ("picture.ogg", b"\x89PNG\r\n\x1a\n" + rng.bytes(2000))}
+    paths = {}
+    for case, (name, data) in seeds.items():
+        paths[case] = folder / name
+        paths[case].write_bytes(data)
+    paths["folder"] = folder / "folder.wav"
+    paths["folder"].mkdir()
+    paths["dangling symlink"] = folder / "gone.wav"
+    os.symlink(folder / "nowhere.wav", paths["dangling symlink"])
+    paths["NaN"] = folder / "nan.wav"
+    sf.write(paths["NaN"], np.full(SR, np.nan, np.float32), SR, subtype="FLOAT")
+    return good, paths
+
+
+def test_malformed_seeds_show_the_cli_message_and_the_window_stays_usable(qtbot, capsys, window, tmp_path,
+                                                                          tiny_bundle_path):
+    good, seeds = make_seeds(tmp_path)
+    for case, path in seeds.items():
+        expected = cli_error(capsys, tmp_path, path, tiny_bundle_path)
+        assert not window.load_seed(path), case
+        assert window.message_bar.text == expected, case
+        assert window.seed is None and window.mode == IDLE
+    short = tmp_path / "short.wav"
+    sf.write(short, chord(seconds=0.1), SR)
+    expected = cli_error(capsys, tmp_path, short, tiny_bundle_path)
+    assert window.load_seed(short)  # a short file loads; continuing it is what fails
+    window.continue_action.trigger()
+    assert window.message_bar.text == expected and window.mode == IDLE
+    assert window.load_seed(good)  # and afterwards a valid seed works end to end
+    assert window.message_bar.text == ""
+    window.panel.seconds.setValue(1.0)
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: window.mode == IDLE and window._worker is None, timeout=20000)
+    assert window.take.n_samples == SR
+
+
+@pytest.mark.parametrize("case", ["audio file", "empty zip", "text"])
+def test_a_wrong_model_file_shows_the_cli_message_and_the_model_in_use_stays(qtbot, capsys, window, tmp_path,
+                                                                            tiny_bundle_path, case):
+    bad = tmp_path / "wrong.musicgen"
+    if case == "audio file":
+        sf.write(tmp_path / "x.wav", chord(seconds=1.0), SR)
+        bad.write_bytes((tmp_path / "x.wav").read_bytes())
+    elif case == "empty zip":
+        bad.write_bytes(b"PK\x05\x06" + bytes(18))
+    else:
+        bad.write_text("{}")
+    sf.write(tmp_path / "seed.wav", chord(seconds=1.0), SR)
+    expected = cli_error(capsys, tmp_path, tmp_path / "seed.wav", bad)
+    in_use = window.bundle
+    window.load_model(str(bad))
+    qtbot.waitUntil(lambda: window.message_bar.text != "")
+    assert window.message_bar.text == expected
+    assert window.bundle is in_use and window.panel.model.currentData() == str(tiny_bundle_path)
+    assert window.load_seed(tmp_path / "seed.wav") and window.continue_action.isEnabled()
+
+
+def generate(qtbot, window, seed_file, seconds):
+    window.load_seed(seed_file)
+    window.panel.seconds.setValue(seconds)
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: window.mode == IDLE and window._worker is None, timeout=60000)
+
+
+@pytest.mark.parametrize("disk", ["full", "read-only"])
+def test_export_to_a_full_disk_or_a_read_only_folder_is_reported_and_leaves_nothing(qtbot, window, chord_file,
+                                                                                     tmp_path, disk):
+    generate(qtbot, window, chord_file, 2.0)
+    with tmpfs(tmp_path / "disk", size="64k", read_only=disk == "read-only") as folder:
+        out = folder / "take.wav"
+        window.export(str(out), with_seed=True, bits="float")
+        reason = "No space left on device" if disk == "full" else "Read-only file system"
+        qtbot.waitUntil(lambda: window.message_bar.text == f"cannot write {out}: {reason}")
+        qtbot.waitUntil(lambda: not window._jobs)
+        assert list(folder.iterdir()) == []
+    assert window.export_action.isEnabled()  # the take is still there to export elsewhere
+
+
+def test_quitting_during_an_export_finishes_the_file(qtbot, window, chord_file, tmp_path):
+    generate(qtbot, window, chord_file, 30.0)
+    out = tmp_path / "take.wav"
+    window.export(str(out), with_seed=True, bits="24")
+    window.close()
+    assert sf.info(out).frames == len(window.take.seed) + 30 * SR
+    assert [p.name for p in tmp_path.glob(".take.wav*")] == []
+
+
+def test_quitting_during_training_stops_it_with_a_checkpoint_to_resume_from(qtbot, window, monkeypatch,
+                                                                            pattern_folder):
+    # The real training, with a network small enough for a test.
+    monkeypatch.setattr(workers, "train", functools.partial(train, units=[16], batch_size=2, sequence_length=10,
+                                                            checkpoint_every=3))
+    window.open_training()
+    dialog = window._training
+    dialog.add_folder(str(pattern_folder))
+    dialog.name.setText("quit-while-training")
+    dialog.epochs.setValue(1000)
+    dialog.start(resume=False)
+    qtbot.waitUntil(dialog.output.exists, timeout=120000)  # written after the first epoch
+    window.close()  # no_dangling_threads fails the test if training still runs
+    assert (work_dir(dialog.output) / "checkpoint.npz").is_file()
+    assert load_bundle(dialog.output).provenance["epochs"] >= 1
+    dialog._update_buttons()
+    assert dialog.resume_button.isEnabled()

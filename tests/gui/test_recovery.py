@@ -1,0 +1,58 @@
+"""Starting after a crash: the app offers the recording that kill -9 cut short, and loads it as
+the seed; declined ones are deleted, and quitting mid-recording finishes the file instead."""
+
+import soundfile as sf
+from PySide6.QtCore import Qt
+from recording_crash import record_and_kill
+from synth import peak_frequency
+
+from musicgen_gui.audio.recorder import PARTIAL
+from musicgen_gui.gui.main_window import IDLE, RECORDING
+
+
+def button(window, text):
+    return next(b for b in window.message_bar.buttons if b.text() == text)
+
+
+def test_the_next_start_offers_the_killed_recording_and_recover_makes_it_the_seed(
+        qtbot, sound_server, make_window, tmp_path):
+    killed = record_and_kill(sound_server, tmp_path / "recordings", freq=523.25, seconds=2.0)
+    window = make_window()
+    assert "A recording was interrupted" in window.message_bar.text
+    qtbot.mouseClick(button(window, "Recover"), Qt.MouseButton.LeftButton)
+    finished = killed.partial.with_name(killed.partial.name.replace(PARTIAL, ".wav"))
+    assert not killed.partial.exists() and finished.exists()
+    assert window.seed is not None and window.seed.path == str(finished)
+    assert "Recovered" in window.message_bar.text
+    seconds = len(window.seed.samples) / window.seed.sample_rate
+    assert abs(seconds - killed.received / killed.sample_rate) < 1.0
+    assert abs(peak_frequency(window.seed.samples[-window.seed.sample_rate:], window.seed.sample_rate) - 523.25) < 2
+    assert window.continue_action.isEnabled()
+    window.close()
+    assert make_window().message_bar.text == ""  # recovered: not offered again
+
+
+def test_discard_deletes_the_interrupted_recording(qtbot, sound_server, make_window, tmp_path):
+    killed = record_and_kill(sound_server, tmp_path / "recordings", freq=440.0, seconds=0.5)
+    window = make_window()
+    assert "A recording was interrupted" in window.message_bar.text
+    qtbot.mouseClick(button(window, "Discard"), Qt.MouseButton.LeftButton)
+    assert not killed.partial.exists() and list(killed.partial.parent.iterdir()) == []
+    assert window.message_bar.text == "" and window.seed is None
+
+
+def test_quitting_while_recording_keeps_the_take_as_a_finished_file(qtbot, sound_server, make_window, tmp_path,
+                                                                    chord_file):
+    window = make_window()
+    window.record_action.trigger()
+    assert window.mode == RECORDING
+    feeder = sound_server.play_into_mic(chord_file)
+    recorder = window._recorder
+    qtbot.waitUntil(lambda: recorder.samples_written > recorder.sample_rate, timeout=15000)
+    window.close()
+    feeder.terminate()
+    feeder.wait()
+    assert window.mode == IDLE
+    files = list((tmp_path / "recordings").iterdir())
+    assert [p.suffix for p in files] == [".wav"] and not files[0].name.endswith(PARTIAL)
+    assert sf.info(files[0]).frames == recorder.samples_written >= recorder.sample_rate
