@@ -66,7 +66,7 @@ class SettingsPanel(QWidget):
                                "the seed's when they drift more than 3 dB away")
         form.addRow("Anchor", self.anchor)
 
-        self.adapt = QCheckBox("First")
+        self.adapt = QCheckBox("Fine-tune for")
         self.adapt_seconds = QDoubleSpinBox()
         self.adapt_seconds.setRange(1.0, MAX_ADAPT_SECONDS)
         self.adapt_seconds.setDecimals(0)
