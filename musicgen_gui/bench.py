@@ -33,7 +33,7 @@ from .core.audio_io import find_audio_files, load_audio, write_wav
 from .core.bundle import DEFAULT_MODEL, ModelBundle, load_bundle, random_bundle, save_bundle
 from .core.errors import MusicgenError
 from .core.fileio import atomic_file
-from .core.model import PRESETS, build_keras_model
+from .core.model import PRESETS, build_keras_model, import_keras
 
 SECTIONS = ("generation", "candidates", "threads", "latency", "scaling", "startup", "memory", "naive", "training")
 SEED_SECONDS = 10.0
@@ -205,19 +205,10 @@ def blas_threads(bundle: ModelBundle, steps: int, rounds: int) -> dict:
 
 # --- naive loop and training: TensorFlow ------------------------------------------------------------
 
-def _keras():
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    return keras
-
-
 def naive_frames_per_second(bundle: ModelBundle, steps: int) -> float:
     """The naive loop: Keras ``model.predict`` on one frame per call, same weights."""
     from .core.model import arrays_to_keras_weights
 
-    _keras()
     model = build_keras_model(bundle.architecture, bundle.features.n_bins)
     arrays_to_keras_weights(model, bundle.architecture, bundle.weights)
     x = np.zeros((1, 1, bundle.features.n_bins), np.float32)
@@ -261,7 +252,7 @@ def training_frames_per_second(preset: str, audio: list[Path], plan: Plan, out: 
 def raw_fit_batch_seconds(preset: str, plan: Plan) -> list[float]:
     """Plain ``model.fit`` with the same model, optimizer and batch shapes, on batches
     already in memory and prefetched (the most fit can do): the timed batches' durations."""
-    keras = _keras()
+    keras = import_keras()
     import tensorflow as tf
 
     p = PRESETS[preset]

@@ -6,6 +6,7 @@ numpy alone; Keras is imported only by ``build_keras_model``.
 
 from __future__ import annotations
 
+import os
 from dataclasses import asdict, dataclass, field, replace
 
 from .errors import ModelError
@@ -139,12 +140,21 @@ def get_preset(name: str, **overrides) -> Preset:
     return preset
 
 
+def import_keras():
+    """Keras on TensorFlow, quietly: imported only where training happens."""
+    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import keras
+
+    return keras
+
+
 def build_keras_model(arch: Architecture, n_bins: int):
     """The training graph: frames (batch, time, bins) -> next frames, same shape.
 
     Only built-in layers: no Lambda, nothing that needs custom deserialisation.
     """
-    import keras
+    keras = import_keras()
 
     inputs = keras.Input(shape=(None, n_bins), name="frames")
     x = inputs

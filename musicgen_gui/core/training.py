@@ -40,7 +40,8 @@ from .bundle import ModelBundle, save_bundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, Normaliser, log_power
 from .fileio import atomic_file
-from .model import Architecture, Preset, TrainingConfig, build_keras_model, get_preset, keras_weights_to_arrays
+from .model import (Architecture, Preset, TrainingConfig, build_keras_model, get_preset, import_keras,
+                    keras_weights_to_arrays)
 
 STATE_VERSION = 1
 # Frames at each window's start that the residual statistics skip: the state is
@@ -265,9 +266,7 @@ def train(
         seconds = (tcfg.sequence_length + 1) * tcfg.batch_size * cfg.hop / cfg.sample_rate
         raise MusicgenError(f"not enough training audio: at least {seconds:.0f} s is needed for one batch")
 
-    os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
+    keras = import_keras()
     import tensorflow as tf
 
     # Before any other TensorFlow op: the strategy sets up the collective ops between workers.
