@@ -111,7 +111,8 @@ class TimbreAnchor:
         low, high = 60.0, sample_rate / 2
         band = np.floor(n_bands * np.log(np.maximum(hz, low) / low) / np.log(high / low)).astype(int)
         self._band = np.minimum(band, n_bands - 1)
-        self._counts = np.bincount(self._band, minlength=n_bands)
+        # A band without bins (none at the default sizes) averages to 0, not NaN.
+        self._counts = np.maximum(np.bincount(self._band, minlength=n_bands), 1)
         recent = seed_frames[-max(1, int(reference_seconds * frames_per_second)):]
         self._reference = self._shape(recent.mean(axis=0))
         self._smoothed = recent.mean(axis=0).astype(np.float64)
@@ -119,9 +120,7 @@ class TimbreAnchor:
         self._tolerance, self._max_shift = tolerance_db / _DB_PER_NEPER, max_shift_db / _DB_PER_NEPER
 
     def _shape(self, log_frame: np.ndarray) -> np.ndarray:
-        with np.errstate(invalid="ignore"):  # a band without bins (none at the default sizes)
-            bands = np.bincount(self._band, log_frame, minlength=len(self._counts)) / self._counts
-        bands = np.nan_to_num(bands)
+        bands = np.bincount(self._band, log_frame, minlength=len(self._counts)) / self._counts
         return bands - bands.mean()
 
     def correction(self, log_frame: np.ndarray) -> np.ndarray:

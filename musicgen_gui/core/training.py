@@ -213,6 +213,7 @@ def train(
         state = _read_state(state_path)
         chosen = Preset(state["preset"], "", FeatureConfig.from_dict(state["features"]),
                         Architecture.from_dict(state["architecture"]), TrainingConfig.from_dict(state["training"]))
+        _check_batch_split(chosen.training, n_workers)
         corpus = load_corpus(state["files"], chosen.features, report)
         if corpus.files != state["files"]:
             raise MusicgenError("the training files changed since the interrupted run; start a new run instead")
@@ -224,6 +225,7 @@ def train(
                               if v is not None}
         if training_overrides:
             chosen = replace(chosen, training=replace(chosen.training, **training_overrides))
+        _check_batch_split(chosen.training, n_workers)
         corpus = load_corpus(list(paths) + list(validation or []), chosen.features, report)
         if validation:
             held_out = {str(p) for p in find_audio_files(validation)}
@@ -243,8 +245,6 @@ def train(
         }
 
     cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
-    if tcfg.batch_size % n_workers:
-        raise MusicgenError(f"the batch size {tcfg.batch_size} does not split evenly over {n_workers} workers")
     if chief and not resume:  # the other workers computed the same state from the same files
         try:
             workdir.mkdir(exist_ok=True)
@@ -404,6 +404,12 @@ def train(
                                  train_idx, val_idx,
                                  epochs, history, output.stem, state.get("data_note", "")), output)
     return output
+
+
+def _check_batch_split(tcfg: TrainingConfig, n_workers: int) -> None:
+    # Before loading the audio, which can take minutes.
+    if tcfg.batch_size % n_workers:
+        raise MusicgenError(f"the batch size {tcfg.batch_size} does not split evenly over {n_workers} workers")
 
 
 def _multi_worker_strategy():
