@@ -45,6 +45,7 @@ EXTEND_CONTEXT_SECONDS = 30.0  # the end of the take an extension is seeded with
 LIVE_VIEW_SECONDS = 8.0  # the scrolling spectrogram while recording
 PRIME_DELAY_MS = 300  # settle time after a settings change before the next continuation is primed
 PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue
+_DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
 AUDIO_FILTER = "Audio files ({})".format(" ".join(f"*{e}" for e in AUDIO_EXTENSIONS))
 
 IDLE, RECORDING, PLAYING, STREAMING = "idle", "recording", "playing", "streaming"
@@ -219,8 +220,8 @@ class MainWindow(QMainWindow):
             self._fps_window = (time.perf_counter(), self._ticks)
             self._timer.start()
 
-    def show_error(self, text: str) -> None:
-        self.message_bar.show_message(text, "error")
+    def show_error(self, text: str, group: str | None = None) -> None:
+        self.message_bar.show_message(text, "error", group=group)
 
     def show_info(self, text: str) -> None:
         self.message_bar.show_message(text, "info")
@@ -276,14 +277,19 @@ class MainWindow(QMainWindow):
         lost = self._player.lost_reason() if self._player is not None else None
         if lost is None:
             return
-        if self.mode in (PLAYING, STREAMING):
+        playing = self.mode in (PLAYING, STREAMING)
+        if playing:
             self.stop()
         self._player.close()
         self._player = self._output = None
         self._show_audio_status()
         self._set_mode(self.mode)
-        self.show_error(f"Playback stopped: {lost}. Anything generated is kept; "
-                        "press ↻ in the settings to look for devices again.")
+        if playing:
+            self.show_error(f"Playback stopped: {lost}. Anything generated is kept; "
+                            "press ↻ in the settings to look for devices again.", group=_DEVICE_LOST)
+        else:
+            self.show_error(f"Playback is off: {lost}. Press ↻ in the settings to look for devices again.",
+                            group=_DEVICE_LOST)
 
     # -------------------------------------------------------------- models
     def _populate_models(self) -> None:
@@ -468,7 +474,8 @@ class MainWindow(QMainWindow):
             self._show_audio_status()
         self._set_mode(IDLE)
         if path is None:
-            self.show_error(f"Recording stopped: {lost}. Nothing was recorded." if lost else "Nothing was recorded.")
+            self.show_error(f"Recording stopped: {lost}. Nothing was recorded." if lost else "Nothing was recorded.",
+                            group=_DEVICE_LOST if lost else None)
             return
         if not self.load_seed(path):
             return
@@ -476,7 +483,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recorded {seconds:.1f} s to {path}", 5000)
         if lost is not None:
             self.show_error(f"Recording stopped: {lost}. The {seconds:.1f} s recorded so far are the seed "
-                            f"(saved as {path}).")
+                            f"(saved as {path}).", group=_DEVICE_LOST)
         elif recorder.error:
             self.show_error(recorder.error)
         elif recorder.overflows or recorder.dropped:

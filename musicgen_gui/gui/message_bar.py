@@ -27,11 +27,18 @@ class MessageBar(QFrame):
         self._layout.addWidget(self.label, 1)
         self._layout.addWidget(close)
         self.buttons: list[QPushButton] = []  # the current message's actions
+        self._group: str | None = None
         self.hide()
 
     def show_message(self, text: str, kind: str = "error",
-                     actions: Sequence[tuple[str, Callable[[], object]]] = ()) -> None:
-        """Show ``text``; each action is a button that hides the bar and then calls its function."""
+                     actions: Sequence[tuple[str, Callable[[], object]]] = (), group: str | None = None) -> None:
+        """Show ``text``; each action is a button that hides the bar and then calls its function.
+
+        A message of the same ``group`` as the one shown goes under it instead of replacing it: one
+        cause (a sound server that dies) can end several things, and each has something to say."""
+        if group is not None and group == self._group and not self.isHidden():
+            text = f"{self.label.text()}\n{text}"
+        self._group = group
         for button in self.buttons:
             button.deleteLater()
         self.buttons = []

@@ -64,6 +64,18 @@ def test_a_broken_file_is_reported_in_the_message_bar(qtbot, window, tmp_path):
     assert window.seed is None
 
 
+def test_messages_of_one_group_stack_and_any_other_replaces_them(qtbot, window):
+    bar = window.message_bar
+    bar.show_message("the microphone went away", group="device")
+    bar.show_message("the speakers went away", group="device")
+    assert bar.text == "the microphone went away\nthe speakers went away"
+    bar.show_message("a broken file")
+    assert bar.text == "a broken file"
+    bar.hide()  # dismissed: the next of the group starts afresh
+    bar.show_message("the speakers went away", group="device")
+    assert bar.text == "the speakers went away"
+
+
 def test_the_selected_region_is_the_seed(qtbot, window, chord_file):
     window.load_seed(chord_file)
     window.waveform.set_region(1.0, 2.5)
