@@ -107,8 +107,9 @@ class _Ring:
 
 # --- generation, candidates, latency, scaling: numpy only -------------------------------------------
 
-def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring) -> dict:
-    """One continuation through the session into the ring, as the app streams it.
+def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring, int8: bool = True) -> dict:
+    """One continuation through the session into the ring, as the app streams it
+    (on 8-bit weights, as the app does, unless ``int8`` is False).
 
     frames/s counts from the first block on (the warm-up is the latency's part);
     rss_growth_mb is the most the process grew while streaming.
@@ -117,7 +118,7 @@ def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring) -
 
     rss_before = proc_status_mb("VmRSS")
     peak = rss_before
-    session = ContinuationSession(bundle, seed, ContinuationParams(seconds, 0.5, 0))
+    session = ContinuationSession(bundle, seed, ContinuationParams(seconds, 0.5, 0, int8=int8))
     first = None
     next_sample = check_every = 2 * session.sample_rate
     for block in session.blocks():
@@ -144,6 +145,17 @@ def first_block_ms(bundle: ModelBundle, seed: np.ndarray, ring: _Ring) -> float:
     elapsed = time.perf_counter() - start
     blocks.close()
     return 1000 * elapsed
+
+
+def int8_setup_ms(bundle: ModelBundle) -> float:
+    """Making a bundle's 8-bit weights: once per model loaded, before its first continuation."""
+    from dataclasses import replace
+
+    from .core.predictor import FramePredictor
+
+    start = time.perf_counter()
+    FramePredictor(replace(bundle), int8=True)  # a new bundle object: nothing cached
+    return 1000 * (time.perf_counter() - start)
 
 
 def candidates(bundle: ModelBundle, seed: np.ndarray, frames: int, batch: int) -> dict:
@@ -393,10 +405,15 @@ class _Run:
     def generation(self) -> dict:
         out = {}
         for name, bundle in self.bundles.items():
-            runs = [stream(bundle, self.seed, self.plan.seconds, self.ring)["frames_per_second"]
-                    for _ in range(self.plan.repeats)]
-            out[name] = {"frames_per_second": _median(runs), "real_time": _median(runs) / bundle.features.frames_per_second,
-                         "runs_frames_per_second": runs, "seconds": self.plan.seconds}
+            runs: dict[bool, list[float]] = {True: [], False: []}
+            for _ in range(self.plan.repeats):  # the engines alternate: the load may change
+                for int8, found in runs.items():
+                    found.append(stream(bundle, self.seed, self.plan.seconds, self.ring, int8)["frames_per_second"])
+            fps, fps32 = _median(runs[True]), _median(runs[False])
+            out[name] = {"frames_per_second": fps, "real_time": fps / bundle.features.frames_per_second,
+                         "runs_frames_per_second": runs[True], "float32_frames_per_second": fps32,
+                         "float32_runs_frames_per_second": runs[False], "int8_speedup": fps / fps32,
+                         "seconds": self.plan.seconds}
         return out
 
     def candidates(self) -> dict:
@@ -419,7 +436,7 @@ class _Run:
         for name, bundle in self.bundles.items():
             runs = [first_block_ms(bundle, self.seed, self.ring) for _ in range(self.plan.latency_runs)]
             out[name] = {"first_block_ms": _median(runs), "first_run_ms": runs[0], "runs": len(runs),
-                         "seed_seconds": SEED_SECONDS}
+                         "seed_seconds": SEED_SECONDS, "int8_setup_ms": int8_setup_ms(bundle)}
         return out
 
     def scaling(self) -> dict:
@@ -540,10 +557,12 @@ def table(r: dict) -> str:
              f"{m['cpus']} x {m['cpu_model']}, load average (1 min) {r['load_average_start'][0]:.2f} at the "
              f"start, {r['load_average_end'][0]:.2f} at the end", f"audio: {r['audio']}"]
     if "generation" in r:
-        lines += _section("generation, batch 1: session -> ring (frames/s from the first block on; 1 frame = 23.2 ms)",
-                          ["model", "params", "frames/s", "x real time", "naive f/s", "x naive"],
+        lines += _section("generation, batch 1: session -> ring on 8-bit weights, as the app runs (frames/s from "
+                          "the first block on; 1 frame = 23.2 ms); float32 alongside",
+                          ["model", "params", "frames/s", "x real time", "float32 f/s", "naive f/s", "x naive"],
                           [[name, f"{r['models'][name]['parameters']:,}", f"{g['frames_per_second']:.0f}",
-                            f"{g['real_time']:.1f}", f"{r.get('naive', {}).get(name, {}).get('frames_per_second', nan):.1f}",
+                            f"{g['real_time']:.1f}", f"{g['float32_frames_per_second']:.0f}",
+                            f"{r.get('naive', {}).get(name, {}).get('frames_per_second', nan):.1f}",
                             f"{g.get('vs_naive', nan):.0f}"] for name, g in r["generation"].items()])
     if "candidates" in r:
         lines += _section("candidates (the session offers none: the predictor at batch 4 + a phase reconstruction each)",
@@ -552,15 +571,15 @@ def table(r: dict) -> str:
                             f"{c['batch4_cost']:.2f}", f"{c['predictor_batch4_cost']:.2f}"]
                            for name, c in r["candidates"].items()])
     if "threads" in r:
-        lines += _section("predictor step with 1 BLAS thread (as generation runs) and with 2",
+        lines += _section("float32 predictor step with 1 BLAS thread (as generation runs) and with 2",
                           ["model", "1 thread ms", "2 threads ms", "speed-up"],
                           [[name, f"{t['step_ms_1_thread']:.3f}", f"{t['step_ms_2_threads']:.3f}",
                             f"{t['two_threads_speedup']:.2f}"] for name, t in r["threads"].items()])
     if "latency" in r:
         lines += _section(f"first block in the ring after Continue, {SEED_SECONDS:.0f} s seed",
-                          ["model", "median ms", "first run ms", "runs"],
-                          [[name, f"{lat['first_block_ms']:.1f}", f"{lat['first_run_ms']:.1f}", str(lat["runs"])]
-                           for name, lat in r["latency"].items()])
+                          ["model", "median ms", "first run ms", "runs", "8-bit set-up ms (once per model)"],
+                          [[name, f"{lat['first_block_ms']:.1f}", f"{lat['first_run_ms']:.1f}", str(lat["runs"]),
+                            f"{lat['int8_setup_ms']:.0f}"] for name, lat in r["latency"].items()])
     if "scaling" in r:
         s = r["scaling"]
         lines += _section("scaling (default model): continuation length", ["seconds", "frames/s", "RSS growth MB"],

@@ -40,7 +40,7 @@ def cmd_continue(args) -> int:
         print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
     session = ContinuationSession(bundle, seed.samples,
                                   ContinuationParams(args.seconds, args.temperature, args.rng_seed,
-                                                     not args.no_anchor, args.adapt))
+                                                     not args.no_anchor, args.adapt, not args.float32))
     if args.adapt:
         print(f"adapting the model to the seed for {args.adapt:g} s", file=sys.stderr)
     started = time.perf_counter()
@@ -128,7 +128,7 @@ def cmd_evaluate(args) -> int:
         ev.check_plotting()
         plots.mkdir(parents=True, exist_ok=True)
 
-    result = ev.teacher_forced_error(bundle, args.data)
+    result = ev.teacher_forced_error(bundle, args.data, int8=not args.float32)
     print(f"model {bundle.name} ({bundle.preset}, {bundle.parameter_count:,} parameters)")
     print(f"teacher-forced next-frame MSE over {result.windows} windows from {result.files} files:")
     print(f"  model        {result.model_mse:.4f}")
@@ -143,7 +143,7 @@ def cmd_evaluate(args) -> int:
     evaluations = []
     for i, clip in enumerate(clips, 1):
         e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1, not args.no_anchor,
-                             args.adapt)
+                             args.adapt, not args.float32)
         evaluations.append(e)
         s = e.scores
         name = clip.path.name if len(clip.path.name) <= 24 else clip.path.name[:23] + "~"
@@ -165,7 +165,7 @@ def cmd_evaluate(args) -> int:
     if json_path is not None:
         settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,
                     "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed,
-                    "anchor": not args.no_anchor, "adapt_seconds": args.adapt}
+                    "anchor": not args.no_anchor, "adapt_seconds": args.adapt, "int8": not args.float32}
         ev.write_json(ev.report(bundle, settings, result, evaluations), json_path)
         print(f"wrote {json_path}", file=sys.stderr)
     return 0
@@ -177,6 +177,11 @@ def _add_adapt_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--adapt", type=float, nargs="?", const=DEFAULT_ADAPT_SECONDS, default=0.0, metavar="SECONDS",
                    help=f"first fine-tune a copy of the model on the seed for this long (default "
                         f"{DEFAULT_ADAPT_SECONDS:g} s, at most {MAX_ADAPT_SECONDS:g}; needs TensorFlow)")
+
+
+def _add_float32_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--float32", action="store_true",
+                   help="run the model in float32 as trained, not on 8-bit copies of its weights (slower)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -196,6 +201,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
     p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
+    _add_float32_option(p)
     _add_adapt_option(p)
     p.set_defaults(func=cmd_continue)
 
@@ -227,6 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     p.add_argument("--rng-seed", type=int, default=0, help="random variation of the first seed; +1 per seed")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
+    _add_float32_option(p)
     _add_adapt_option(p)
     p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")
     p.add_argument("--json", metavar="FILE", help="write every number here")

@@ -66,7 +66,8 @@ def test_measurements_are_positive_and_ratios_consistent(report):
         assert g["frames_per_second"] > 0
         assert g["real_time"] == pytest.approx(g["frames_per_second"] / frame_rate)
         assert g["vs_naive"] == pytest.approx(g["frames_per_second"] / report["naive"][name]["frames_per_second"])
-        assert report["latency"][name]["first_block_ms"] > 0
+        assert g["int8_speedup"] == pytest.approx(g["frames_per_second"] / g["float32_frames_per_second"])
+        assert report["latency"][name]["first_block_ms"] > 0 and report["latency"][name]["int8_setup_ms"] > 0
         c = report["candidates"][name]
         assert c["batch4_cost"] == pytest.approx(c["batch1_steps_per_second"] / c["batch4_steps_per_second"])
         assert c["session_offers_candidates"] is False

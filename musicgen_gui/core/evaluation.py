@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import quantized
 from .audio_io import find_audio_files, load_audio
 from .bundle import ModelBundle
 from .errors import AudioLoadError, MusicgenError
@@ -67,7 +68,7 @@ class TeacherForcedResult:
 
 
 def teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike],
-                         max_windows: int = 512, batch: int = 64) -> TeacherForcedResult:
+                         max_windows: int = 512, batch: int = 64, int8: bool = True) -> TeacherForcedResult:
     cfg, length = bundle.features, bundle.training.sequence_length
     windows = []
     files = 0
@@ -85,7 +86,7 @@ def teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike]
         raise MusicgenError(f"no audio of at least {(length + 1) / cfg.frames_per_second:.1f} s found to evaluate on")
     picked = np.random.default_rng(0).permutation(len(windows))[:max_windows]
     data = np.stack([windows[i] for i in picked])
-    predictor = FramePredictor(bundle)
+    predictor = FramePredictor(bundle, int8=int8 and quantized.unavailable() is None)
     model_sq, persist_sq = [], []
     for i in range(0, len(data), batch):
         chunk = data[i:i + batch]
@@ -428,11 +429,11 @@ class SeedEvaluation:
 
 
 def evaluate_clip(bundle: ModelBundle, clip: Clip, seconds: float, temperature: float,
-                  rng_seed: int, anchor: bool = True, adapt_seconds: float = 0.0) -> SeedEvaluation:
+                  rng_seed: int, anchor: bool = True, adapt_seconds: float = 0.0, int8: bool = True) -> SeedEvaluation:
     """Continue the clip's seed for ``seconds`` with the real pipeline and score the result."""
     cfg = bundle.features
     session = ContinuationSession(bundle, clip.seed,
-                                  ContinuationParams(seconds, temperature, rng_seed, anchor, adapt_seconds))
+                                  ContinuationParams(seconds, temperature, rng_seed, anchor, adapt_seconds, int8))
     continuation = session.render()
     frozen = frozen_continuation(cfg, session.seed, len(continuation))
     frames = SeedFrames.from_audio(cfg, session.seed, continuation, clip.truth, frozen)

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import quantized
 from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bundle import ModelBundle
 from .errors import MusicgenError
@@ -39,6 +40,9 @@ class ContinuationParams:
     anchor: bool = True
     # Fine-tune a copy of the model on the seed for this long first (0: off; see adapt.py).
     adapt_seconds: float = 0.0
+    # Run the net on 8-bit copies of its weights where onnxruntime is installed
+    # (quantized.py: steps 2.2-2.6x faster); False: in float32, as trained.
+    int8: bool = True
 
 
 @dataclass
@@ -168,6 +172,7 @@ class ContinuationSession:
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
         self.anchor = params.anchor
+        self.int8 = params.int8 and quantized.unavailable() is None
         self.adapt_seconds, self._adapt_rng_seed = params.adapt_seconds, params.rng_seed
         self.adaptation: Adaptation | None = None  # set once the model has been adapted
         self._rng = np.random.default_rng(params.rng_seed)
@@ -199,7 +204,7 @@ class ContinuationSession:
         bundle = self.adaptation.bundle if self.adaptation else self.bundle
         cfg = bundle.features
         norm = bundle.normaliser
-        predictor = FramePredictor(bundle, batch=1)
+        predictor = FramePredictor(bundle, batch=1, int8=self.int8)
         warm = self.seed_frames[-bundle.training.sequence_length:]
         prediction = predictor.run_sequence(norm.normalise(warm)[None])[:, -1]
         phase = StreamingPhaseReconstructor(cfg)

@@ -1,0 +1,93 @@
+"""8-bit inference: the weights' round trip, the products, and what it does to predictions and audio."""
+
+import gc
+
+import numpy as np
+import pytest
+from synth import SR, chord, drum_loop, melody
+from testmodels import PATTERN_FREQS, PATTERN_NOTE_SAMPLES, random_bundle
+
+from musicgen_gui.core import predictor as predictor_module
+from musicgen_gui.core.bundle import load_bundle
+from musicgen_gui.core.features import log_power
+from musicgen_gui.core.model import Architecture
+from musicgen_gui.core.predictor import FramePredictor
+from musicgen_gui.core.quantized import BLOCK, QuantizedMatrix, dequantize, quantize, unavailable
+from musicgen_gui.core.session import ContinuationParams, ContinuationSession
+
+pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
+
+
+def test_each_weight_comes_back_within_half_a_step_of_its_block():
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((70, 9)).astype(np.float32)  # 70 rows: the last block is padded
+    w[:BLOCK, 0] = 0.0  # an all-zero block
+    w[:, 1] = np.abs(w[:, 1]) + 1.0  # all positive: zero must stay in the range
+    q, scale, zero = quantize(w)
+    assert q.shape == (9, 3, BLOCK) and q.dtype == np.uint8
+    back = dequantize(q, scale, zero, 70)
+    assert back.shape == w.shape
+    step = np.repeat(scale.reshape(9, 3), BLOCK, axis=1).T[:70]
+    assert np.all(np.abs(back - w) <= step / 2 + 1e-6)
+    assert np.all(back[:BLOCK, 0] == 0.0)
+    assert np.abs(back - w).max() < 0.02 * np.abs(w).max()
+
+
+def test_products_are_within_a_percent_and_keep_leading_dimensions():
+    rng = np.random.default_rng(1)
+    w = (rng.standard_normal((300, 200)) * 0.05).astype(np.float32)
+    matrix = QuantizedMatrix(w)
+    x = rng.standard_normal((2, 5, 300)).astype(np.float32)
+    y = matrix(x)
+    assert y.shape == (2, 5, 200)
+    exact = x @ w
+    assert np.abs(y - exact).max() < 0.01 * np.abs(exact).max()
+    out = np.empty((1, 200), np.float32)
+    matrix.into(x[0, :1], out)
+    assert np.allclose(out, y[0, :1])
+
+
+def test_a_trained_model_predicts_as_well_on_8_bit_weights(trained_model):
+    bundle = load_bundle(trained_model)
+    audio = melody(PATTERN_FREQS, PATTERN_NOTE_SAMPLES, repeats=3)
+    frames = bundle.normaliser.normalise(log_power(audio, bundle.features))[None]
+    target = frames[:, 1:]
+    full = FramePredictor(bundle).run_sequence(frames[:, :-1])
+    small = FramePredictor(bundle, int8=True).run_sequence(frames[:, :-1])
+    mse_full, mse_small = ((full - target) ** 2).mean(), ((small - target) ** 2).mean()
+    persistence = ((frames[:, :-1] - target) ** 2).mean()
+    assert mse_full < 0.5 * persistence  # the model learned the pattern
+    assert abs(mse_small / mse_full - 1) < 0.02
+    # The difference is far below the noise generation feeds back at temperature 0.5.
+    assert np.sqrt(((full - small) ** 2).mean()) < 0.1 * 0.5 * bundle.residual_std.mean()
+
+
+def test_a_session_runs_on_8_bit_weights_unless_asked_for_float32():
+    bundle = random_bundle(Architecture(cell="lstm", units=(96,), residual=True, input_noise=0.0))
+    seed = chord(seconds=2.0) + drum_loop(2.0)
+    frames, lengths = {}, {}
+    for int8 in (True, False):
+        session = ContinuationSession(bundle, seed, ContinuationParams(1.0, 0.5, 3, int8=int8))
+        assert session.int8 == int8
+        blocks = list(session.blocks())
+        frames[int8] = np.concatenate([b.frames for b in blocks])
+        lengths[int8] = sum(len(b.samples) for b in blocks)
+    assert lengths[True] == lengths[False] == SR
+    # The same start: over the first half second the two engines' frames differ far less
+    # than the music moves from one frame to the next. Later the feedback lets them part.
+    first = slice(0, 20)
+    difference = np.sqrt(((frames[True][first] - frames[False][first]) ** 2).mean())
+    movement = np.sqrt((np.diff(frames[False][first], axis=0) ** 2).mean())
+    assert difference < 0.25 * movement
+    assert not np.array_equal(frames[True], frames[False])
+
+
+def test_a_bundles_8_bit_weights_are_made_once_and_dropped_with_it():
+    bundle = random_bundle(Architecture(cell="gru", units=(32,), residual=False, input_noise=0.0))
+    before = len(predictor_module._int8_matrices)
+    first, second = FramePredictor(bundle, int8=True), FramePredictor(bundle, int8=True)
+    assert first.layers[0].recurrent is second.layers[0].recurrent
+    assert len(predictor_module._int8_matrices) == before + 1
+    del bundle, first, second
+    gc.collect()
+    assert len(predictor_module._int8_matrices) == before
