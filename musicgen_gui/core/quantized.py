@@ -26,7 +26,7 @@ def unavailable() -> str | None:
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError as exc:
-        return f"onnxruntime is not installed ({exc.name})"
+        return f"8-bit inference needs onnx and onnxruntime ({exc.name} is missing)"
     return None
 
 

@@ -12,6 +12,7 @@ from PySide6.QtCore import QTimer
 from PySide6.QtGui import QIcon
 from PySide6.QtWidgets import QApplication
 
+from ..core import quantized
 from ..core.bundle import resources_dir
 from .dialogs import TrainingDialog
 from .main_window import IDLE, MainWindow
@@ -62,6 +63,7 @@ def run_script(seed_file: str, seconds: float) -> int:
             take = window.take
             rate = take.sample_rate if take is not None else 1
             result.update(generated_s=round(take.n_samples / rate, 3) if take is not None else 0.0,
+                          int8_unavailable=quantized.unavailable(),
                           audio=window.audio_status.text(), message=error or window.message_bar.text or None,
                           **{k: window.stats[k] for k in ("primed", "first_sound", "underruns") if k in window.stats})
             window.close()
