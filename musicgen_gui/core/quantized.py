@@ -17,6 +17,7 @@ from .errors import MusicgenError
 BLOCK = 32
 BITS = 8
 _LEVELS = 2 ** BITS - 1
+_COLUMNS_AT_ONCE = 256
 _INT8_ACTIVATIONS = 4  # MatMulNBits' accuracy_level: int8 products, the fast path
 
 
@@ -35,16 +36,27 @@ def quantize(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     zero points (n * blocks); k is padded with zeros to whole blocks."""
     k, n = weights.shape
     blocks = -(-k // BLOCK)
-    padded = np.zeros((blocks * BLOCK, n), np.float32)
-    padded[:k] = weights
-    per_block = padded.T.reshape(n, blocks, BLOCK)
-    low = np.minimum(per_block.min(-1), 0.0)
-    high = np.maximum(per_block.max(-1), 0.0)
-    scale = (high - low) / _LEVELS
-    scale[scale == 0] = 1.0  # an all-zero block
-    zero = np.clip(np.round(-low / scale), 0, _LEVELS)
-    q = np.clip(np.round(per_block / scale[..., None]) + zero[..., None], 0, _LEVELS)
-    return q.astype(np.uint8), scale.astype(np.float32).ravel(), zero.astype(np.uint8).ravel()
+    q = np.empty((n, blocks, BLOCK), np.uint8)
+    scale = np.empty((n, blocks), np.float32)
+    zero = np.empty((n, blocks), np.uint8)
+    # A few columns at a time: the float temporaries stay a few MB, not several times the weights.
+    for start in range(0, n, _COLUMNS_AT_ONCE):
+        cols = slice(start, min(start + _COLUMNS_AT_ONCE, n))
+        padded = np.zeros((blocks * BLOCK, cols.stop - start), np.float32)
+        padded[:k] = weights[:, cols]
+        per_block = padded.T.reshape(-1, blocks, BLOCK)
+        low = np.minimum(per_block.min(-1), 0.0)
+        high = np.maximum(per_block.max(-1), 0.0)
+        step = (high - low) / _LEVELS
+        step[step == 0] = 1.0  # an all-zero block
+        offset = np.clip(np.round(-low / step), 0, _LEVELS)
+        levels = per_block / step[..., None]
+        np.round(levels, out=levels)
+        levels += offset[..., None]
+        np.clip(levels, 0, _LEVELS, out=levels)
+        q[cols] = levels
+        scale[cols], zero[cols] = step, offset
+    return q, scale.ravel(), zero.ravel()
 
 
 def dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray, k: int) -> np.ndarray:
