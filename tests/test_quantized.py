@@ -1,6 +1,8 @@
 """8-bit inference: the weights' round trip, the products, and what it does to predictions and audio."""
 
 import gc
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -68,8 +70,8 @@ def test_a_session_runs_on_8_bit_weights_unless_asked_for_float32():
     frames, lengths = {}, {}
     for int8 in (True, False):
         session = ContinuationSession(bundle, seed, ContinuationParams(1.0, 0.5, 3, int8=int8))
-        assert session.int8 == int8
         blocks = list(session.blocks())
+        assert session.int8 == int8  # what ran
         frames[int8] = np.concatenate([b.frames for b in blocks])
         lengths[int8] = sum(len(b.samples) for b in blocks)
     assert lengths[True] == lengths[False] == SR
@@ -91,3 +93,23 @@ def test_a_bundles_8_bit_weights_are_made_once_and_dropped_with_it():
     del bundle, first, second
     gc.collect()
     assert len(predictor_module._int8_matrices) == before
+
+
+def test_without_onnxruntime_a_session_generates_in_float32(tiny_bundle_path):
+    code = f"""
+import sys
+sys.modules["onnxruntime"] = None  # as on a machine without it: any import fails
+import numpy as np
+from musicgen_gui.core import quantized
+from musicgen_gui.core.bundle import load_bundle
+from musicgen_gui.core.session import ContinuationParams, ContinuationSession
+session = ContinuationSession(load_bundle({str(tiny_bundle_path)!r}),
+                              np.sin(np.arange(22050) * 0.1).astype(np.float32), ContinuationParams(0.5))
+audio = session.render()
+print(len(audio), session.int8, quantized.unavailable())
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    length, int8, why = run.stdout.strip().split(" ", 2)
+    assert (length, int8) == ("11025", "False")
+    assert why == "8-bit inference needs onnx and onnxruntime (onnxruntime is missing)"
