@@ -45,7 +45,7 @@ EXTEND_CONTEXT_SECONDS = 30.0  # the end of the take an extension is seeded with
 LIVE_VIEW_SECONDS = 8.0  # the scrolling spectrogram while recording
 PRIME_DELAY_MS = 300  # settle time after a settings change before the next continuation is primed
 PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue
-_DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
+DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
 AUDIO_FILTER = "Audio files ({})".format(" ".join(f"*{e}" for e in AUDIO_EXTENSIONS))
 
 IDLE, RECORDING, PLAYING, STREAMING = "idle", "recording", "playing", "streaming"
@@ -226,6 +226,11 @@ class MainWindow(QMainWindow):
     def show_info(self, text: str) -> None:
         self.message_bar.show_message(text, "info")
 
+    def _clear_stale_messages(self) -> None:
+        """A new seed or run makes the messages shown stale, except about a device that is still gone."""
+        if self.message_bar.group != DEVICE_LOST:
+            self.message_bar.hide()
+
     # ------------------------------------------------------------- devices
     def _scan_devices(self) -> None:
         """Fill the device pickers, keeping the saved choices, and say what is missing."""
@@ -286,10 +291,10 @@ class MainWindow(QMainWindow):
         self._set_mode(self.mode)
         if playing:
             self.show_error(f"Playback stopped: {lost}. Anything generated is kept; "
-                            "press ↻ in the settings to look for devices again.", group=_DEVICE_LOST)
+                            "press ↻ in the settings to look for devices again.", group=DEVICE_LOST)
         else:
             self.show_error(f"Playback is off: {lost}. Press ↻ in the settings to look for devices again.",
-                            group=_DEVICE_LOST)
+                            group=DEVICE_LOST)
 
     # -------------------------------------------------------------- models
     def _populate_models(self) -> None:
@@ -391,7 +396,7 @@ class MainWindow(QMainWindow):
             QApplication.restoreOverrideCursor()
         self.seed = SeedClip(str(path), loaded.samples, rate)
         self.take = None
-        self.message_bar.hide()
+        self._clear_stale_messages()
         if loaded.truncated:
             self.show_info(f"Only the first {MAX_SEED_SECONDS / 60:.0f} minutes of {Path(path).name} are used.")
         if remember:
@@ -475,7 +480,7 @@ class MainWindow(QMainWindow):
         self._set_mode(IDLE)
         if path is None:
             self.show_error(f"Recording stopped: {lost}. Nothing was recorded." if lost else "Nothing was recorded.",
-                            group=_DEVICE_LOST if lost else None)
+                            group=DEVICE_LOST if lost else None)
             return
         if not self.load_seed(path):
             return
@@ -483,7 +488,7 @@ class MainWindow(QMainWindow):
         self.statusBar().showMessage(f"Recorded {seconds:.1f} s to {path}", 5000)
         if lost is not None:
             self.show_error(f"Recording stopped: {lost}. The {seconds:.1f} s recorded so far are the seed "
-                            f"(saved as {path}).", group=_DEVICE_LOST)
+                            f"(saved as {path}).", group=DEVICE_LOST)
         elif recorder.error:
             self.show_error(recorder.error)
         elif recorder.overflows or recorder.dropped:
@@ -656,7 +661,7 @@ class MainWindow(QMainWindow):
         self._worker.finished.connect(self._worker_finished)
         self._worker.start()
         self.stats["started"] = time.perf_counter() - self.stats["pressed"]
-        self.message_bar.hide()
+        self._clear_stale_messages()
         self._set_mode(STREAMING)
 
     def _temperature_changed(self, _value: int) -> None:

@@ -36,7 +36,7 @@ class MessageBar(QFrame):
 
         A message of the same ``group`` as the one shown goes under it instead of replacing it: one
         cause (a sound server that dies) can end several things, and each has something to say."""
-        if group is not None and group == self._group and not self.isHidden():
+        if group is not None and group == self.group:
             text = f"{self.label.text()}\n{text}"
         self._group = group
         for button in self.buttons:
@@ -50,6 +50,11 @@ class MessageBar(QFrame):
         self.setStyleSheet(_STYLES[kind])
         self.label.setText(text)
         self.show()
+
+    @property
+    def group(self) -> str | None:
+        """The group of the message shown (None if none is shown, or it has no group)."""
+        return None if self.isHidden() else self._group
 
     @property
     def text(self) -> str:

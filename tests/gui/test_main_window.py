@@ -5,7 +5,7 @@ from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
 from PySide6.QtWidgets import QApplication
 
-from musicgen_gui.gui.main_window import IDLE, STREAMING
+from musicgen_gui.gui.main_window import DEVICE_LOST, IDLE, STREAMING
 from musicgen_gui.gui.settings import AppSettings
 
 
@@ -74,6 +74,17 @@ def test_messages_of_one_group_stack_and_any_other_replaces_them(qtbot, window):
     bar.hide()  # dismissed: the next of the group starts afresh
     bar.show_message("the speakers went away", group="device")
     assert bar.text == "the speakers went away"
+
+
+def test_a_new_seed_clears_old_messages_but_not_that_a_device_is_gone(qtbot, window, chord_file):
+    window.show_error("an old problem")
+    assert window.load_seed(chord_file)
+    assert window.message_bar.text == ""
+    # The speakers went away first, then the recording ended and became the seed: both lines stay.
+    window.show_error("Playback is off: gone.", group=DEVICE_LOST)
+    assert window.load_seed(chord_file)
+    window.show_error("Recording stopped: gone.", group=DEVICE_LOST)
+    assert window.message_bar.text == "Playback is off: gone.\nRecording stopped: gone."
 
 
 def test_the_selected_region_is_the_seed(qtbot, window, chord_file):
