@@ -45,6 +45,20 @@ def test_continue_writes_exactly_the_requested_length(capsys, seed_wav, tiny_bun
     assert sf.info(out).subtype == "PCM_16"
 
 
+def test_float32_gives_the_same_length_and_another_rendering(capsys, seed_wav, tiny_bundle_path, tmp_path):
+    outputs = {}
+    for flags in ((), ("--float32",)):
+        out = tmp_path / f"out{len(flags)}.wav"
+        code, _, err = run(capsys, "continue", seed_wav, "-o", out, "--model", tiny_bundle_path, "--seconds", 1.0,
+                           "--rng-seed", 1, *flags)
+        assert code == 0, err
+        outputs[flags] = sf.read(out, dtype="float32")[0]
+    eight_bit, float32 = outputs.values()
+    assert len(eight_bit) == len(float32) == SR
+    assert not np.array_equal(eight_bit, float32)  # the flag reached the engine
+    assert abs(rms_db(eight_bit) - rms_db(float32)) < 3
+
+
 def test_with_seed_prepends_the_aligned_seed(capsys, seed_wav, tiny_bundle_path, tmp_path):
     out = tmp_path / "both.wav"
     code, _, _ = run(capsys, "continue", seed_wav, "-o", out, "--model", tiny_bundle_path, "--seconds", 1,
