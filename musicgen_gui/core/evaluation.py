@@ -25,7 +25,6 @@ from pathlib import Path
 
 import numpy as np
 
-from . import quantized
 from .audio_io import find_audio_files, load_audio
 from .bundle import ModelBundle
 from .errors import AudioLoadError, MusicgenError
@@ -86,7 +85,7 @@ def teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike]
         raise MusicgenError(f"no audio of at least {(length + 1) / cfg.frames_per_second:.1f} s found to evaluate on")
     picked = np.random.default_rng(0).permutation(len(windows))[:max_windows]
     data = np.stack([windows[i] for i in picked])
-    predictor = FramePredictor(bundle, int8=int8 and quantized.unavailable() is None)
+    predictor = FramePredictor(bundle, int8=int8)
     model_sq, persist_sq = [], []
     for i in range(0, len(data), batch):
         chunk = data[i:i + batch]

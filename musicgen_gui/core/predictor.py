@@ -19,6 +19,7 @@ import weakref
 
 import numpy as np
 
+from . import quantized
 from .bundle import ModelBundle
 
 
@@ -50,11 +51,10 @@ _int8_matrices: dict[int, dict[str, object]] = {}
 
 
 def _int8_weights(bundle: ModelBundle) -> dict[str, object]:
-    from .quantized import QuantizedMatrix
-
     key = id(bundle)
     if key not in _int8_matrices:
-        _int8_matrices[key] = {name: QuantizedMatrix(w) for name, w in bundle.weights.items() if w.ndim == 2}
+        _int8_matrices[key] = {name: quantized.QuantizedMatrix(w) for name, w in bundle.weights.items()
+                               if w.ndim == 2}
         weakref.finalize(bundle, _int8_matrices.pop, key, None)
     return _int8_matrices[key]
 
@@ -159,12 +159,15 @@ class FramePredictor:
     """Maps each normalised frame to the next one, carrying the recurrent state.
 
     ``batch`` > 1 runs independent candidates side by side at little extra cost.
-    ``int8``: the products on 8-bit weights (needs onnxruntime; quantized.py).
+    ``int8``: the products on 8-bit weights (quantized.py), where onnxruntime is
+    installed; ``self.int8`` says whether they are.
     """
 
     def __init__(self, bundle: ModelBundle, batch: int = 1, int8: bool = False):
         w = bundle.weights
-        matrices = _int8_weights(bundle) if int8 else {k: _Float32Matrix(v) for k, v in w.items() if v.ndim == 2}
+        # Imports onnx and onnxruntime the first time (0.2 s): make predictors off the GUI thread.
+        self.int8 = int8 and quantized.unavailable() is None
+        matrices = _int8_weights(bundle) if self.int8 else {k: _Float32Matrix(v) for k, v in w.items() if v.ndim == 2}
         layer_type = _LSTMLayer if bundle.architecture.cell == "lstm" else _GRULayer
         self.layers = [
             layer_type(matrices[f"rnn{i}/kernel"], matrices[f"rnn{i}/recurrent_kernel"], w[f"rnn{i}/bias"])

@@ -97,7 +97,6 @@ class QuantizedMatrix:
         except Exception as exc:  # onnxruntime raises its own types, not exported stably
             raise MusicgenError(f"cannot set up 8-bit inference: {exc}") from exc
         self.shape = (k, n)
-        self.nbytes = q.nbytes + scale.nbytes + zero.nbytes
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         """x (..., k) -> (..., n)"""

@@ -13,7 +13,6 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from . import quantized
 from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bundle import ModelBundle
 from .errors import MusicgenError
@@ -172,7 +171,7 @@ class ContinuationSession:
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
         self.anchor = params.anchor
-        self.int8 = params.int8  # until generation starts: whether 8-bit weights can run is found there
+        self.int8 = params.int8  # asked for; once generating, whether it runs (see FramePredictor)
         self.adapt_seconds, self._adapt_rng_seed = params.adapt_seconds, params.rng_seed
         self.adaptation: Adaptation | None = None  # set once the model has been adapted
         self._rng = np.random.default_rng(params.rng_seed)
@@ -204,9 +203,8 @@ class ContinuationSession:
         bundle = self.adaptation.bundle if self.adaptation else self.bundle
         cfg = bundle.features
         norm = bundle.normaliser
-        # Looked for here, in the generating thread: importing onnx and onnxruntime takes 0.2 s.
-        self.int8 = self.int8 and quantized.unavailable() is None
         predictor = FramePredictor(bundle, batch=1, int8=self.int8)
+        self.int8 = predictor.int8
         warm = self.seed_frames[-bundle.training.sequence_length:]
         prediction = predictor.run_sequence(norm.normalise(warm)[None])[:, -1]
         phase = StreamingPhaseReconstructor(cfg)
