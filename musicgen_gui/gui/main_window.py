@@ -655,7 +655,6 @@ class MainWindow(QMainWindow):
             lead = lead[max(0, len(lead) - int(self.panel.lead_in.value() * session.sample_rate)):]
             playback = self._play(session.sample_rate)
             self._play_origin = run_start - len(lead)
-            self.stats["lead_in"] = len(lead) / session.sample_rate
         self._worker = ContinuationWorker(session, take, playback, lead, blocks)
         self._worker.failed.connect(self.show_error)
         self._worker.finished.connect(self._worker_finished)
@@ -819,9 +818,7 @@ class MainWindow(QMainWindow):
         if playback is not None:
             playhead = (self._play_origin + playback.position) / rate
             if "first_sound" not in self.stats and playback.first_sound_time is not None:
-                # The first sample heard, and the first of the continuation after the lead-in.
                 self.stats["first_sound"] = playback.first_sound_time - self.stats["pressed"]
-                self.stats["first_continuation_sound"] = self.stats["first_sound"] + self.stats["lead_in"]
             text += f" · {max(0.0, generated - playhead):.1f} s ahead · underruns {playback.underruns}"
         if "fps" in self.stats:
             text += f" · {self.stats['fps']:.0f} fps"
