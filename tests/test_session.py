@@ -8,6 +8,7 @@ from synth import SR, chord, drum_loop, rms_db
 
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.features import log_power
+from musicgen_gui.core.loudness import STEP_SECONDS
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
 BUNDLE = random_bundle()
@@ -53,7 +54,7 @@ def test_cancel_stops_within_a_block():
         got += len(block.samples)
         if got > SR // 2:
             session.cancel()
-    assert got < SR // 2 + 2 * BUNDLE.features.hop
+    assert got < SR // 2 + 2 * int(STEP_SECONDS * SR)  # the leveler sends steps of 0.1 s
 
 
 def test_temperature_changes_live():
@@ -139,7 +140,9 @@ def test_anchored_continuation_stays_near_the_seed_level():
     quiet_seed = SEED * 0.05  # -26 dB: far below what the random model produces
     levels = {}
     for anchored in (True, False):
-        audio = ContinuationSession(BUNDLE, quiet_seed, ContinuationParams(6.0, 0.0, 0, anchored)).render()
+        # The net alone (follow 0): the seed memory would pull the level towards the seed's too.
+        params = ContinuationParams(6.0, 0.0, 0, anchored, follow=0.0)
+        audio = ContinuationSession(BUNDLE, quiet_seed, params).render()
         levels[anchored] = rms_db(audio[2 * SR:]) - rms_db(quiet_seed)
     assert abs(levels[True]) < 6 < abs(levels[False]), levels
 
@@ -152,7 +155,40 @@ def test_anchored_continuation_keeps_closer_to_the_seeds_spectral_balance():
     off = {}
     bundle = replace(BUNDLE, anchor_timbre=True)
     for anchored in (True, False):
-        audio = ContinuationSession(bundle, SEED, ContinuationParams(8.0, 0.5, 0, anchored)).render()
+        audio = ContinuationSession(bundle, SEED, ContinuationParams(8.0, 0.5, 0, anchored, follow=0.0)).render()
         off[anchored] = np.abs(balance_db(audio[3 * SR:]) - balance_db(SEED)).max()
     # The random model lacks the seed's bass by ~19 dB; the anchor makes up 12 dB at most.
     assert off[True] < 0.75 * off[False], off
+
+
+def test_a_silent_or_nearly_silent_seed_is_refused_with_a_clear_message():
+    for seed in (np.zeros(3 * SR, np.float32), SEED * 1e-4):  # nothing; -80 dB
+        with pytest.raises(MusicgenError, match="silent or nearly so"):
+            ContinuationSession(BUNDLE, seed, ContinuationParams(2.0))
+
+
+def test_a_seed_shorter_than_the_memory_wants_still_continues_and_says_so():
+    short = SEED[:SR]
+    session = ContinuationSession(BUNDLE, short, ContinuationParams(2.0, follow=0.6))
+    assert any("only 1.0 s long" in note for note in session.notes)
+    assert len(session.render()) == 2 * SR
+    assert not ContinuationSession(BUNDLE, SEED, ContinuationParams(2.0)).notes
+
+
+def test_follow_outside_0_to_1_is_refused():
+    with pytest.raises(MusicgenError, match="between 0 .wander. and 1 .stay close."):
+        ContinuationSession(BUNDLE, SEED, ContinuationParams(2.0, follow=1.5))
+
+
+def test_the_continuation_never_clips_and_its_loudness_follows_the_seed():
+    from musicgen_gui.core.loudness import integrated_loudness, true_peak
+
+    hot = np.clip(SEED * 4.0, -1.0, 1.0)  # mastered into the ceiling: a third of its samples clipped
+    audio = ContinuationSession(BUNDLE, hot, ContinuationParams(8.0, 0.5, 1)).render()
+    assert true_peak(audio).max() <= 10 ** (-1.0 / 20) + 1e-3
+    # The loudness (a random net's noisy output at the seed's normal level; hot
+    # signals are in test_loudness.py).
+    audio = ContinuationSession(BUNDLE, SEED, ContinuationParams(8.0, 0.5, 1)).render()
+    seed_loudness = integrated_loudness(SEED, SR)
+    windows = [integrated_loudness(audio[s:s + 3 * SR], SR) for s in range(SR // 2, len(audio) - 3 * SR, SR)]
+    assert np.max(np.abs(np.array(windows) - seed_loudness)) < 2.0, (seed_loudness, windows)

@@ -11,9 +11,9 @@ as a seed is loaded (librosa's beat tracker would cost a second of import first)
   a parabolic fit for the fractional period. No beat when the normalised
   autocorrelation there is weak (a drone, speech, free-time playing).
 * Beat phase: the offset whose comb of beats collects the most onset strength.
-* Key: Krumhansl-Kessler profiles correlated with the clip's mean chroma (its
-  power folded onto 12 pitch classes, 300 Hz to 5 kHz, where a bin is narrower
-  than a semitone). No key when no profile correlates well.
+* Key: Krumhansl-Kessler profiles correlated with the clip's mean chroma (the
+  power of its spectral peaks folded onto 12 pitch classes). No key when no
+  profile correlates well.
 """
 
 from __future__ import annotations
@@ -31,10 +31,11 @@ _MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2
 _MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
 
 MIN_BPM, MAX_BPM, PRIOR_BPM, PRIOR_OCTAVES = 50.0, 220.0, 120.0, 1.0
-MIN_BEAT_STRENGTH = 0.15  # normalised autocorrelation at the beat period
+MIN_BEAT_STRENGTH = 0.3  # normalised autocorrelation at the beat period (noise: up to 0.2)
 MIN_KEY_CORRELATION = 0.5
 SILENT_DB = -70.0  # a clip whose mean power is below this (dBFS-ish) has neither
 _ONSET_BANDS = 32
+_SMOOTHING = np.hanning(7)[1:-1] / np.hanning(7)[1:-1].sum()
 
 
 @dataclass(frozen=True)
@@ -85,16 +86,6 @@ def _band_matrix(cfg: FeatureConfig, n_bands: int) -> np.ndarray:
     return m / np.maximum(m.sum(axis=0), 1.0)
 
 
-@functools.lru_cache(maxsize=8)
-def _chroma_matrix(cfg: FeatureConfig) -> np.ndarray:
-    hz = np.arange(cfg.n_bins) * cfg.sample_rate / cfg.n_fft
-    use = (hz >= 300.0) & (hz <= 5000.0)
-    pitch = np.round(12.0 * np.log2(np.maximum(hz, 1.0) / 440.0) + 69.0).astype(int) % 12
-    m = np.zeros((cfg.n_bins, 12), np.float32)
-    m[np.flatnonzero(use), pitch[use]] = 1.0
-    return m
-
-
 def band_log_power(log_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = _ONSET_BANDS) -> np.ndarray:
     """Mean log power per log-spaced band: frames x n_bands."""
     return np.asarray(log_frames, np.float32) @ _band_matrix(cfg, n_bands)
@@ -112,6 +103,8 @@ def onset_strength(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig) -> Beat | None:
     fps = cfg.frames_per_second
     env = onset_strength(log_frames, cfg)
+    # Smoothed over a few frames: a beat of 21.5 frames then still lines up at lag 21 or 22.
+    env = np.convolve(env, _SMOOTHING, mode="same")
     env = env - env.mean()
     max_lag = int(np.ceil(60.0 * fps / MIN_BPM)) + 1
     min_lag = max(2, int(np.floor(60.0 * fps / MAX_BPM)))
@@ -142,11 +135,28 @@ def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig) -> Beat | None:
 
 
 def chroma(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Mean power per pitch class (12,), normalised to sum 1 (zeros for silence)."""
-    power = np.exp(np.asarray(log_frames, np.float64)) @ _chroma_matrix(cfg)
+    """Mean power per pitch class (12,), normalised to sum 1 (zeros for silence).
+
+    A bin is wider than a semitone below about 360 Hz, so the pitch comes from the
+    spectral peaks: each local maximum's frequency refined by a parabola through
+    its log power and its neighbours', between 100 Hz and 5 kHz.
+    """
+    x = np.asarray(log_frames, np.float64)
+    if not len(x):
+        return np.zeros(12)
+    left, mid, right = x[:, :-2], x[:, 1:-1], x[:, 2:]
+    frame, k = np.nonzero((mid > left) & (mid >= right))
+    a, b, c = left[frame, k], mid[frame, k], right[frame, k]
+    curvature = a - 2 * b + c
+    offset = np.where(curvature < 0, 0.5 * (a - c) / np.where(curvature < 0, curvature, -1.0), 0.0)
+    hz = (k + 1 + offset) * cfg.sample_rate / cfg.n_fft
+    use = (hz >= 100.0) & (hz <= 5000.0)
+    pitch = np.round(12.0 * np.log2(hz[use] / 440.0) + 69.0).astype(int) % 12
+    power = np.zeros((len(x), 12))
+    np.add.at(power, (frame[use], pitch), np.exp(b[use]))
     # Each frame counts by its own balance, so a loud bar does not outvote the rest.
     power = power / np.maximum(power.sum(axis=1, keepdims=True), 1e-30)
-    total = power.mean(axis=0) if len(power) else np.zeros(12)
+    total = power.mean(axis=0)
     s = total.sum()
     return total / s if s > 0 else total
 

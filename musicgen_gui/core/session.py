@@ -13,10 +13,13 @@ from dataclasses import dataclass
 import numpy as np
 from threadpoolctl import threadpool_limits
 
+from . import analysis
 from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import align_to_frames, log_power
+from .loudness import Leveler, integrated_loudness
+from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
 
@@ -27,6 +30,13 @@ MAX_SECONDS = 3600.0
 # Longer seed files are cropped to their start on loading (an hour of audio is
 # hundreds of MB and the model only looks at the end anyway).
 MAX_SEED_SECONDS = 600.0
+# How closely the continuation follows the seed's own material (memory.py):
+# 1 stays close, 0 lets the net wander on its own.
+DEFAULT_FOLLOW = 0.6
+# The seed's loudness is measured over its last seconds, which the continuation follows.
+LOUDNESS_SECONDS = 10.0
+# A seed quieter than this (gated BS.1770 loudness) holds nothing to continue.
+MIN_SEED_LUFS = -60.0
 
 
 @dataclass
@@ -42,6 +52,7 @@ class ContinuationParams:
     # Run the net on 8-bit copies of its weights where onnxruntime is installed
     # (quantized.py: steps 2.2-2.6x faster); False: in float32, as trained.
     int8: bool = True
+    follow: float = DEFAULT_FOLLOW
 
 
 @dataclass
@@ -164,10 +175,25 @@ class ContinuationSession:
             raise MusicgenError("the temperature must be between 0 and 10")
         if not 0 <= params.adapt_seconds <= MAX_ADAPT_SECONDS:
             raise MusicgenError(f"adapting to the seed takes between 0 and {MAX_ADAPT_SECONDS:.0f} seconds")
+        if not 0 <= params.follow <= 1:
+            raise MusicgenError("how closely to follow the seed must be between 0 (wander) and 1 (stay close)")
         self.bundle = bundle
         self.sample_rate = cfg.sample_rate
         self.seed = align_to_frames(seed, cfg)
         self.seed_frames = log_power(self.seed, cfg)
+        self.seed_loudness = integrated_loudness(self.seed[-int(LOUDNESS_SECONDS * cfg.sample_rate):], cfg.sample_rate)
+        if not self.seed_loudness >= MIN_SEED_LUFS:
+            level = "no sound at all" if self.seed_loudness == -np.inf else f"{self.seed_loudness:.0f} LUFS"
+            raise MusicgenError(f"the seed is silent or nearly so ({level}); choose or record a clip "
+                                "with music in it")
+        self.seed_analysis = analysis.analyse(self.seed_frames, cfg)
+        self.follow = float(params.follow)
+        # Things worth telling the user before the continuation starts.
+        self.notes: list[str] = []
+        seed_seconds = len(self.seed) / cfg.sample_rate
+        if self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
+            self.notes.append(f"the seed is only {seed_seconds:.1f} s long: the continuation draws on what there "
+                              f"is, and follows a seed of {MIN_MEMORY_SECONDS:g} s or more more closely")
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
         self.anchor = params.anchor
@@ -210,6 +236,11 @@ class ContinuationSession:
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
+        bands = analysis.band_log_power(self.seed_frames, cfg)
+        memory = SeedMemory(norm.normalise(self.seed_frames), bands, self.seed_analysis.beat, self.follow,
+                            self._rng) if self.follow > 0 else None
+        recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
+        leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None)
         anchors = []
         if self.anchor:
             # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
@@ -219,6 +250,9 @@ class ContinuationSession:
         pending: list[np.ndarray] = []
         produced = 0
         while produced < self.total_samples and not self._cancelled.is_set():
+            if memory is not None:
+                # The correction: the net's guess pulled towards the seed's own next frame.
+                prediction = prediction + memory.weight * (memory.next_frame(recent, vary=self.temperature > 0) - prediction)
             frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
             log_frame = norm.denormalise(frame[0])
             for anchor in anchors:
@@ -227,11 +261,13 @@ class ContinuationSession:
                 log_frame = log_frame + shift
                 frame = frame + shift / norm.std
             pending.append(log_frame)
-            samples = phase.push(log_frame)
+            recent[:-1] = recent[1:]
+            recent[-1] = analysis.band_log_power(log_frame[None], cfg)[0]
+            # The loudness heard follows the seed's (unless anchoring is off); peaks are limited, never clipped.
+            samples = leveler.process(phase.push(log_frame))
             if len(samples):
                 take = min(len(samples), self.total_samples - produced)
-                # A model gone wrong must not blast the speakers: never past full scale.
-                yield Block(np.clip(samples[:take], -1.0, 1.0), np.stack(pending), produced)
+                yield Block(samples[:take], np.stack(pending), produced)
                 produced += take
                 pending = []
             if self.temperature > 0:

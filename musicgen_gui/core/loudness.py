@@ -1,0 +1,184 @@
+"""Loudness that follows the seed's, and peaks that never clip.
+
+* Loudness is measured as ITU-R BS.1770 does: K-weighting (a +4 dB high shelf
+  above about 1.7 kHz, then a 38 Hz high-pass; the two biquads designed for any
+  sample rate from the standard's analogue prototypes), mean square, -0.691 dB.
+  The seed's reference is its gated integrated loudness (400 ms blocks, 75 %
+  overlap, -70 LUFS absolute and -10 LU relative gates).
+* ``Leveler`` streams the continuation through a gain that holds the loudness
+  of the last 3 s (the standard's short-term window, with 0.2 s of look-ahead)
+  at the seed's, then a look-ahead true-peak limiter: the frame-domain level
+  anchor keeps the net fed at the right level, but what reaches the listener is
+  measured and corrected on the samples themselves, so there is no bias.
+* The limiter estimates inter-sample peaks by 4x oversampling, takes for each
+  sample the smallest gain needed in a window around it (look-ahead, a hold for
+  the release), and averages that over the look-ahead so the gain moves
+  smoothly and has fully dropped when the peak passes. Hard clipping (what
+  there was before) is audible distortion; this is what mastering limiters do.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import scipy.ndimage
+import scipy.signal
+
+CEILING_DBTP = -1.0
+SHORT_TERM_SECONDS = 3.0
+STEP_SECONDS = 0.1
+LOOKAHEAD_STEPS = 2  # the short-term window reaches this many steps ahead (0.2 s)
+MAX_BOOST_DB, MAX_CUT_DB = 12.0, 24.0
+MAX_LIMITER_MAKEUP_DB = 6.0
+QUIET_LU = 20.0  # passages this far below the target are left as they are, not boosted
+_ABSOLUTE_GATE, _RELATIVE_GATE = -70.0, -10.0
+_OVERSAMPLE = 4
+
+
+@functools.lru_cache(maxsize=8)
+def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """The K-weighting filter (both stages as one 4th-order b, a) at this rate."""
+    # Stage 1: high shelf (the head's acoustic effect); stage 2: RLB high-pass.
+    f0, gain_db, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = np.tan(np.pi * f0 / sample_rate)
+    vh = 10 ** (gain_db / 20)
+    vb = vh ** 0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf_b = np.array([vh + vb * k / q + k * k, 2 * (k * k - vh), vh - vb * k / q + k * k]) / a0
+    shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = np.tan(np.pi * f0 / sample_rate)
+    a0 = 1 + k / q + k * k
+    hp_b = np.array([1.0, -2.0, 1.0])
+    hp_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    return np.convolve(shelf_b, hp_b), np.convolve(shelf_a, hp_a)
+
+
+def _to_lufs(mean_square: np.ndarray | float) -> np.ndarray | float:
+    return -0.691 + 10.0 * np.log10(np.maximum(mean_square, 1e-20))
+
+
+def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
+    """Gated integrated loudness (LUFS) of a mono signal; -inf when all of it is below the gate."""
+    b, a = k_weighting(sample_rate)
+    weighted = scipy.signal.lfilter(b, a, np.asarray(samples, np.float64))
+    block, hop = int(0.4 * sample_rate), int(0.1 * sample_rate)
+    if len(weighted) < block:
+        blocks = np.array([np.mean(weighted**2)]) if len(weighted) else np.zeros(0)
+    else:
+        squares = np.lib.stride_tricks.sliding_window_view(weighted**2, block)[::hop]
+        blocks = squares.mean(axis=1)
+    blocks = blocks[_to_lufs(blocks) > _ABSOLUTE_GATE]
+    if not len(blocks):
+        return -np.inf
+    relative = _to_lufs(blocks.mean()) + _RELATIVE_GATE
+    blocks = blocks[_to_lufs(blocks) > relative]
+    return float(_to_lufs(blocks.mean()))
+
+
+def true_peak(samples: np.ndarray) -> np.ndarray:
+    """Per sample, the largest magnitude of the 4x-oversampled signal around it."""
+    up = scipy.signal.resample_poly(np.asarray(samples, np.float64), _OVERSAMPLE, 1)
+    return np.abs(up[:len(samples) * _OVERSAMPLE]).reshape(-1, _OVERSAMPLE).max(axis=1)
+
+
+class TruePeakLimiter:
+    """Streams samples out ``delay`` samples late, their true peak at most ``ceiling``."""
+
+    def __init__(self, sample_rate: int, ceiling_dbtp: float = CEILING_DBTP, lookahead_seconds: float = 0.003,
+                 hold_seconds: float = 0.012):
+        self.ceiling = 10 ** (ceiling_dbtp / 20)
+        self._look = max(1, int(lookahead_seconds * sample_rate))
+        self._hold = int(hold_seconds * sample_rate)
+        self.delay = 2 * self._look
+        # History (sent, or zeros before the start) for the oversampling filter and
+        # the gain windows, then the samples not sent yet.
+        self._history = 2 * self._look + self._hold + 32
+        self._buffer = np.zeros(self._history, np.float64)
+        self._pending = 0
+        self.reduced_samples = 0  # how many samples it turned down
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        """The next samples in, as many out as have their look-ahead (all but the last ``delay``)."""
+        x = np.concatenate([self._buffer, np.asarray(samples, np.float64)])
+        need = np.minimum(1.0, self.ceiling / np.maximum(true_peak(x), 1e-12))
+        look, hold = self._look, self._hold
+        # Smallest gain from hold+look before to look after, then averaged over 2*look+1:
+        # every gain averaged at a peak is at most the peak's own, so the peak is met.
+        lowest = scipy.ndimage.minimum_filter1d(need, 2 * look + hold + 1, origin=hold // 2, mode="nearest")
+        gain = np.minimum(scipy.ndimage.uniform_filter1d(lowest, 2 * look + 1, mode="nearest"), need)
+        pending = self._pending + len(samples)
+        count = max(0, pending - self.delay)
+        start = len(self._buffer) - self._pending
+        out = x[start:start + count] * gain[start:start + count]
+        self.reduced_samples += int(np.count_nonzero(gain[start:start + count] < 1.0))
+        self._pending = pending - count
+        self._buffer = x[len(x) - self._history - self._pending:]
+        return out.astype(np.float32)
+
+
+class Leveler:
+    """Holds the continuation's short-term loudness at ``target_lufs`` (None: leaves it
+    alone), then limits its peaks.
+
+    ``process`` takes the continuation's samples in any blocks and returns them
+    in order, ``delay`` samples late (the look-ahead of both stages).
+    """
+
+    def __init__(self, sample_rate: int, target_lufs: float | None, max_boost_db: float = MAX_BOOST_DB):
+        self.target = target_lufs
+        self.step = int(STEP_SECONDS * sample_rate)  # samples are sent on in steps this long
+        self._window = int(round(SHORT_TERM_SECONDS / STEP_SECONDS))
+        self._max_boost = max_boost_db
+        self._b, self._a = k_weighting(sample_rate)
+        self._zi = np.zeros(len(self._a) - 1)
+        self._metering = np.zeros(0)  # K-weighted samples of the step being metered
+        self._energy: list[float] = []  # K-weighted mean square of the last whole steps
+        self._raw = np.zeros(0, np.float32)  # samples waiting for their gain
+        self._unsent_steps = 0  # metered but not sent: the last of _energy
+        self._gain_db = 0.0  # where the last step sent ended
+        self.limiter = TruePeakLimiter(sample_rate)
+        # What the limiter takes off a hot signal (dB, over about 3 s): made up in the
+        # gain, so a seed mastered into its ceiling is followed that loud, not quieter.
+        self._limiter_loss_db = 0.0
+        self._loss_seconds = SHORT_TERM_SECONDS * sample_rate
+        self.delay = LOOKAHEAD_STEPS * self.step + self.limiter.delay
+        self.gain_db_range = (0.0, 0.0)
+
+    def process(self, samples: np.ndarray) -> np.ndarray:
+        samples = np.asarray(samples, np.float32)
+        weighted, self._zi = scipy.signal.lfilter(self._b, self._a, samples.astype(np.float64), zi=self._zi)
+        weighted = np.concatenate([self._metering, weighted])
+        whole = len(weighted) // self.step * self.step
+        self._energy.extend(np.mean(weighted[:whole].reshape(-1, self.step) ** 2, axis=1))
+        self._unsent_steps += whole // self.step
+        self._metering = weighted[whole:]
+        self._raw = np.concatenate([self._raw, samples])
+        out = []
+        # A step goes out once the look-ahead steps after it are metered.
+        while self._unsent_steps > LOOKAHEAD_STEPS:
+            end = len(self._energy) - self._unsent_steps + LOOKAHEAD_STEPS + 1
+            loudness = float(_to_lufs(np.mean(self._energy[max(0, end - self._window):end])))
+            gain = self._gain_db
+            if self.target is not None and loudness > self.target - QUIET_LU:  # a pause is not pumped up
+                gain = float(np.clip(self.target - loudness + self._limiter_loss_db, -MAX_CUT_DB, self._max_boost))
+            ramp = np.linspace(self._gain_db, gain, self.step, endpoint=False, dtype=np.float32)
+            out.append(self._raw[:self.step] * 10 ** (ramp / 20))
+            self._raw = self._raw[self.step:]
+            self._gain_db = gain
+            self._unsent_steps -= 1
+            low, high = self.gain_db_range
+            self.gain_db_range = (min(low, gain), max(high, gain))
+        del self._energy[:max(0, len(self._energy) - self._window - self._unsent_steps)]
+        if not out:
+            return np.zeros(0, np.float32)
+        gained = np.concatenate(out)
+        limited = self.limiter.process(gained)
+        if self.target is not None:
+            before, after = float(np.sum(gained.astype(np.float64) ** 2)), float(np.sum(limited.astype(np.float64) ** 2))
+            if after > 0:
+                loss = 10.0 * np.log10(max(before, after) / after)
+                alpha = min(1.0, len(gained) / self._loss_seconds)
+                self._limiter_loss_db = min(MAX_LIMITER_MAKEUP_DB, self._limiter_loss_db + alpha * (loss - self._limiter_loss_db))
+        return limited

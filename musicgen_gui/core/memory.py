@@ -1,0 +1,122 @@
+"""An in-context memory of the seed: the correcting mechanism the net lacks.
+
+The network sees only its recent frames and drifts towards its training data's
+average (the 2017 report's "bull-whip effect"). Systems that continue a person's
+own material keep that material in context (Audio Oracle / OMax, the
+Continuator, kNN-LM). Here a pointer walks the seed's frames:
+
+* mostly forward, so what the memory offers is the seed's own next frame;
+* now and then it jumps to another place in the seed whose recent context
+  matches what was just played (the Audio Oracle's suffix link, found by
+  nearest neighbours on the last few frames in log bands), chosen at random
+  among the best matches (kNN-LM's neighbours);
+* jumps move by whole beats of the seed's tempo (ImproteK's unit), preferring
+  whole bars of four, and happen on a beat, so the groove survives them; a seed
+  without a beat jumps anywhere the context matches.
+
+The session blends the net's prediction with the memory's frame (in the net's
+normalised units) and feeds the blend back, so the net's state keeps following
+the seed's material. ``follow`` sets how much: 1 stays close (a large memory
+share, long forward runs), 0 wanders (the net alone).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .analysis import Beat
+
+CONTEXT_FRAMES = 6  # frames matched when choosing where to jump (140 ms)
+CANDIDATES = 4  # jump among this many best-matching places
+MIN_MEMORY_SECONDS = 2.0  # shorter seeds still work, with fewer places to jump to
+BAR_BEATS = 4
+
+
+def blend_weight(follow: float) -> float:
+    """The memory's share of each frame."""
+    return 0.8 * follow
+
+
+def jump_chance(follow: float) -> float:
+    """Chance of a jump on each beat (a bar of four at the default follows the seed about 1.6 bars)."""
+    return 0.05 + 0.45 * (1.0 - follow)
+
+
+class SeedMemory:
+    """The seed's frames and where the continuation is in them.
+
+    frames: the seed's frames as the net sees them (normalised), N x bins.
+    bands: the same frames in log bands (analysis.band_log_power), for matching.
+    """
+
+    def __init__(self, frames: np.ndarray, bands: np.ndarray, beat: Beat | None, follow: float,
+                 rng: np.random.Generator):
+        self.frames = np.asarray(frames, np.float32)
+        self._bands = np.asarray(bands, np.float32)
+        self.beat = beat
+        self.weight = blend_weight(follow)
+        self._chance = jump_chance(follow)
+        self._rng = rng
+        n = len(self.frames)
+        period = beat.period_frames if beat else 1.0
+        # A place to jump to needs its context behind it and a beat ahead of it.
+        self._first, self._last = CONTEXT_FRAMES, n - max(2, int(np.ceil(period)))
+        if beat:
+            beats = np.arange(beat.first_frame % period, n, period)
+            self._on_beat = np.zeros(n + 1, bool)
+            self._on_beat[np.minimum(np.round(beats).astype(int), n)] = True
+        self.position = n  # just past the seed: the first step jumps
+        self.jumps = 0
+        # How far (frames) the jumps so far have moved off whole beats; each jump
+        # rounds to a frame, and this keeps the rounding from adding up.
+        self._beat_error = 0.0
+
+    @property
+    def usable(self) -> bool:
+        """Whether the seed leaves any place to jump to."""
+        return self._last >= self._first
+
+    def next_frame(self, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
+        """The memory's frame for this step, given the last frames played in log bands.
+
+        vary=False (no variation asked for): it jumps only at the seed's end, to the best match.
+        """
+        at_end = self.position >= self._last
+        on_beat = self._on_beat[self.position] if self.beat else True
+        chance = self._chance if self.beat else self._chance / 20.0  # per beat; ~20 frames a beat
+        if at_end or (vary and on_beat and self._rng.random() < chance):
+            self._jump(recent_bands, vary)
+        frame = self.frames[self.position]
+        self.position += 1
+        return frame
+
+    def _jump(self, recent_bands: np.ndarray, vary: bool) -> None:
+        here = self.position
+        if self.beat:
+            period = self.beat.period_frames
+            # Whole beats away from here, back or (rarely useful) forward.
+            ks = np.arange(-int(here / period) - 1, int(len(self.frames) / period) + 2)
+            ks = ks[ks != 0]
+            ideal = here + ks * period - self._beat_error
+            places = np.round(ideal).astype(int)
+            keep = (places >= self._first) & (places <= self._last)
+            places, ks, ideal = places[keep], ks[keep], ideal[keep]
+        else:
+            places = np.arange(self._first, self._last + 1)
+            places = places[np.abs(places - here) > CONTEXT_FRAMES]
+            ks = None
+        if not len(places):
+            places, ks = np.array([max(self._first, min(here, self._last))]), None
+        context = recent_bands[-CONTEXT_FRAMES:]
+        k = len(context)
+        windows = np.stack([self._bands[p - k:p] for p in places])
+        distance = np.sqrt(((windows - context) ** 2).mean(axis=(1, 2)))
+        if ks is not None:
+            # Whole bars keep the bar's own pattern: they win close calls.
+            distance = distance * np.where(ks % BAR_BEATS == 0, 0.8, 1.0)
+        best = np.argsort(distance)[:CANDIDATES]
+        pick = self._rng.choice(best) if vary else best[0]
+        self.position = int(places[pick])
+        if ks is not None:
+            self._beat_error = float(places[pick] - ideal[pick])
+        self.jumps += 1

@@ -1,0 +1,69 @@
+"""The loudness follower and the true-peak limiter, on real signals."""
+
+import numpy as np
+import pytest
+from synth import SR, chord, drum_loop, melody
+
+from musicgen_gui.core.loudness import CEILING_DBTP, Leveler, TruePeakLimiter, integrated_loudness, true_peak
+
+MUSIC = np.tile(chord(seconds=2.0) + drum_loop(2.0), 5)  # 10 s
+
+
+def stream(processor, x, block=512):
+    return np.concatenate([processor.process(x[i:i + block]) for i in range(0, len(x), block)])
+
+
+def test_integrated_loudness_agrees_with_pyloudnorm():
+    pyloudnorm = pytest.importorskip("pyloudnorm")
+    for x in (MUSIC, melody((220.0, 330.0, 440.0), 4000, 20), 0.05 * MUSIC):
+        reference = pyloudnorm.Meter(SR).integrated_loudness(x.astype(np.float64))
+        assert integrated_loudness(x, SR) == pytest.approx(reference, abs=0.3)
+
+
+def test_silence_has_no_loudness():
+    assert integrated_loudness(np.zeros(SR * 2, np.float32), SR) == -np.inf
+
+
+@pytest.mark.parametrize("offset_db", [-12.0, 8.0])
+def test_leveler_brings_a_quieter_or_hotter_signal_to_the_target(offset_db):
+    target = integrated_loudness(MUSIC, SR)
+    leveler = Leveler(SR, target)
+    out = stream(leveler, MUSIC * np.float32(10 ** (offset_db / 20)))
+    assert len(out) == len(MUSIC) - leveler.delay
+    # Every 3 s window after the first 0.5 s, as the evaluation measures it.
+    windows = [integrated_loudness(out[s:s + 3 * SR], SR) for s in range(SR // 2, len(out) - 3 * SR, SR)]
+    assert np.max(np.abs(np.array(windows) - target)) < 1.0, windows
+    assert 20 * np.log10(true_peak(out).max()) <= CEILING_DBTP + 0.05
+
+
+def test_a_seed_mastered_into_full_scale_is_followed_that_loud_without_clipping():
+    hot = np.clip(MUSIC * 2.0, -1.0, 1.0)  # 5 % of its samples clipped
+    target = integrated_loudness(hot, SR)
+    out = stream(Leveler(SR, target), hot * np.float32(0.5))
+    assert np.count_nonzero(np.abs(out) >= 0.999) == 0
+    assert integrated_loudness(out[SR:], SR) == pytest.approx(target, abs=1.5)
+
+
+def test_leveler_leaves_loudness_alone_without_a_target_but_still_limits():
+    hot = MUSIC * np.float32(4.0)  # peaks far past full scale
+    leveler = Leveler(SR, None)
+    out = stream(leveler, hot)
+    assert 20 * np.log10(true_peak(out).max()) <= CEILING_DBTP + 0.05
+    quiet = MUSIC * np.float32(0.1)
+    out = stream(Leveler(SR, None), quiet)
+    assert np.allclose(out, quiet[:len(out)], atol=1e-6)  # untouched, only delayed
+
+
+def test_limiter_meets_the_ceiling_and_passes_quiet_samples_unchanged():
+    t = np.arange(SR) / SR
+    x = (0.3 * np.sin(2 * np.pi * 440 * t)).astype(np.float32)
+    x[SR // 2:SR // 2 + 200] *= 4.0  # a 1.2 (+1.6 dBFS) burst
+    limiter = TruePeakLimiter(SR)
+    out = stream(limiter, x, block=300)
+    assert len(out) == len(x) - limiter.delay
+    assert true_peak(out).max() <= 10 ** (CEILING_DBTP / 20) + 1e-3
+    # Away from the burst the sine goes through untouched.
+    assert np.array_equal(out[:SR // 4], x[:SR // 4])
+    assert np.allclose(out[SR // 2 + 2000:], x[SR // 2 + 2000:len(out)], atol=1e-6)
+    # Only the burst and the ramps around it are turned down.
+    assert 0 < limiter.reduced_samples < 1000

@@ -1,0 +1,73 @@
+"""The seed memory: where it jumps, and what it does to a continuation."""
+
+import numpy as np
+from synth import SR, chord, drum_loop
+from testmodels import random_bundle
+
+from musicgen_gui.core import analysis
+from musicgen_gui.core.features import FeatureConfig, align_to_frames, log_power
+from musicgen_gui.core.memory import SeedMemory, blend_weight
+from musicgen_gui.core.session import ContinuationParams, ContinuationSession
+
+CFG = FeatureConfig()
+
+
+def walk(seed, steps, follow=0.6, rng_seed=0):
+    frames = log_power(align_to_frames(seed, CFG), CFG)
+    bands = analysis.band_log_power(frames, CFG)
+    beat = analysis.estimate_beat(frames, CFG)
+    memory = SeedMemory(frames, bands, beat, follow, np.random.default_rng(rng_seed))
+    positions = []
+    for _ in range(steps):
+        memory.next_frame(bands[-6:])
+        positions.append(memory.position - 1)  # the frame just given
+    return memory, np.array(positions)
+
+
+def test_jumps_move_by_whole_beats_so_the_groove_survives():
+    memory, positions = walk(drum_loop(8.0, bpm=120), 2000)
+    assert memory.beat is not None and abs(memory.beat.bpm - 120) < 3
+    moves = np.diff(positions) - 1  # 0 while it walks forward
+    jumps = moves[moves != 0]
+    assert memory.jumps >= 20 and len(jumps) == memory.jumps - 1  # the first step jumps from the seed's end
+    period = memory.beat.period_frames
+    off_beat = jumps - np.round(jumps / period) * period
+    # Each jump is whole beats give or take a frame, and the roundings do not add up:
+    # the continuation stays within half a frame of the seed's beat grid (here counted
+    # from after the first jump, itself up to half a frame off).
+    assert np.all(np.abs(off_beat) <= 1.0 + 1e-9)
+    assert np.all(np.abs(np.cumsum(off_beat)) <= 1.0 + 1e-9), np.cumsum(off_beat)
+
+
+def test_a_seed_without_a_beat_still_walks_its_frames():
+    rng = np.random.default_rng(1)
+    swell = chord(seconds=6.0) * np.linspace(0.2, 1.0, 6 * SR, dtype=np.float32)
+    noise = (0.01 * rng.standard_normal(6 * SR)).astype(np.float32)
+    memory, positions = walk(swell + noise, 800)
+    assert memory.beat is None
+    assert memory.jumps >= 1
+    assert positions.min() >= 0 and positions.max() < len(memory.frames)
+
+
+def test_follow_sets_the_share_and_the_jumps():
+    assert blend_weight(0.0) == 0.0 < blend_weight(0.5) < blend_weight(1.0) < 1.0
+    close, _ = walk(drum_loop(8.0), 2000, follow=1.0)
+    loose, _ = walk(drum_loop(8.0), 2000, follow=0.0)
+    assert close.jumps < loose.jumps / 2
+
+
+def chroma_correlation(a, b):
+    ca, cb = analysis.chroma(log_power(a, CFG), CFG), analysis.chroma(log_power(b, CFG), CFG)
+    return float(np.corrcoef(ca, cb)[0, 1])
+
+
+def test_the_memory_keeps_a_random_nets_continuation_in_the_seeds_key():
+    """A net that knows nothing (random weights) wanders off; with the memory the
+    continuation keeps the seed's pitches."""
+    bundle = random_bundle()
+    seed = chord((220.0, 277.18, 329.63), seconds=6.0) + drum_loop(6.0)  # A major over a beat
+    key = {}
+    for follow in (0.0, 0.6):
+        audio = ContinuationSession(bundle, seed, ContinuationParams(8.0, 0.5, 3, follow=follow)).render()
+        key[follow] = chroma_correlation(audio[2 * SR:], seed)
+    assert key[0.6] > 0.8 and key[0.6] > key[0.0] + 0.3, key
