@@ -29,8 +29,10 @@ def _writable_output(path: Path) -> Path:
 def cmd_continue(args) -> int:
     import numpy as np
 
+    from .core.analysis import analyse
     from .core.audio_io import load_audio, write_wav
     from .core.bundle import DEFAULT_MODEL, load_bundle
+    from .core.features import log_power
     from .core.session import MAX_SEED_SECONDS, ContinuationParams, ContinuationSession
 
     output = _writable_output(Path(args.output))
@@ -40,7 +42,10 @@ def cmd_continue(args) -> int:
         print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
     session = ContinuationSession(bundle, seed.samples,
                                   ContinuationParams(args.seconds, args.temperature, args.rng_seed,
-                                                     not args.no_anchor, args.adapt, not args.float32))
+                                                     not args.no_anchor, args.adapt, not args.float32, args.follow))
+    for note in session.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"seed: {session.seed_analysis.describe()}", file=sys.stderr)
     if args.adapt:
         print(f"adapting the model to the seed for {args.adapt:g} s", file=sys.stderr)
     started = time.perf_counter()
@@ -50,6 +55,7 @@ def cmd_continue(args) -> int:
         a = session.adaptation
         print(f"adapted: {a.steps} steps in {a.seconds:.1f} s (after {a.startup_seconds:.1f} s loading "
               f"TensorFlow), seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}", file=sys.stderr)
+    print(f"continuation: {analyse(log_power(audio, bundle.features), bundle.features).describe()}", file=sys.stderr)
     if args.with_seed:
         audio = np.concatenate([session.seed, audio])
     write_wav(output, audio, session.sample_rate, args.bits)
@@ -179,6 +185,14 @@ def _add_adapt_option(p: argparse.ArgumentParser) -> None:
                         f"{DEFAULT_ADAPT_SECONDS:g} s, at most {MAX_ADAPT_SECONDS:g}; needs TensorFlow)")
 
 
+def _add_follow_option(p: argparse.ArgumentParser) -> None:
+    from .core.session import DEFAULT_FOLLOW
+
+    p.add_argument("--follow", type=float, default=DEFAULT_FOLLOW, metavar="0..1",
+                   help=f"how closely to follow the seed's own material: 1 stays close, 0 lets the model wander "
+                        f"(default {DEFAULT_FOLLOW:g})")
+
+
 def _add_float32_option(p: argparse.ArgumentParser) -> None:
     p.add_argument("--float32", action="store_true",
                    help="run the model in float32 as trained, not on 8-bit copies of its weights (slower)")
@@ -200,6 +214,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rng-seed", type=int, default=None, help="fix the random variation for repeatable output")
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
+    _add_follow_option(p)
     p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
     _add_float32_option(p)
     _add_adapt_option(p)

@@ -129,3 +129,28 @@ def test_train_then_continue_then_evaluate_through_the_console_script(pattern_fo
     bad = subprocess.run([bin_dir / "musicgen", "continue", tmp_path / "nothing.wav", "-o", out, "--model", model],
                          capture_output=True, text=True, timeout=600)
     assert bad.returncode == 2 and bad.stderr.startswith("error: ") and "Traceback" not in bad.stderr
+
+
+def test_continue_reads_out_tempo_and_key_and_takes_follow(capsys, tmp_path, tiny_bundle_path):
+    from synth import drum_loop
+
+    seed = tmp_path / "groove.wav"
+    sf.write(seed, drum_loop(6.0, bpm=120) + chord((220.0, 261.63, 329.63), seconds=6.0), SR)
+    out = tmp_path / "out.wav"
+    code, _, err = run(capsys, "continue", seed, "-o", out, "--model", tiny_bundle_path, "--seconds", 3,
+                       "--follow", 0.9, "--rng-seed", 1)
+    assert code == 0, err
+    assert "seed: 120 BPM · A minor" in err
+    assert "continuation: " in err
+    code, _, err = run(capsys, "continue", seed, "-o", out, "--model", tiny_bundle_path, "--follow", 2)
+    assert code == 2
+    assert_one_error_line(err, "between 0 (wander) and 1 (stay close)")
+
+
+def test_a_silent_seed_is_refused_in_one_line(capsys, tmp_path, tiny_bundle_path):
+    seed = tmp_path / "silence.wav"
+    sf.write(seed, np.zeros(3 * SR, np.float32), SR)
+    code, _, err = run(capsys, "continue", seed, "-o", tmp_path / "out.wav", "--model", tiny_bundle_path)
+    assert code == 2
+    assert_one_error_line(err, "silent")
+    assert not (tmp_path / "out.wav").exists()
