@@ -121,58 +121,144 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def _seed_sets(args) -> dict[str, list[str]]:
+    """The named seed sets: --data is one set called "data", each --set NAME=DIR another."""
+    sets = {"data": args.data} if args.data else {}
+    for spec in args.set:
+        name, _, folder = spec.partition("=")
+        if not name or not folder:
+            raise MusicgenError(f"--set takes NAME=DIR, not {spec!r}")
+        if name in sets:
+            raise MusicgenError(f"the seed set {name!r} is given twice")
+        sets[name] = [folder]
+    if not sets:
+        raise MusicgenError("give held-out audio to evaluate on: --data DIR or --set NAME=DIR (one or more)")
+    return sets
+
+
+def _pair(model, truth, fmt: str) -> str:
+    """'model/truth', a dash for a value not judged (beat on a seed without one)."""
+    return "/".join("–" if v is None else format(v, fmt) for v in (model, truth))
+
+
+def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> None:
+    import numpy as np
+
+    where = (f"{ev.SKIP_SECONDS:g}-{ev.HORIZONS[horizon]:g} s" if ev.HORIZONS[horizon] is not None
+             else f"{ev.SKIP_SECONDS:g} s to the end")
+    print(f"\n{name}: scored {where} after the seam; model (median of {draws} draw{'s' * (draws != 1)}) / truth")
+    print(f"{'#':>3}  {'file':<22} {'at s':>6} {'key':>11} {'beat':>11} {'timbre dB':>11} {'replay':>9} "
+          f"{'loud max LU':>11} {'bias LU':>11} {'clip %':>11} {'dBTP':>11} {'passes':>7}  model misses")
+
+    def median(values):
+        values = [v for v in values if v is not None]
+        return float(np.median(values)) if values else None
+
+    def row(label, model, truth, tail):
+        cells = [_pair(median(getattr(s, f) for s in model), median(getattr(s, f) for s in truth), fmt)
+                 for f, fmt in (("key_correlation", ".2f"), ("beat_strength", ".2f"), ("timbre_db", ".1f"),
+                                ("replay_fraction", ".2f"), ("loudness_max_lu", ".1f"),
+                                ("loudness_bias_lu", "+.1f"))]
+        clip = _pair(100 * median(s.clipped_fraction for s in model), 100 * median(s.clipped_fraction for s in truth),
+                     ".2f")
+        peak = _pair(median(s.true_peak_dbtp for s in model), median(s.true_peak_dbtp for s in truth), "+.1f")
+        print(f"{label} {cells[0]:>11} {cells[1]:>11} {cells[2]:>11} {cells[3]:>9} {cells[4]:>11} {cells[5]:>11} "
+              f"{clip:>11} {peak:>11} {tail}")
+
+    for i, e in enumerate(evaluations, 1):
+        model = [d.scores[horizon] for d in e.draws]
+        misses = {}
+        for s in model:
+            for target in s.failures():
+                misses[target] = misses.get(target, 0) + 1
+        name_ = e.clip.path.name if len(e.clip.path.name) <= 22 else e.clip.path.name[:21] + "~"
+        passes = f"{sum(s.passed for s in model)}/{len(model)}/{'P' if e.truth[horizon].passed else '-'}"
+        row(f"{i:>3}  {name_:<22} {e.clip.offset_seconds:>6.1f}", model, [e.truth[horizon]],
+            f"{passes:>7}  " + (" ".join(f"{t}×{n}" for t, n in misses.items()) or "–"))
+    row(f"{'':>3}  {'median':<22} {'':>6}", [d.scores[horizon] for e in evaluations for d in e.draws],
+        [e.truth[horizon] for e in evaluations], "")
+    s = ev.summarise(evaluations)[horizon]
+    m, t = s["model"], s["truth"]
+    print(f"passes: model {m['passed']['mean']:.1f} of {len(evaluations)} (min {m['passed']['min']}, max "
+          f"{m['passed']['max']} over {draws} draws), truth {t['passed']}; loudness within ±{ev.MAX_LOUDNESS_LU:g} LU: "
+          f"model {m['loudness_kept']['mean']:.1f}, truth {t['loudness_kept']}; no more clipping than the seed: "
+          f"model {m['peaks_kept']['mean']:.1f}, truth {t['peaks_kept']}")
+    print("meeting each target, model (mean over draws) / truth: " +
+          ", ".join(f"{target} {m['meeting'][target]['mean']:.1f}/{t['meeting'][target]}" for target in ev.TARGETS))
+
+
 def cmd_evaluate(args) -> int:
+    from dataclasses import replace
+
     from .core import evaluation as ev
     from .core.bundle import load_bundle
+    from .core.session import ContinuationParams
 
     json_path = _writable_output(Path(args.json)) if args.json else None
+    if args.draws < 1:
+        raise MusicgenError("--draws must be at least 1")
+    sets = _seed_sets(args)
+    params = ContinuationParams(args.seconds, args.temperature, args.rng_seed, not args.no_anchor, args.adapt,
+                                not args.float32)
+    if args.follow is not None:
+        params = replace(params, follow=args.follow)
     bundle = load_bundle(args.model)
     # Picking the clips first: a folder without enough audio fails before any long work.
-    clips = ev.pick_clips(args.data, bundle.features, args.seeds, args.seed_seconds, args.seconds)
+    clips = {name: ev.pick_clips(folders, bundle.features, args.seeds, args.seed_seconds, args.seconds)
+             for name, folders in sets.items()}
     plots = Path(args.plots) if args.plots else None
     if plots is not None:
         ev.check_plotting()
         plots.mkdir(parents=True, exist_ok=True)
 
-    result = ev.teacher_forced_error(bundle, args.data, int8=not args.float32)
-    print(f"model {bundle.name} ({bundle.preset}, {bundle.parameter_count:,} parameters)")
-    print(f"teacher-forced next-frame MSE over {result.windows} windows from {result.files} files:")
-    print(f"  model        {result.model_mse:.4f}")
-    print(f"  persistence  {result.persistence_mse:.4f}")
-    print(f"  ratio        {result.ratio:.3f} (target <= {ev.MAX_TEACHER_FORCED_RATIO})")
-    if len(clips) < args.seeds:
-        print(f"note: the audio gives only {len(clips)} seeds", file=sys.stderr)
-    print(f"\n{len(clips)} seed{'s' * (len(clips) != 1)} of {args.seed_seconds:g} s, continued for "
-          f"{args.seconds:g} s at temperature {args.temperature:g} (log-mel, {ev.N_MELS} bands)")
-    print(f"{'#':>3}  {'file':<24} {'at s':>6} {'truth':>5} {'level':>6} {'silent':>6} {'change':>6} {'copy':>5} "
-          f"{'repeat':>6} {'truth':>5} {'Frechet':>9} {'frozen':>9}  result")
-    evaluations = []
-    for i, clip in enumerate(clips, 1):
-        e = ev.evaluate_clip(bundle, clip, args.seconds, args.temperature, args.rng_seed + i - 1, not args.no_anchor,
-                             args.adapt, not args.float32)
-        evaluations.append(e)
-        s = e.scores
-        name = clip.path.name if len(clip.path.name) <= 24 else clip.path.name[:23] + "~"
-        print(f"{i:>3}  {name:<24} {clip.offset_seconds:>6.1f} {clip.truth_seconds:>5.1f} "
-              f"{s.level_db:>+6.1f} {s.silent_fraction:>6.2f} {s.change_ratio:>6.2f} {s.copy_fraction:>5.2f} "
-              f"{s.self_repetition:>6.2f} {s.self_repetition_truth:>5.2f} {s.frechet:>9.1f} {s.frechet_frozen:>9.1f}  "
-              f"{'pass' if s.passed else 'fail: ' + ', '.join(s.failures())}", flush=True)
-        if plots is not None:
-            ev.plot_evaluation(e, plots / f"seed{i:02d}.png", f"{bundle.name} seed {i}: {clip.path.name} "
-                               f"at {clip.offset_seconds:.1f} s")
-    summary = ev.summarise(evaluations)
-    med = summary["median"]
-    met = ", ".join(f"{target} {n}" for target, n in summary["meeting"].items())
-    print(f"summary: {summary['passed']}/{summary['seeds']} seeds pass all targets (each met by: {met})")
-    print(f"medians: level {med['level_db']:+.1f} dB, silent {med['silent_fraction']:.2f}, change "
-          f"{med['change_ratio']:.2f}, copy {med['copy_fraction']:.2f}, self-repetition "
-          f"{med['self_repetition']:.2f} (truth {med['self_repetition_truth']:.2f}), Frechet {med['frechet']:.1f} "
-          f"(frozen {med['frechet_frozen']:.1f})")
+    print(f"model {bundle.name} ({bundle.preset}, {bundle.parameter_count:,} parameters); seeds of "
+          f"{args.seed_seconds:g} s continued for {args.seconds:g} s at temperature {args.temperature:g}, follow "
+          f"{params.follow:g}, {args.draws} draw{'s' * (args.draws != 1)} each")
+    results = {}
+    for name, folders in sets.items():
+        tf = ev.teacher_forced_error(bundle, folders, int8=not args.float32)
+        print(f"\nset {name} ({', '.join(folders)}): {len(clips[name])} seeds; teacher-forced next-frame MSE over "
+              f"{tf.windows} windows from {tf.files} files: model {tf.model_mse:.4f}, persistence "
+              f"{tf.persistence_mse:.4f}, ratio {tf.ratio:.3f} (target <= {ev.MAX_TEACHER_FORCED_RATIO})", flush=True)
+        if len(clips[name]) < args.seeds:
+            print(f"note: the set {name} gives only {len(clips[name])} seeds", file=sys.stderr)
+        evaluations = []
+        for i, clip in enumerate(clips[name], 1):
+            e = ev.evaluate_clip(bundle, clip, replace(params, rng_seed=args.rng_seed + i - 1), args.draws)
+            evaluations.append(e)
+            print(f"{name} seed {i}/{len(clips[name])}: {clip.path.name} at {clip.offset_seconds:.1f} s, passes "
+                  + ", ".join(f"{h} {sum(d.scores[h].passed for d in e.draws)}/{args.draws} "
+                              f"(truth {'passes' if e.truth[h].passed else 'fails'})" for h in ev.HORIZONS),
+                  file=sys.stderr, flush=True)
+            if plots is not None:
+                ev.plot_evaluation(bundle.features, e, plots / f"{name}-seed{i:02d}.png",
+                                   f"{bundle.name}, {name} seed {i}: {clip.path.name} at {clip.offset_seconds:.1f} s")
+        for horizon in ev.HORIZONS:
+            _print_set_table(ev, name, evaluations, horizon, args.draws)
+        results[name] = (tf, evaluations)
+
+    print(f"\nsummary: seeds passing, model (mean over {args.draws} draws, min-max) / truth; medians model / truth")
+    print(f"{'set':<16} {'scored':<7} {'seeds':>5} {'model':>14} {'truth':>5} {'key':>11} {'beat':>11} "
+          f"{'timbre dB':>11} {'replay':>9} {'loud max LU':>11} {'loud ok':>9} {'peaks ok':>9}")
+    for name, (_, evaluations) in results.items():
+        summary = ev.summarise(evaluations)
+        for horizon in ev.HORIZONS:
+            m, t = summary[horizon]["model"], summary[horizon]["truth"]
+            med = {f: _pair(m["median"][f], t["median"][f], fmt) for f, fmt in
+                   (("key_correlation", ".2f"), ("beat_strength", ".2f"), ("timbre_db", ".1f"),
+                    ("replay_fraction", ".2f"), ("loudness_max_lu", ".1f"))}
+            passes = f"{m['passed']['mean']:.1f} ({m['passed']['min']}-{m['passed']['max']})"
+            print(f"{name:<16} {horizon:<7} {summary['seeds']:>5} {passes:>14} {t['passed']:>5} "
+                  f"{med['key_correlation']:>11} {med['beat_strength']:>11} {med['timbre_db']:>11} "
+                  f"{med['replay_fraction']:>9} {med['loudness_max_lu']:>11} "
+                  f"{_pair(m['loudness_kept']['mean'], t['loudness_kept'], '.1f'):>9} "
+                  f"{_pair(m['peaks_kept']['mean'], t['peaks_kept'], '.1f'):>9}")
     if json_path is not None:
-        settings = {"data": [str(d) for d in args.data], "seeds": args.seeds, "seed_seconds": args.seed_seconds,
-                    "seconds": args.seconds, "temperature": args.temperature, "rng_seed": args.rng_seed,
-                    "anchor": not args.no_anchor, "adapt_seconds": args.adapt, "int8": not args.float32}
-        ev.write_json(ev.report(bundle, settings, result, evaluations), json_path)
+        settings = {"sets": sets, "seeds": args.seeds, "seed_seconds": args.seed_seconds, "seconds": args.seconds,
+                    "draws": args.draws, "temperature": args.temperature, "rng_seed": args.rng_seed,
+                    "anchor": not args.no_anchor, "adapt_seconds": args.adapt, "int8": not args.float32,
+                    "follow": params.follow}
+        ev.write_json(ev.report(bundle, settings, results), json_path)
         print(f"wrote {json_path}", file=sys.stderr)
     return 0
 
@@ -241,12 +327,21 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("evaluate", help="measure a model: next-frame error and continuations of held-out seeds")
     p.add_argument("model", help="bundled model name or path to a .musicgen file")
-    p.add_argument("--data", nargs="+", required=True, help="folders (or files) of held-out audio")
-    p.add_argument("--seeds", type=int, default=10, help="seeds to continue (default 10)")
+    p.add_argument("--data", nargs="+", metavar="DIR", help="folders (or files) of held-out audio: one seed set")
+    p.add_argument("--set", action="append", default=[], metavar="NAME=DIR",
+                   help="a named seed set, reported beside the others (repeat: e.g. --set in-domain=DIR "
+                        "--set out-of-domain=DIR)")
+    p.add_argument("--seeds", type=int, default=10, help="seeds per set to continue (default 10)")
+    p.add_argument("--draws", type=int, default=3,
+                   help="continuations of each seed, each with other random variation (default 3)")
     p.add_argument("--seed-seconds", type=float, default=8.0, help="length of each seed (default 8)")
-    p.add_argument("--seconds", type=float, default=60.0, help="length of each continuation (default 60)")
+    p.add_argument("--seconds", type=float, default=60.0,
+                   help="length of each continuation (default 60); scored from 2 s on, to 22 s and to the end")
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
-    p.add_argument("--rng-seed", type=int, default=0, help="random variation of the first seed; +1 per seed")
+    p.add_argument("--follow", type=float, metavar="0..1",
+                   help="how closely to follow the seed, 0 (wander) to 1 (stay close) (default: the app's)")
+    p.add_argument("--rng-seed", type=int, default=0,
+                   help="random variation of a set's first seed; +1 per seed, +1000 per draw")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
     _add_float32_option(p)
     _add_adapt_option(p)

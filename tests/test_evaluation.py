@@ -106,66 +106,123 @@ def test_the_frozen_baseline_holds_the_seeds_last_frame(seed, seed_db):
     assert ev.silent_fraction(frozen_db, seed_db, FPS) == 0.0
 
 
+def scores(**changed):
+    good = dict(level_db=-2.0, silent_fraction=0.0, change_ratio=0.9, copy_fraction=0.05, frechet=100.0,
+                frechet_frozen=300.0, self_repetition=0.9, self_repetition_truth=0.1, key_correlation=0.6,
+                beat_strength=0.4, timbre_db=4.0, replay_fraction=0.1, loudness_max_lu=1.5, loudness_bias_lu=0.5,
+                clipped_fraction=0.0, seed_clipped_fraction=0.0, true_peak_dbtp=-1.0)
+    return ev.ContinuationScores(**{**good, **changed})
+
+
 def test_targets_name_what_fails():
-    good = ev.ContinuationScores(level_db=-2.0, silent_fraction=0.0, change_ratio=0.9, copy_fraction=0.05,
-                                 frechet=100.0, frechet_frozen=300.0, self_repetition=0.9, self_repetition_truth=0.1)
-    assert good.passed and good.failures() == []
-    bad = ev.ContinuationScores(level_db=-7.0, silent_fraction=0.1, change_ratio=0.3, copy_fraction=0.5,
-                                frechet=300.0, frechet_frozen=300.0, self_repetition=0.0, self_repetition_truth=0.0)
-    assert bad.failures() == ["silent", "level", "change", "copy", "frechet"]
+    good = scores()
+    assert good.passed and good.failures() == [] and good.loudness_kept and good.peaks_kept
+    # The bundled models on unheard music (issue 11): key 0.02, beat 0.13, timbre 10-13 dB.
+    bad = scores(level_db=-7.0, silent_fraction=0.1, change_ratio=0.3, copy_fraction=0.5, frechet=300.0,
+                 key_correlation=0.02, beat_strength=0.13, timbre_db=10.4, replay_fraction=0.6)
+    assert bad.failures() == list(ev.TARGETS)
+    # A seed without a clear beat is not judged on it; loudness and peaks are targets of their own.
+    assert scores(beat_strength=None).passed
+    hot = scores(loudness_max_lu=6.0, clipped_fraction=0.004)
+    assert hot.passed and not hot.loudness_kept and not hot.peaks_kept
+    assert scores(clipped_fraction=0.01, seed_clipped_fraction=0.01).peaks_kept
 
 
 @pytest.fixture(scope="module")
 def held_out(tmp_path_factory):
     folder = tmp_path_factory.mktemp("held-out")
-    sf.write(folder / "a.wav", tune(11.0, 5), SR)  # room for two clips of 2 + 3 s
-    sf.write(folder / "b.flac", tune(6.0, 6), SR)  # one
-    sf.write(folder / "c.wav", tune(4.0, 7), SR)  # one with 2 s of truth (at least half of 3 s)
-    sf.write(folder / "d.wav", tune(3.0, 8), SR)  # none: 1 s of truth
+    sf.write(folder / "a.wav", tune(13.0, 5), SR)  # room for two clips of 2 + 4 s
+    sf.write(folder / "b.flac", tune(7.0, 6), SR)  # one
+    sf.write(folder / "c.wav", tune(5.5, 7), SR)  # one with 3.5 s of truth (2 s skipped + at least 1 s)
+    sf.write(folder / "d.wav", tune(4.0, 8), SR)  # none: 2 s of truth
     return folder
 
 
 def test_clips_spread_over_files_and_the_truth_follows_the_seed(held_out):
     a = sf.read(held_out / "a.wav", dtype="float32")[0]
-    one = ev.pick_clips([held_out], CFG, 1, 2.0, 3.0)
+    one = ev.pick_clips([held_out], CFG, 1, 2.0, 4.0)
     assert [c.path.name for c in one] == ["b.flac"]  # the middle of the files that fit
-    two = ev.pick_clips([held_out], CFG, 2, 2.0, 3.0)
+    two = ev.pick_clips([held_out], CFG, 2, 2.0, 4.0)
     assert [c.path.name for c in two] == ["a.wav", "c.wav"]
-    every = ev.pick_clips([held_out], CFG, 10, 2.0, 3.0)
+    every = ev.pick_clips([held_out], CFG, 10, 2.0, 4.0)
     assert [c.path.name for c in every] == ["a.wav", "a.wav", "b.flac", "c.wav"]
+    assert [c.offset_seconds for c in ev.pick_clips([held_out], CFG, 10, 2.0, 4.0)] == \
+        [c.offset_seconds for c in every]  # deterministic
     for clip in every[:2]:
         start = int(round(clip.offset_seconds * SR))
-        assert len(clip.seed) == 2 * SR and clip.truth_seconds == 3.0
-        assert np.array_equal(np.concatenate([clip.seed, clip.truth]), a[start:start + 5 * SR])
-    assert every[0].offset_seconds + 5 <= every[1].offset_seconds  # no overlap
-    assert every[3].offset_seconds == 0 and every[3].truth_seconds == pytest.approx(2.0, abs=0.01)
+        assert len(clip.seed) == 2 * SR and clip.truth_seconds == 4.0
+        assert np.array_equal(np.concatenate([clip.seed, clip.truth]), a[start:start + 6 * SR])
+    assert every[0].offset_seconds + 6 <= every[1].offset_seconds  # no overlap
+    assert every[3].offset_seconds == 0 and every[3].truth_seconds == pytest.approx(3.5, abs=0.01)
     with pytest.raises(MusicgenError, match="no audio file holds"):
         ev.pick_clips([held_out], CFG, 1, 8.0, 60.0)
+    with pytest.raises(MusicgenError, match="not scored"):
+        ev.pick_clips([held_out], CFG, 1, 2.0, 2.5)
 
 
-def test_musicgen_evaluate_writes_a_table_json_and_plots(capsys, tiny_bundle_path, held_out, tmp_path):
+def test_musicgen_evaluate_reports_named_sets_side_by_side_with_draws_json_and_plots(capsys, tiny_bundle_path,
+                                                                                   held_out, tmp_path):
     plots, report = tmp_path / "plots", tmp_path / "report.json"
-    code = main(["evaluate", str(tiny_bundle_path), "--data", str(held_out), "--seeds", "2",
-                 "--seed-seconds", "2", "--seconds", "3", "--plots", str(plots), "--json", str(report)])
+    code = main(["evaluate", str(tiny_bundle_path), "--set", f"in-domain={held_out}", "--set",
+                 f"other={held_out / 'a.wav'}", "--seeds", "2", "--draws", "2", "--seed-seconds", "2",
+                 "--seconds", "4", "--follow", "0.3", "--plots", str(plots), "--json", str(report)])
     out, err = capsys.readouterr()
     assert code == 0, err
     assert "persistence" in out and "summary: " in out and "a.wav" in out and "c.wav" in out
+    assert "in-domain: scored 2-22 s" in out and "other: scored 2 s to the end" in out
 
     data = json.loads(report.read_text())
-    assert data["settings"]["n_mels"] == ev.N_MELS and data["teacher_forced"]["windows"] > 0
-    assert [s["file"].rsplit("/", 1)[-1] for s in data["seeds"]] == ["a.wav", "c.wav"]
-    assert [s["truth_seconds"] for s in data["seeds"]] == pytest.approx([3.0, 2.0], abs=0.01)
-    for s in data["seeds"]:
-        assert 0 <= s["silent_fraction"] <= 1 and 0 <= s["copy_fraction"] <= 1
-        assert np.isfinite(s["level_db"]) and s["change_ratio"] >= 0
-        assert 0 < s["frechet"] < 1e7 and 0 < s["frechet_frozen"] < 1e7
-        assert s["passed"] == (s["failed"] == [])
-    assert data["summary"]["seeds"] == 2 and data["summary"]["passed"] == sum(s["passed"] for s in data["seeds"])
+    assert data["settings"]["follow"] == 0.3 and data["settings"]["draws"] == 2
+    assert list(data["sets"]) == ["in-domain", "other"]
+    one = data["sets"]["in-domain"]
+    assert one["teacher_forced"]["windows"] > 0
+    assert [s["file"].rsplit("/", 1)[-1] for s in one["seeds"]] == ["a.wav", "c.wav"]
+    assert [s["truth_seconds"] for s in one["seeds"]] == pytest.approx([4.0, 3.5], abs=0.01)
+    for s in one["seeds"]:
+        assert [d["rng_seed"] for d in s["draws"]] in ([0, 1000], [1, 1001])
+        for side in [s["truth"]] + s["draws"]:
+            for h in ev.HORIZONS:
+                m = side[h]
+                assert 0 <= m["silent_fraction"] <= 1 and 0 <= m["replay_fraction"] <= 1
+                assert -1 <= m["key_correlation"] <= 1 and m["timbre_db"] >= 0
+                assert np.isfinite(m["loudness_max_lu"]) and 0 <= m["clipped_fraction"] <= 1
+                assert (m["beat_strength"] is None) == (not s["seed"]["has_beat"])
+                assert m["passed"] == (m["failed"] == [])
+        assert s["truth"]["full"]["frechet"] == pytest.approx(0.0, abs=1e-6)
+    summary = one["summary"]
+    assert summary["seeds"] == 2 and summary["draws"] == 2
+    for h in ev.HORIZONS:
+        per_draw = [sum(s["draws"][d][h]["passed"] for s in one["seeds"]) for d in range(2)]
+        assert summary[h]["model"]["passed"]["per_draw"] == per_draw
+        assert summary[h]["model"]["passed"]["mean"] == np.mean(per_draw)
+        assert summary[h]["truth"]["passed"] == sum(s["truth"][h]["passed"] for s in one["seeds"])
+    assert len(data["sets"]["other"]["seeds"]) == 2  # two clips of one file
 
-    pngs = sorted(plots.glob("*.png"))
-    assert [p.name for p in pngs] == ["seed01.png", "seed02.png"]
-    for png in pngs:
-        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 20_000
+    pngs = sorted(p.name for p in plots.glob("*.png"))
+    assert pngs == ["in-domain-seed01.png", "in-domain-seed02.png", "other-seed01.png", "other-seed02.png"]
+    for png in plots.glob("*.png"):
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and png.stat().st_size > 50_000
+
+
+def test_musicgen_evaluate_on_data_is_one_set(capsys, tiny_bundle_path, held_out, tmp_path):
+    report = tmp_path / "report.json"
+    code = main(["evaluate", str(tiny_bundle_path), "--data", str(held_out), "--seeds", "1", "--draws", "1",
+                 "--seed-seconds", "2", "--seconds", "4", "--json", str(report)])
+    assert code == 0, capsys.readouterr().err
+    data = json.loads(report.read_text())
+    assert list(data["sets"]) == ["data"] and len(data["sets"]["data"]["seeds"][0]["draws"]) == 1
+
+
+@pytest.mark.parametrize("args, message", [
+    ([], "give held-out audio"),
+    (["--set", "nameless"], "NAME=DIR"),
+    (["--set", "a=x", "--set", "a=y"], "given twice"),
+    (["--data", "x", "--draws", "0"], "at least 1"),
+])
+def test_musicgen_evaluate_refuses_bad_sets_in_one_line(capsys, tiny_bundle_path, args, message):
+    assert main(["evaluate", str(tiny_bundle_path)] + args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and message in err
 
 
 def test_musicgen_evaluate_without_enough_audio_is_one_error_line(capsys, tiny_bundle_path, held_out):
