@@ -198,10 +198,9 @@ def cmd_evaluate(args) -> int:
     if args.draws < 1:
         raise MusicgenError("--draws must be at least 1")
     sets = _seed_sets(args)
-    params = ContinuationParams(args.seconds, args.temperature, args.rng_seed, not args.no_anchor, args.adapt,
-                                not args.float32)
-    if args.follow is not None:
-        params = replace(params, follow=args.follow)
+    params = ContinuationParams(seconds=args.seconds, temperature=args.temperature, rng_seed=args.rng_seed,
+                                anchor=not args.no_anchor, adapt_seconds=args.adapt, int8=not args.float32,
+                                follow=args.follow)
     bundle = load_bundle(args.model)
     # Picking the clips first: a folder without enough audio fails before any long work.
     clips = {name: ev.pick_clips(folders, bundle.features, args.seeds, args.seed_seconds, args.seconds)
@@ -338,8 +337,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seconds", type=float, default=60.0,
                    help="length of each continuation (default 60); scored from 2 s on, to 22 s and to the end")
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
-    p.add_argument("--follow", type=float, metavar="0..1",
-                   help="how closely to follow the seed, 0 (wander) to 1 (stay close) (default: the app's)")
+    _add_follow_option(p)
     p.add_argument("--rng-seed", type=int, default=0,
                    help="random variation of a set's first seed; +1 per seed, +1000 per draw")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
