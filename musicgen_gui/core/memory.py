@@ -38,8 +38,9 @@ def blend_weight(follow: float) -> float:
 
 
 def jump_chance(follow: float) -> float:
-    """Chance of a jump on each beat (a bar of four at the default follows the seed about 1.6 bars)."""
-    return 0.05 + 0.45 * (1.0 - follow)
+    """Chance of a jump on each beat: at the default about every other beat, which keeps 2 s of the
+    continuation from replaying 2 s of the seed (docs/EVALUATION.md)."""
+    return 0.1 + 0.8 * (1.0 - follow)
 
 
 class SeedMemory:
