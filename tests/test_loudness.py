@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 from synth import SR, chord, drum_loop, melody
 
-from musicgen_gui.core.loudness import CEILING_DBTP, Leveler, TruePeakLimiter, integrated_loudness, true_peak
+from musicgen_gui.core.loudness import (CEILING_DBTP, Leveler, TruePeakLimiter, integrated_loudness,
+                                        mean_square_loudness, true_peak)
 
 MUSIC = np.tile(chord(seconds=2.0) + drum_loop(2.0), 5)  # 10 s
 
@@ -67,3 +68,10 @@ def test_limiter_meets_the_ceiling_and_passes_quiet_samples_unchanged():
     assert np.allclose(out[SR // 2 + 2000:], x[SR // 2 + 2000:len(out)], atol=1e-6)
     # Only the burst and the ramps around it are turned down.
     assert 0 < limiter.reduced_samples < 1000
+
+
+def test_no_level_jump_where_the_seed_ends_softer_than_its_average():
+    target = integrated_loudness(MUSIC, SR)
+    out = stream(Leveler(SR, target, start_lufs=target - 8.0), MUSIC)
+    assert mean_square_loudness(out[:SR // 2], SR) == pytest.approx(target - 8.0, abs=1.5)
+    assert integrated_loudness(out[3 * SR:6 * SR], SR) == pytest.approx(target, abs=0.5)

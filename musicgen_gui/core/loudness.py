@@ -31,6 +31,7 @@ STEP_SECONDS = 0.1
 LOOKAHEAD_STEPS = 2  # the short-term window reaches this many steps ahead (0.2 s)
 MAX_BOOST_DB, MAX_CUT_DB = 12.0, 24.0
 MAX_LIMITER_MAKEUP_DB = 6.0
+GLIDE_SECONDS = 2.0
 QUIET_LU = 20.0  # passages this far below the target are left as they are, not boosted
 _ABSOLUTE_GATE, _RELATIVE_GATE = -70.0, -10.0
 _OVERSAMPLE = 4
@@ -57,6 +58,12 @@ def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray]:
 
 def _to_lufs(mean_square: np.ndarray | float) -> np.ndarray | float:
     return -0.691 + 10.0 * np.log10(np.maximum(mean_square, 1e-20))
+
+
+def mean_square_loudness(samples: np.ndarray, sample_rate: int) -> float:
+    """Ungated loudness (LUFS) of a short signal, such as a second of it."""
+    b, a = k_weighting(sample_rate)
+    return float(_to_lufs(np.mean(scipy.signal.lfilter(b, a, np.asarray(samples, np.float64)) ** 2)))
 
 
 def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
@@ -122,12 +129,21 @@ class Leveler:
     """Holds the continuation's short-term loudness at ``target_lufs`` (None: leaves it
     alone), then limits its peaks.
 
+    ``start_lufs``: the loudness where the seed ends (its last second). The target
+    glides from there to ``target_lufs`` over ``GLIDE_SECONDS``, so a seed that
+    ends softer or louder than its average has no level jump at the seam.
+
     ``process`` takes the continuation's samples in any blocks and returns them
     in order, ``delay`` samples late (the look-ahead of both stages).
     """
 
-    def __init__(self, sample_rate: int, target_lufs: float | None, max_boost_db: float = MAX_BOOST_DB):
+    def __init__(self, sample_rate: int, target_lufs: float | None, start_lufs: float | None = None,
+                 max_boost_db: float = MAX_BOOST_DB):
         self.target = target_lufs
+        # -inf (a silent last second) starts from the quiet gate: a fade in, not a jump.
+        self._start = target_lufs if start_lufs is None else max(start_lufs, (target_lufs or 0.0) - QUIET_LU)
+        self._glide_steps = GLIDE_SECONDS / STEP_SECONDS
+        self._sent_steps = 0
         self.step = int(STEP_SECONDS * sample_rate)  # samples are sent on in steps this long
         self._window = int(round(SHORT_TERM_SECONDS / STEP_SECONDS))
         self._max_boost = max_boost_db
@@ -161,13 +177,19 @@ class Leveler:
             end = len(self._energy) - self._unsent_steps + LOOKAHEAD_STEPS + 1
             loudness = float(_to_lufs(np.mean(self._energy[max(0, end - self._window):end])))
             gain = self._gain_db
-            if self.target is not None and loudness > self.target - QUIET_LU:  # a pause is not pumped up
-                gain = float(np.clip(self.target - loudness + self._limiter_loss_db, -MAX_CUT_DB, self._max_boost))
+            if self.target is not None:
+                glide = max(0.0, 1.0 - self._sent_steps / self._glide_steps)
+                target = self.target + glide * (self._start - self.target)
+                if loudness > target - QUIET_LU:  # a pause is not pumped up
+                    gain = float(np.clip(target - loudness + self._limiter_loss_db, -MAX_CUT_DB, self._max_boost))
+            if not self._sent_steps:
+                self._gain_db = gain  # the first step starts where it should, not from 0 dB
             ramp = np.linspace(self._gain_db, gain, self.step, endpoint=False, dtype=np.float32)
             out.append(self._raw[:self.step] * 10 ** (ramp / 20))
             self._raw = self._raw[self.step:]
             self._gain_db = gain
             self._unsent_steps -= 1
+            self._sent_steps += 1
             low, high = self.gain_db_range
             self.gain_db_range = (min(low, gain), max(high, gain))
         del self._energy[:max(0, len(self._energy) - self._window - self._unsent_steps)]

@@ -18,7 +18,7 @@ from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import align_to_frames, log_power
-from .loudness import Leveler, integrated_loudness
+from .loudness import Leveler, integrated_loudness, mean_square_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
@@ -240,7 +240,8 @@ class ContinuationSession:
         memory = SeedMemory(norm.normalise(self.seed_frames), bands, self.seed_analysis.beat, self.follow,
                             self._rng) if self.follow > 0 else None
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
-        leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None)
+        leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
+                          mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate))
         anchors = []
         if self.anchor:
             # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
