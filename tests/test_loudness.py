@@ -75,3 +75,12 @@ def test_no_level_jump_where_the_seed_ends_softer_than_its_average():
     out = stream(Leveler(SR, target, start_lufs=target - 8.0), MUSIC)
     assert mean_square_loudness(out[:SR // 2], SR) == pytest.approx(target - 8.0, abs=1.5)
     assert integrated_loudness(out[3 * SR:6 * SR], SR) == pytest.approx(target, abs=0.5)
+
+
+def test_empty_blocks_change_nothing():
+    """The phase reconstruction's first pushes return no samples."""
+    target = integrated_loudness(MUSIC, SR)
+    plain = stream(Leveler(SR, target), MUSIC)
+    leveler = Leveler(SR, target)
+    with_empty = np.concatenate([leveler.process(np.zeros(0, np.float32)) for _ in range(4)] + [stream(leveler, MUSIC)])
+    assert np.array_equal(plain, with_empty)

@@ -164,6 +164,8 @@ class Leveler:
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, np.float32)
+        if not len(samples):  # lfilter returns a wrong filter state for an empty input
+            return np.zeros(0, np.float32)
         weighted, self._zi = scipy.signal.lfilter(self._b, self._a, samples.astype(np.float64), zi=self._zi)
         weighted = np.concatenate([self._metering, weighted])
         whole = len(weighted) // self.step * self.step

@@ -238,7 +238,7 @@ class ContinuationSession:
         noise_scale = bundle.residual_std[None, :]
         bands = analysis.band_log_power(self.seed_frames, cfg)
         memory = SeedMemory(norm.normalise(self.seed_frames), bands, self.seed_analysis.beat, self.follow,
-                            self._rng) if self.follow > 0 else None
+                            self._rng, cfg, norm.std) if self.follow > 0 else None
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate))
@@ -253,7 +253,7 @@ class ContinuationSession:
         while produced < self.total_samples and not self._cancelled.is_set():
             if memory is not None:
                 # The correction: the net's guess pulled towards the seed's own next frame.
-                prediction = prediction + memory.weight * (memory.next_frame(recent, vary=self.temperature > 0) - prediction)
+                prediction = memory.correct(prediction, recent, vary=self.temperature > 0)
             frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
             log_frame = norm.denormalise(frame[0])
             for anchor in anchors:
