@@ -148,7 +148,7 @@ def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> No
              else f"{ev.SKIP_SECONDS:g} s to the end")
     print(f"\n{name}: scored {where} after the seam; model (median of {draws} draw{'s' * (draws != 1)}) / truth")
     print(f"{'#':>3}  {'file':<22} {'at s':>6} {'key':>11} {'beat':>11} {'timbre dB':>11} {'replay':>9} "
-          f"{'loud max LU':>11} {'bias LU':>11} {'clip %':>11} {'dBTP':>11} {'passes':>7}  model misses")
+          f"{'loud max LU':>11} {'bias LU':>11} {'clip %':>11} {'dBTP':>11} {'repeat':>9} {'passes':>7}  model misses")
 
     def median(values):
         values = [v for v in values if v is not None]
@@ -162,8 +162,9 @@ def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> No
         clip = _pair(100 * median(s.clipped_fraction for s in model), 100 * median(s.clipped_fraction for s in truth),
                      ".2f")
         peak = _pair(median(s.true_peak_dbtp for s in model), median(s.true_peak_dbtp for s in truth), "+.1f")
+        repeat = _pair(median(s.self_repetition for s in model), median(s.self_repetition for s in truth), ".2f")
         print(f"{label} {cells[0]:>11} {cells[1]:>11} {cells[2]:>11} {cells[3]:>9} {cells[4]:>11} {cells[5]:>11} "
-              f"{clip:>11} {peak:>11} {tail}")
+              f"{clip:>11} {peak:>11} {repeat:>9} {tail}")
 
     for i, e in enumerate(evaluations, 1):
         model = [d.scores[horizon] for d in e.draws]

@@ -108,7 +108,7 @@ def test_the_frozen_baseline_holds_the_seeds_last_frame(seed, seed_db):
 
 def scores(**changed):
     good = dict(level_db=-2.0, silent_fraction=0.0, change_ratio=0.9, copy_fraction=0.05, frechet=100.0,
-                frechet_frozen=300.0, self_repetition=0.9, self_repetition_truth=0.1, key_correlation=0.6,
+                frechet_frozen=300.0, self_repetition=0.9, key_correlation=0.6,
                 beat_strength=0.4, timbre_db=4.0, replay_fraction=0.1, loudness_max_lu=1.5, loudness_bias_lu=0.5,
                 clipped_fraction=0.0, seed_clipped_fraction=0.0, true_peak_dbtp=-1.0)
     return ev.ContinuationScores(**{**good, **changed})

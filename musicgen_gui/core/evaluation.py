@@ -457,9 +457,7 @@ class ContinuationScores:
     copy_fraction: float
     frechet: float  # continuation vs true continuation
     frechet_frozen: float  # frozen last frame vs true continuation
-    # Not targets: read the model's next to the truth's (see self_repetition).
-    self_repetition: float
-    self_repetition_truth: float
+    self_repetition: float  # not a target: read it next to the truth's own (see self_repetition)
     # Fidelity to the seed (issue 11).
     key_correlation: float
     beat_strength: float | None  # None: the seed has no clear beat, so the beat is not judged
@@ -608,7 +606,6 @@ def score_continuation(cfg: FeatureConfig, profile: SeedProfile, seed: np.ndarra
         frechet=frechet_distance(frames.continuation, frames.truth),
         frechet_frozen=frechet_distance(frames.frozen, frames.truth),
         self_repetition=self_repetition(frames.continuation, fps),
-        self_repetition_truth=self_repetition(frames.truth, fps),
         key_correlation=key_correlation(mean_chroma(scored, sr, profile.tuning), profile.chroma),
         beat_strength=periodicity(onset_envelope(scored, sr), profile.beat_period) if profile.has_beat else None,
         timbre_db=timbre_deviation_db(band_levels_db(scored, sr), profile.bands_db),
