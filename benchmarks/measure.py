@@ -1,6 +1,6 @@
 """Measure the app's real-time figures in its own event loop, on a private sound server.
 
-    python -m musicgen_gui.gui.measure --model piano [--seed FILE] [--runs 3]
+    python benchmarks/measure.py --model piano [--seed FILE] [--runs 3]
 
 For each run it presses Continue on a 10 s seed (no lead-in, so the first sound
 is the continuation's) and reports: the first audible sample after the press
@@ -23,34 +23,15 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..audio import player as player_module
-from ..audio.virtual import VirtualSoundServer
-from ..bench import chord_music, proc_status_mb
-from ..core.audio_io import write_wav
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the sound-server fixture
+from virtual_sound import VirtualSoundServer  # noqa: E402
+
+from musicgen_gui.audio import player as player_module  # noqa: E402
+from musicgen_gui.bench import chord_music, proc_status_mb, startup_seconds  # noqa: E402
+from musicgen_gui.core.audio_io import write_wav  # noqa: E402
 
 SEED_SECONDS = 10.0
 STREAM_SETTLE_MS = 3000
-
-
-def startup_seconds(qt_platform: str | None = None) -> dict:
-    """A fresh interpreter: time from start to the main window shown, and whether TF was imported.
-
-    qt_platform: QT_QPA_PLATFORM for it ("offscreen" needs no display).
-    """
-    code = ("import time, sys; t = time.perf_counter(); from PySide6.QtWidgets import QApplication; "
-            "app = QApplication([]); from musicgen_gui.gui.main_window import MainWindow; w = MainWindow(); "
-            "w.show(); app.processEvents(); "
-            "print(time.perf_counter() - t, 'tensorflow' in sys.modules, 'keras' in sys.modules); w.close()")
-    with tempfile.TemporaryDirectory() as home:
-        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home}
-        if qt_platform:
-            env["QT_QPA_PLATFORM"] = qt_platform
-        wall = time.perf_counter()
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-        total = time.perf_counter() - wall
-    shown, tf, keras = out.stdout.split()
-    return {"window_shown_s": float(shown), "process_to_shown_s": round(total, 3),
-            "tensorflow_imported": tf == "True" or keras == "True"}
 
 
 def chord_seed(path: Path, rate: int = 44100) -> Path:
@@ -62,8 +43,9 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
-    from .main_window import IDLE, MainWindow
-    from .settings import AppSettings
+    from musicgen_gui.gui.main_window import MainWindow
+    from musicgen_gui.gui.mode import IDLE
+    from musicgen_gui.gui.settings import AppSettings
 
     app = QApplication.instance() or QApplication([])
     settings_dir = tempfile.mkdtemp(prefix="musicgen-measure-")
@@ -71,8 +53,9 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
     settings.model = model
     settings.lead_in = 0.0
     settings.seconds = seconds
-    window = MainWindow(settings, recordings_dir=Path(settings_dir))
+    window = MainWindow(settings, recordings_dir=Path(settings_dir), takes_dir=Path(settings_dir) / "takes")
     window.show()
+    c = window.controller
     results: list[dict] = []
     steps = iter(["load"] + ["run"] * runs + ["stop-test"] * stop_test + ["done"])
 
@@ -88,21 +71,20 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
         action = next(steps)
         if action == "load":
             # The model, then a few seconds for PortAudio: a new stream's first callbacks can be late.
-            def load():
-                window.load_seed(seed)
+            def loaded():
                 window.waveform.set_region(0.0, SEED_SECONDS)  # the first 10 s of a longer file
                 QTimer.singleShot(STREAM_SETTLE_MS, step)
 
-            wait(lambda: window.bundle is not None, load)
+            wait(lambda: c.bundle is not None, lambda: c.load_seed(seed, then=loaded))
         elif action == "run":
             def press():
                 window.continue_action.trigger()
-                wait(lambda: window.mode == IDLE, finish_run)
+                wait(lambda: c.mode == IDLE, finish_run)
 
             if primed:  # as a user would: the next continuation is primed a moment after the last one ends
-                wait(lambda: window.primed, press)
+                wait(lambda: c.generation.primed, press)
             else:  # as if Continue came right after a change of settings
-                wait(lambda: window.primed, lambda: (window._drop_primer(), press()))
+                wait(lambda: c.generation.primed, lambda: (c.generation.drop_primer(), press()))
         elif action == "stop-test":
             window.panel.seconds.setValue(600.0)
             window.continue_action.trigger()
@@ -116,27 +98,26 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
             app.quit()
 
     def finish_run():
-        s = window.stats
-        results.append({"primed": s.get("primed"), "worker_started_ms": round(1000 * s.get("started", float("nan")), 1),
-                        "first_sound_ms": round(1000 * s.get("first_sound", float("nan")), 1),
+        s = c.stats
+        results.append({"primed": s.get("primed"), "first_sound_ms": round(1000 * s.get("first_sound", float("nan")), 1),
                         "underruns": s.get("underruns"), "device_underflows": s.get("xruns"),
                         "spectrogram_fps": round(s.get("fps", 0.0), 1)})
         step()
 
     def stop_now():
         pressed = time.perf_counter()
-        playback = window._playback
+        playback = c.playback
         window.stop_action.trigger()
         returned = time.perf_counter()
 
         def report():
             results.append({"stop_returned_ms": round(1000 * (returned - pressed), 1),
                             "stop_to_silence_ms": round(1000 * (playback.silent_time - pressed), 1),
-                            "underruns_before_stop": window.stats.get("underruns"),
-                            "device_underflows_before_stop": window.stats.get("xruns")})
+                            "underruns_before_stop": c.stats.get("underruns"),
+                            "device_underflows_before_stop": c.stats.get("xruns")})
             step()
 
-        wait(lambda: window._worker is None and playback.silent_time is not None, report)
+        wait(lambda: not c.generation.running and playback.silent_time is not None, report)
 
     QTimer.singleShot(0, step)
     app.exec()
@@ -153,10 +134,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, help="override the output buffer (seconds)")
     parser.add_argument("--unprimed", action="store_true", help="press Continue before the session is primed")
     parser.add_argument("--no-stop-test", action="store_true", help="leave out the 600 s continuation stopped after 3 s")
-    parser.add_argument("--startup", action="store_true", help="measure cold start only")
+    parser.add_argument("--startup", action="store_true",
+                        help="measure cold start only: to the window shown with the seed (--seed) loaded")
     args = parser.parse_args(argv)
     if args.startup:
-        print(json.dumps(startup_seconds()))
+        print(json.dumps(startup_seconds(args.seed)))
         return 0
     if not args.model:
         parser.error("--model is required")

@@ -1,11 +1,12 @@
 """Screenshots of the real window in each state, for the README.
 
-    python -m musicgen_gui.gui.screenshots [--model piano] [--seed FILE] [--out docs/screenshots]
+    python benchmarks/screenshots.py [--model piano] [--seed FILE] [--out docs/screenshots]
 
 Runs under its own Xvfb (unless $DISPLAY is set) and a private PulseAudio with
-a virtual microphone, records a chord from it, continues it, trains briefly on
-synthetic music and opens the export dialog, grabbing the screen after each
-step: empty, recording, seed, streaming, training, export.
+a virtual microphone, records the seed from it, continues it into three takes,
+trains briefly on synthetic music and opens the export dialog, grabbing the
+screen after each step: empty, recording (the live waveform), seed (with its
+tempo and key), streaming, takes, training, export.
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..audio.virtual import VirtualSoundServer
-from ..core.audio_io import write_wav
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the sound-server fixture
+from virtual_sound import VirtualSoundServer  # noqa: E402
+
+from musicgen_gui.core.audio_io import write_wav  # noqa: E402
 
 SIZE = (1280, 800)  # the virtual screen
 SHOT_WIDTH = 1000  # PNGs are scaled down to this width, to stay small
@@ -86,10 +89,11 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
     from PySide6.QtGui import QImage
     from PySide6.QtWidgets import QApplication
 
-    from ..core.bundle import bundled_model_names
-    from .dialogs import ExportDialog
-    from .main_window import IDLE, MainWindow
-    from .settings import AppSettings
+    from musicgen_gui.core.bundle import bundled_model_names
+    from musicgen_gui.gui.dialogs import ExportDialog
+    from musicgen_gui.gui.main_window import MainWindow
+    from musicgen_gui.gui.mode import IDLE
+    from musicgen_gui.gui.settings import AppSettings
 
     bundled = bundled_model_names()
     model = args.model or ("piano" if "piano" in bundled else (bundled or [None])[0])
@@ -106,9 +110,10 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
     settings.model = model
     settings.seconds = 20.0
     settings.lead_in = 1.0
-    window = MainWindow(settings, recordings_dir=work / "recordings")
+    window = MainWindow(settings, recordings_dir=work / "recordings", takes_dir=work / "takes")
     window.setGeometry(0, 0, *SIZE)
     window.show()
+    c = window.controller
     feeder = None
 
     def shot(name: str) -> None:
@@ -139,7 +144,10 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
         window.record_action.trigger()
         feeder.terminate()
         feeder.wait()
-        seconds = len(window.seed.samples) / window.seed.sample_rate
+        wait(lambda: c.seed is not None, recorded)
+
+    def recorded():
+        seconds = len(c.seed.samples) / c.seed.sample_rate
         window.waveform.set_region(min(1.0, seconds / 4), seconds)
         after(1500, seed_loaded)
 
@@ -148,30 +156,37 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
         window.continue_action.trigger()
         after(6000, streaming)
 
+    def idle():
+        return c.mode == IDLE and not c.generation.running and not c.busy
+
     def streaming():
         shot("streaming")
-        window.stop()
-        wait(lambda: window.mode == IDLE and window._worker is None, training)
+        window.stop_action.trigger()  # Take 1 ends where it was heard
+        wait(idle, lambda: (window.panel.seconds.setValue(6.0), window.regenerate_action.trigger(),
+                            wait(idle, lambda: (window.extend_action.trigger(), wait(idle, takes)))))
+
+    def takes():
+        after(500, lambda: (shot("takes"), training()))
 
     def training():
         window.open_training()
-        dialog = window._training
+        dialog = window.training
         dialog.add_folder(str(corpus))
         dialog.epochs.setValue(3)
         dialog.name.setText("screenshot-model")
         dialog.move(420, 120)
         dialog.start_button.click()
-        wait(lambda: len(dialog._val_losses) >= 1 and len(dialog._batch_losses) >= 6,
-             lambda: (shot("training"), dialog.stop(), wait(lambda: dialog._worker is None, export)))
+        wait(lambda: len(dialog.losses()[1]) >= 1 and len(dialog.losses()[0]) >= 6,
+             lambda: (shot("training"), dialog.stop(), wait(lambda: not dialog.running, export)))
 
     def export():
-        window._training.close()
-        dialog = ExportDialog(window.settings, window.seed.path, window)
+        window.training.close()
+        dialog = ExportDialog(window.settings, c.takes.take(0), window)
         dialog.move(440, 300)
         dialog.show()
         after(500, lambda: (shot("export"), dialog.close(), window.close(), app.quit()))
 
-    wait(lambda: window.bundle is not None, lambda: after(2500, empty))
+    wait(lambda: c.bundle is not None, lambda: after(2500, empty))
     app.exec()
     return 0
 

@@ -31,14 +31,16 @@ from pathlib import Path
 
 import numpy as np
 
-from musicgen_gui.audio.devices import OUTPUT, find_device
-from musicgen_gui.audio.player import Player
-from musicgen_gui.audio.virtual import VirtualSoundServer, available
-from musicgen_gui.bench import chord_music, proc_status_mb
-from musicgen_gui.core.audio_io import write_wav
-from musicgen_gui.core.bundle import DEFAULT_MODEL, load_bundle
-from musicgen_gui.core.fileio import atomic_file
-from musicgen_gui.core.session import ContinuationParams, ContinuationSession
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the sound-server fixture
+from virtual_sound import VirtualSoundServer, available  # noqa: E402
+
+from musicgen_gui.audio.devices import OUTPUT, find_device  # noqa: E402
+from musicgen_gui.audio.player import Player  # noqa: E402
+from musicgen_gui.bench import chord_music, proc_status_mb  # noqa: E402
+from musicgen_gui.core.audio_io import write_wav  # noqa: E402
+from musicgen_gui.core.bundle import DEFAULT_MODEL, load_bundle  # noqa: E402
+from musicgen_gui.core.fileio import atomic_file  # noqa: E402
+from musicgen_gui.core.session import ContinuationParams, ContinuationSession  # noqa: E402
 
 SEED_SECONDS = 10.0
 LEAD_IN_SECONDS = 2.0  # the end of the seed is played first, as the app does
@@ -83,7 +85,7 @@ def soak(server, player, bundle, seed, seconds: float, every: float, wav_folder:
                 elapsed = time.monotonic() - started
                 if elapsed >= next_sample:
                     samples.append({"t_s": round(elapsed, 1), "rss_app_mb": round(proc_status_mb("VmRSS"), 1),
-                                    "rss_audio_mb": round(proc_status_mb("VmRSS", player._process.pid), 1),
+                                    "rss_audio_mb": round(proc_status_mb("VmRSS", player.pid), 1),
                                     "played_s": round(playback.position / rate, 1),
                                     "underruns": playback.underruns, "device_underflows": playback.xruns,
                                     "load_1min": round(os.getloadavg()[0], 2)})

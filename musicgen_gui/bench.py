@@ -18,6 +18,7 @@ import json
 import multiprocessing
 import os
 import platform
+import shutil
 import statistics
 import subprocess
 import sys
@@ -25,7 +26,6 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 
@@ -35,7 +35,7 @@ from .core.errors import MusicgenError
 from .core.fileio import atomic_file
 from .core.model import PRESETS, build_keras_model, import_keras
 
-SECTIONS = ("generation", "candidates", "threads", "latency", "scaling", "startup", "memory", "naive", "training")
+SECTIONS = ("generation", "threads", "latency", "scaling", "startup", "memory", "naive", "training")
 SEED_SECONDS = 10.0
 # Training batches left out of the timing: the first ones trace and compile the graph.
 _TRAIN_WARMUP_BATCHES = 2
@@ -46,7 +46,6 @@ class Plan:
     seconds: float  # continuation per generation run
     repeats: int  # generation runs per model
     naive_steps: int  # model.predict calls per model
-    candidate_frames: int
     thread_steps: int  # predictor steps per timing of the BLAS thread count
     thread_rounds: int
     latency_runs: int
@@ -58,11 +57,11 @@ class Plan:
     seed_lengths: tuple[float, ...]  # seed lengths for the scaling
 
 
-FULL = Plan(seconds=30.0, repeats=3, naive_steps=40, candidate_frames=600, thread_steps=40, thread_rounds=5,
+FULL = Plan(seconds=30.0, repeats=3, naive_steps=40, thread_steps=40, thread_rounds=5,
             latency_runs=11, startup_runs=3, train_batches=10, train_batch_size=None, memory_seconds=60.0,
             lengths=(15.0, 30.0, 60.0, 120.0), seed_lengths=(1.0, 10.0, 60.0, 300.0))
 # Every section, each cut to the least that exercises it: the figures are not worth quoting.
-QUICK = Plan(seconds=3.0, repeats=1, naive_steps=4, candidate_frames=40, thread_steps=10, thread_rounds=1,
+QUICK = Plan(seconds=3.0, repeats=1, naive_steps=4, thread_steps=10, thread_rounds=1,
              latency_runs=3, startup_runs=1, train_batches=2, train_batch_size=4, memory_seconds=2.0,
              lengths=(1.0, 2.0), seed_lengths=(1.0, 10.0))
 
@@ -96,16 +95,15 @@ class _Ring:
         from .audio import engine
         from .audio.player import RING_SECONDS, Playback
 
-        self._engine = engine
         self.shared = engine.Shared.create(int(RING_SECONDS * rate), multiprocessing.get_context("spawn"))
-        self.playback = Playback(SimpleNamespace(_shared=self.shared, device_rate=rate, latency=0.0), 1, 0, rate)
+        self.playback = Playback(self.shared, 1, 0, rate, rate, latency_s=0.0)
 
     def write(self, samples: np.ndarray) -> None:
         self.playback.write(samples)
-        self.shared.ints[self._engine.READ] = self.shared.ints[self._engine.WRITTEN]
+        self.shared.control["read"] = self.shared.control["written"]
 
 
-# --- generation, candidates, latency, scaling: numpy only -------------------------------------------
+# --- generation, latency, scaling: numpy only -------------------------------------------
 
 def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring, int8: bool = True) -> dict:
     """One continuation through the session into the ring, as the app streams it
@@ -156,42 +154,6 @@ def int8_setup_ms(bundle: ModelBundle) -> float:
     start = time.perf_counter()
     FramePredictor(replace(bundle), int8=True)  # a new bundle object: nothing cached
     return 1000 * (time.perf_counter() - start)
-
-
-def candidates(bundle: ModelBundle, seed: np.ndarray, frames: int, batch: int) -> dict:
-    """The engine at ``batch`` candidates: one predictor step for all, a phase reconstruction each.
-
-    ContinuationSession offers one continuation, so this drives the parts directly,
-    as a session with candidates would.
-    """
-    from threadpoolctl import threadpool_limits
-
-    from .core.features import align_to_frames, log_power
-    from .core.phase import StreamingPhaseReconstructor
-    from .core.predictor import FramePredictor
-
-    cfg, norm = bundle.features, bundle.normaliser
-    seed = align_to_frames(seed, cfg)
-    warm = norm.normalise(log_power(seed, cfg)[-bundle.training.sequence_length:])
-    rng = np.random.default_rng(0)
-    step_time = 0.0
-    with threadpool_limits(limits=1, user_api="blas"):  # as the session runs
-        predictor = FramePredictor(bundle, batch)
-        prediction = predictor.run_sequence(np.repeat(warm[None], batch, axis=0))[:, -1]
-        phases = [StreamingPhaseReconstructor(cfg) for _ in range(batch)]
-        for phase in phases:
-            phase.prime(seed)
-        start = time.perf_counter()
-        for _ in range(frames):
-            frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
-            for phase, log_frame in zip(phases, norm.denormalise(frame)):
-                phase.push(log_frame)
-            frame += 0.5 * bundle.residual_std * rng.standard_normal(frame.shape, np.float32)
-            t = time.perf_counter()
-            prediction = predictor.step(frame)
-            step_time += time.perf_counter() - t
-        total = time.perf_counter() - start
-    return {"steps_per_second": frames / total, "predictor_steps_per_second": frames / step_time}
 
 
 def blas_threads(bundle: ModelBundle, steps: int, rounds: int) -> dict:
@@ -315,14 +277,51 @@ def cli_peak_rss_mb(model: str, seed_file: Path, seconds: float, out: Path) -> f
     return float(_run([sys.executable, "-c", code]).split()[-1])
 
 
-def gui_streaming(model: str, seed_file: Path, seconds: float) -> dict:
-    """The app offscreen on a private sound server, streaming one continuation
-    (gui/measure.py, which reports its processes' peak RSS)."""
-    from .audio import virtual
+_STARTUP = """
+import sys, time
+t = time.perf_counter()
+from PySide6.QtWidgets import QApplication
+app = QApplication([])
+from musicgen_gui.gui.main_window import MainWindow
+w = MainWindow()
+w.show()
+if len(sys.argv) > 1:
+    w.open_files(sys.argv[1:])
+    while w.controller.seed is None:
+        app.processEvents()
+app.processEvents()
+seed = w.controller.seed
+print(time.perf_counter() - t, 'tensorflow' in sys.modules or 'keras' in sys.modules,
+      len(seed.samples) / seed.sample_rate if seed else 0.0)
+w.close()
+"""
 
-    if not virtual.available():
+
+def startup_seconds(seed_file: Path | None = None, qt_platform: str | None = None) -> dict:
+    """A fresh interpreter: from start to the main window shown (with ``seed_file`` loaded and drawn), and
+    whether TensorFlow was imported. qt_platform: QT_QPA_PLATFORM for it ("offscreen" needs no display)."""
+    with tempfile.TemporaryDirectory() as home:
+        env = {**os.environ, "HOME": home, "XDG_CONFIG_HOME": home, "XDG_DATA_HOME": home}
+        if qt_platform:
+            env["QT_QPA_PLATFORM"] = qt_platform
+        wall = time.perf_counter()
+        out = subprocess.run([sys.executable, "-c", _STARTUP, *([str(seed_file)] if seed_file else [])], env=env,
+                             capture_output=True, text=True, check=True)
+        total = time.perf_counter() - wall
+    shown, tf, seed_seconds = out.stdout.split()[-3:]
+    return {"window_shown_s": float(shown), "process_to_shown_s": round(total, 3), "tensorflow_imported": tf == "True",
+            "seed_seconds": float(seed_seconds)}
+
+
+def gui_streaming(model: str, seed_file: Path, seconds: float) -> dict:
+    """The app offscreen on a private sound server, streaming one continuation: benchmarks/measure.py
+    of a source checkout, which reports its processes' peak RSS (an installed package has no dev tools)."""
+    measure = Path(__file__).resolve().parents[1] / "benchmarks" / "measure.py"
+    if not measure.is_file():
+        return {"skipped": "needs a source checkout (benchmarks/measure.py)"}
+    if shutil.which("pulseaudio") is None:
         return {"skipped": "PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)"}
-    output = _run([sys.executable, "-m", "musicgen_gui.gui.measure", "--model", model, "--seed", str(seed_file),
+    output = _run([sys.executable, str(measure), "--model", model, "--seed", str(seed_file),
                    "--runs", "1", "--seconds", str(seconds), "--no-stop-test"],
                   {**os.environ, "QT_QPA_PLATFORM": "offscreen"})
     result = {}
@@ -416,17 +415,6 @@ class _Run:
                          "seconds": self.plan.seconds}
         return out
 
-    def candidates(self) -> dict:
-        out = {}
-        for name, bundle in self.bundles.items():
-            one, four = (candidates(bundle, self.seed, self.plan.candidate_frames, b) for b in (1, 4))
-            out[name] = {"batch1_steps_per_second": one["steps_per_second"],
-                         "batch4_steps_per_second": four["steps_per_second"],
-                         "batch4_cost": one["steps_per_second"] / four["steps_per_second"],
-                         "predictor_batch4_cost": one["predictor_steps_per_second"] / four["predictor_steps_per_second"],
-                         "session_offers_candidates": False}
-        return out
-
     def threads(self) -> dict:
         return {name: blas_threads(bundle, self.plan.thread_steps, self.plan.thread_rounds)
                 for name, bundle in self.bundles.items()}
@@ -453,9 +441,7 @@ class _Run:
         return {"model": "default", "continuation_seconds": by_length, "seed_seconds": by_seed}
 
     def startup(self) -> dict:
-        from .gui.measure import startup_seconds
-
-        gui = [startup_seconds(qt_platform="offscreen") for _ in range(self.plan.startup_runs)]
+        gui = [startup_seconds(self.seed_file, qt_platform="offscreen") for _ in range(self.plan.startup_runs)]
         core = [core_import_seconds() for _ in range(self.plan.startup_runs)]
         return {"gui_window_shown_s": _median(g["window_shown_s"] for g in gui),
                 "gui_process_to_shown_s": _median(g["process_to_shown_s"] for g in gui),
@@ -564,12 +550,6 @@ def table(r: dict) -> str:
                             f"{g['real_time']:.1f}", f"{g['float32_frames_per_second']:.0f}",
                             f"{r.get('naive', {}).get(name, {}).get('frames_per_second', nan):.1f}",
                             f"{g.get('vs_naive', nan):.0f}"] for name, g in r["generation"].items()])
-    if "candidates" in r:
-        lines += _section("candidates (the session offers none: the predictor at batch 4 + a phase reconstruction each)",
-                          ["model", "batch 1 steps/s", "batch 4 steps/s", "cost x", "predictor cost x"],
-                          [[name, f"{c['batch1_steps_per_second']:.0f}", f"{c['batch4_steps_per_second']:.0f}",
-                            f"{c['batch4_cost']:.2f}", f"{c['predictor_batch4_cost']:.2f}"]
-                           for name, c in r["candidates"].items()])
     if "threads" in r:
         lines += _section("float32 predictor step with 1 BLAS thread (as generation runs) and with 2",
                           ["model", "1 thread ms", "2 threads ms", "speed-up"],

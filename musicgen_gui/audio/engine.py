@@ -9,9 +9,9 @@ callback is the only busy thread of its interpreter.
 Shared state (one ring for the whole session, indices only ever grow):
 
 * ``data``: the float32 ring, at the device's rate;
-* ``ints``: the fields named below; each is written by one side only;
-* ``floats``: time stamps (``time.perf_counter``, which is CLOCK_MONOTONIC and so
-  comparable between processes on Linux).
+* ``control``: one record of ``CONTROL`` (a structured dtype): counters and indices, and
+  time stamps (``time.perf_counter``, which is CLOCK_MONOTONIC and so comparable
+  between processes on Linux).
 
 A playback is a run of ring samples from ``START`` on, named by an id (1, 2, ...). The
 parent announces a new one by writing START, then WANTED; the callback switches
@@ -28,20 +28,19 @@ import time
 
 import numpy as np
 
-# ints: written by the parent
-WRITTEN, START, WANTED, PREFILL, EOF_ID, STOP_ID = range(6)
-# ints: written by the callback (CALLS counts its calls: a heartbeat)
-READ, CURRENT, DONE_ID, SILENCE, CALLS = range(6, 11)
-# ints: written by the child's main thread once the stream failed: ENDED or HUNG
-LOST = 11
+# The control block, declared once: each field is written by one side only.
+SLOTS = 4  # per-playback figures live in slot ``id % SLOTS``, so they outlive the switch to the next one
+CONTROL = np.dtype([
+    # written by the parent
+    ("written", "i8"), ("start", "i8"), ("wanted", "i8"), ("prefill", "i8"), ("eof_id", "i8"), ("stop_id", "i8"),
+    # written by the callback ("calls" counts its calls: a heartbeat)
+    ("read", "i8"), ("current", "i8"), ("done_id", "i8"), ("silence", "i8"), ("calls", "i8"),
+    # written by the child's main thread once the stream failed: ENDED or HUNG
+    ("lost", "i8"),
+    # per playback slot, written by the callback; times are perf_counter at the DAC
+    ("underruns", "i8", (SLOTS,)), ("xruns", "i8", (SLOTS,)), ("first_sound", "f8", (SLOTS,)), ("silent", "f8", (SLOTS,)),
+])
 ENDED, HUNG = 1, 2
-# Per-playback figures, in slot ``id % SLOTS`` so they outlive the switch to the next one:
-# ints UNDERRUNS, XRUNS at 12 + 2*slot; floats FIRST_SOUND, SILENT at 2*slot.
-SLOTS = 4
-UNDERRUNS, XRUNS = 12, 13
-FIRST_SOUND, SILENT = 0, 1
-N_INTS = 12 + 2 * SLOTS
-N_FLOATS = 2 * SLOTS
 
 RAMP = 256  # samples of fade in and out (12 ms at 22 kHz): no click, and quick
 STALL_S = 3.0  # a stream (output or input) that claims to run but has not called back for this long hangs
@@ -52,15 +51,15 @@ _FADE_IN, _ON, _FADE_OUT, _OFF = range(4)
 class Shared:
     """The shared arrays, viewed as numpy arrays (in either process)."""
 
-    def __init__(self, raw_data, raw_ints, raw_floats):
-        self.raw = (raw_data, raw_ints, raw_floats)
+    def __init__(self, raw_data, raw_control):
+        self.raw = (raw_data, raw_control)
         self.data = np.frombuffer(raw_data, np.float32)
-        self.ints = np.frombuffer(raw_ints, np.int64)
-        self.floats = np.frombuffer(raw_floats, np.float64)
+        # A structured scalar indexed out of an array is a view: writes to its fields reach the memory.
+        self.control = np.frombuffer(raw_control, CONTROL)[0]
 
     @classmethod
     def create(cls, capacity: int, ctx) -> "Shared":
-        return cls(ctx.RawArray("f", capacity), ctx.RawArray("q", N_INTS), ctx.RawArray("d", N_FLOATS))
+        return cls(ctx.RawArray("f", capacity), ctx.RawArray("b", CONTROL.itemsize))
 
 
 class Callback:
@@ -76,21 +75,21 @@ class Callback:
         self.rate = 1
 
     def __call__(self, outdata, frames, time_info, status):
-        ints, floats, data = self.s.ints, self.s.floats, self.s.data
+        c, data = self.s.control, self.s.data
         out = outdata[:, 0]
-        current = ints[CURRENT]
-        wanted = ints[WANTED]
-        if wanted != current and (current == 0 or ints[DONE_ID] == current):
+        current = c["current"]
+        wanted = c["wanted"]
+        if wanted != current and (current == 0 or c["done_id"] == current):
             current = self._switch(wanted)
-        stop = ints[STOP_ID] >= current  # ids only grow: stopping one stops all before it
-        eof = ints[EOF_ID] == current
+        stop = c["stop_id"] >= current  # ids only grow: stopping one stops all before it
+        eof = c["eof_id"] == current
         if stop and self.gain in (_FADE_IN, _ON):
             # Fade out from the gain reached so far, so a stop mid-fade-in cannot jump.
             self.ramp_pos = RAMP - self.ramp_pos if self.gain == _FADE_IN else 0
             self.gain = _FADE_OUT if self.playing else _OFF
-        read = ints[READ]
-        available = ints[WRITTEN] - read
-        if current and not self.playing and available and (available >= ints[PREFILL] or eof):
+        read = c["read"]
+        available = c["written"] - read
+        if current and not self.playing and available and (available >= c["prefill"] or eof):
             self.playing = True
         got = min(frames, available) if self.playing and self.gain != _OFF else 0
         if got:
@@ -98,15 +97,15 @@ class Callback:
             first = min(got, len(data) - start)
             out[:first] = data[start:start + first]
             out[first:got] = data[:got - first]
-            ints[READ] = read + got
+            c["read"] = read + got
         out[got:] = 0.0
-        slot = 2 * (current % SLOTS)
+        slot = current % SLOTS
         if self.playing and status.output_underflow:
-            ints[XRUNS + slot] += 1
+            c["xruns"][slot] += 1
         if got < frames and self.playing and not eof and self.gain != _OFF:
-            ints[UNDERRUNS + slot] += 1
-        if got and floats[FIRST_SOUND + slot] == 0.0:
-            floats[FIRST_SOUND + slot] = time.perf_counter() + time_info.outputBufferDacTime - time_info.currentTime
+            c["underruns"][slot] += 1
+        if got and c["first_sound"][slot] == 0.0:
+            c["first_sound"][slot] = time.perf_counter() + time_info.outputBufferDacTime - time_info.currentTime
         if self.gain == _FADE_IN:
             k = min(got, RAMP - self.ramp_pos)
             out[:k] *= self.ramp_up[self.ramp_pos:self.ramp_pos + k]
@@ -120,27 +119,27 @@ class Callback:
             self.ramp_pos += k
             if self.ramp_pos == RAMP:
                 self.gain = _OFF
-                floats[SILENT + slot] = (time.perf_counter() + time_info.outputBufferDacTime
-                                         - time_info.currentTime + k / self.rate)
-        if current and (self.gain == _OFF or (eof and ints[READ] == ints[WRITTEN])):
-            ints[DONE_ID] = current
-        ints[SILENCE] = 0 if got == frames and self.gain != _OFF else ints[SILENCE] + frames - got
+                c["silent"][slot] = (time.perf_counter() + time_info.outputBufferDacTime
+                                     - time_info.currentTime + k / self.rate)
+        if current and (self.gain == _OFF or (eof and c["read"] == c["written"])):
+            c["done_id"] = current
+        c["silence"] = 0 if got == frames and self.gain != _OFF else c["silence"] + frames - got
         if outdata.shape[1] > 1:
             outdata[:, 1:] = outdata[:, :1]
-        ints[CALLS] += 1
+        c["calls"] += 1
 
     def _switch(self, wanted: int) -> int:
-        ints, floats = self.s.ints, self.s.floats
-        slot = 2 * (wanted % SLOTS)
-        ints[READ] = ints[START]
-        ints[UNDERRUNS + slot] = ints[XRUNS + slot] = 0
-        floats[FIRST_SOUND + slot] = floats[SILENT + slot] = 0.0
+        c = self.s.control
+        slot = wanted % SLOTS
+        c["read"] = c["start"]
+        c["underruns"][slot] = c["xruns"][slot] = 0
+        c["first_sound"][slot] = c["silent"][slot] = 0.0
         self.gain, self.ramp_pos, self.playing = _FADE_IN, 0, False
-        ints[CURRENT] = wanted
+        c["current"] = wanted
         return wanted
 
 
-def serve(conn, raw_data, raw_ints, raw_floats) -> None:
+def serve(conn, raw_data, raw_control) -> None:
     """The child process: open and close streams as the parent asks, until it says quit or goes away."""
     import sounddevice as sd
 
@@ -148,7 +147,7 @@ def serve(conn, raw_data, raw_ints, raw_floats) -> None:
         os.nice(-10)  # ahead of the app's own threads for the CPU; allowed only with privileges
     except OSError:
         pass
-    shared = Shared(raw_data, raw_ints, raw_floats)
+    shared = Shared(raw_data, raw_control)
     callback = Callback(shared)
     stream = None
     heard = (0, 0.0)  # (CALLS, when it last changed)
@@ -157,10 +156,10 @@ def serve(conn, raw_data, raw_ints, raw_floats) -> None:
             if not conn.poll(_WATCH_S):
                 failure = _failure(stream, shared, heard) if stream is not None else 0
                 if failure:
-                    shared.ints[LOST] = failure  # the parent shows it; this process waits to be told to quit
+                    shared.control["lost"] = failure  # the parent shows it; this process waits to be told to quit
                     stream = None  # not closed: closing a hung stream blocks, and the process ends anyway
-                elif stream is not None and shared.ints[CALLS] != heard[0]:
-                    heard = (int(shared.ints[CALLS]), time.monotonic())
+                elif stream is not None and shared.control["calls"] != heard[0]:
+                    heard = (int(shared.control["calls"]), time.monotonic())
                 continue
             message = conn.recv()
         except (EOFError, OSError):  # the app has gone
@@ -177,7 +176,7 @@ def serve(conn, raw_data, raw_ints, raw_floats) -> None:
             stream = sd.OutputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
                                      latency=latency, callback=callback)
             stream.start()
-            heard = (int(shared.ints[CALLS]), float("inf"))  # a stall counts from the first callback on
+            heard = (int(shared.control["calls"]), float("inf"))  # a stall counts from the first callback on
             conn.send(("opened", stream.latency))
         except Exception as exc:  # reported to the parent, which shows it
             stream = None
@@ -190,4 +189,4 @@ def _failure(stream, shared: Shared, heard: tuple[int, float]) -> int:
     calls, since = heard
     if not stream.active:
         return ENDED
-    return HUNG if shared.ints[CALLS] == calls and time.monotonic() - since > STALL_S else 0
+    return HUNG if shared.control["calls"] == calls and time.monotonic() - since > STALL_S else 0

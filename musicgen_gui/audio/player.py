@@ -16,8 +16,7 @@ import numpy as np
 
 from . import engine
 from .devices import OUTPUT, AudioDeviceError, Device, stream_settings
-from .engine import (CURRENT, DONE_ID, EOF_ID, FIRST_SOUND, LOST, PREFILL, READ, SILENCE, SILENT, SLOTS, START,
-                     STOP_ID, UNDERRUNS, WANTED, WRITTEN, XRUNS)
+from .engine import SLOTS
 
 # Device buffer, measured with gui/measure.py on a 2-core machine running two CPU
 # hogs: 0.06 s had one device underflow in 90 s of streaming, 0.08 s none, and each
@@ -34,63 +33,62 @@ class Playback:
     ``finished`` and the counters, and may call ``stop``.
     """
 
-    def __init__(self, player: "Player", ident: int, start: int, source_rate: int):
-        self._player = player
-        self._shared = player._shared
+    def __init__(self, shared: engine.Shared, ident: int, start: int, source_rate: int, device_rate: int,
+                 latency_s: float):
+        self._control = shared.control
+        self._data = shared.data
         self.ident = ident
-        self._start = start
+        self.start = start  # the ring index of its first sample
         self.source_rate = source_rate
-        self._scale = player.device_rate / source_rate
+        self.device_rate = device_rate
+        self._scale = device_rate / source_rate
         self._resampler = None
-        if player.device_rate != source_rate:
+        if device_rate != source_rate:
             import soxr
 
-            self._resampler = soxr.ResampleStream(source_rate, player.device_rate, 1, dtype="float32")
-        self._latency = int(player.latency * player.device_rate)
+            self._resampler = soxr.ResampleStream(source_rate, device_rate, 1, dtype="float32")
+        self._latency = int(latency_s * device_rate)
 
     # --- GUI side -------------------------------------------------------
     def stop(self) -> None:
         """Fade out within the next callback; returns at once."""
-        self._shared.ints[STOP_ID] = max(self._shared.ints[STOP_ID], self.ident)
+        self._control["stop_id"] = max(self._control["stop_id"], self.ident)
 
     @property
     def _is_current(self) -> bool:
-        return self._shared.ints[CURRENT] == self.ident
+        return self._control["current"] == self.ident
 
     @property
     def position(self) -> int:
         """The sample (at the source rate) now heard."""
         if not self._is_current:
             return 0
-        heard = self._shared.ints[READ] - self._start - self._latency
+        heard = self._control["read"] - self.start - self._latency
         return max(0, int(heard / self._scale))
 
     @property
     def done(self) -> bool:
         """Nothing more will be played: faded out, or everything written was played."""
-        return self._shared.ints[DONE_ID] >= self.ident or self._shared.ints[CURRENT] > self.ident
+        return self._control["done_id"] >= self.ident or self._control["current"] > self.ident
 
     @property
     def finished(self) -> bool:
         """Done, and the device has played out the last real sample."""
-        ints = self._shared.ints
-        return self.done and (not self._is_current or ints[SILENCE] >= self._latency + self._player.device_rate // 100)
+        return self.done and (not self._is_current
+                              or self._control["silence"] >= self._latency + self.device_rate // 100)
 
-    def _counter(self, kind: str, field: int):
-        """The callback's figures for this playback (valid until SLOTS newer playbacks have started)."""
-        if self._shared.ints[CURRENT] < self.ident:
+    def _counter(self, field: str):
+        """The callback's figure for this playback (valid until SLOTS newer playbacks have started)."""
+        if self._control["current"] < self.ident:
             return None
-        slot = 2 * (self.ident % SLOTS)
-        if kind == "int":
-            return int(self._shared.ints[field + slot])
-        return float(self._shared.floats[field + slot]) or None
+        return self._control[field][self.ident % SLOTS].item()
 
-    underruns = property(lambda self: self._counter("int", UNDERRUNS) or 0,
+    underruns = property(lambda self: self._counter("underruns") or 0,
                          doc="the ring ran dry before the end of the data")
-    xruns = property(lambda self: self._counter("int", XRUNS) or 0, doc="output underflows PortAudio reported")
-    first_sound_time = property(lambda self: self._counter("float", FIRST_SOUND),
+    xruns = property(lambda self: self._counter("xruns") or 0, doc="output underflows PortAudio reported")
+    first_sound_time = property(lambda self: self._counter("first_sound") or None,
                                 doc="perf_counter when the first sample reached the DAC")
-    silent_time = property(lambda self: self._counter("float", SILENT),
+    silent_time = property(lambda self: self._counter("silent") or None,
                            doc="perf_counter when the end of the fade-out reached the DAC")
 
     # --- producer side (a worker thread) ---------------------------------
@@ -98,9 +96,9 @@ class Playback:
         """Queue samples, waiting while the ring is full. False if stopped or cancelled first."""
         samples = self._convert(samples)
         while len(samples):
-            if self._shared.ints[STOP_ID] >= self.ident or cancelled():
+            if self._control["stop_id"] >= self.ident or cancelled():
                 return False
-            samples = samples[self._put(samples):]
+            samples = samples[self.put(samples):]
             if len(samples):
                 time.sleep(0.005)
         return True
@@ -110,25 +108,26 @@ class Playback:
         ok = True
         if self._resampler is not None:
             ok = self.write(self._resampler.resample_chunk(np.zeros(0, np.float32), last=True), cancelled)
-        self._shared.ints[EOF_ID] = self.ident
+        self._control["eof_id"] = self.ident
         return ok
 
     def _convert(self, samples: np.ndarray) -> np.ndarray:
         samples = np.asarray(samples, np.float32)
         return self._resampler.resample_chunk(samples) if self._resampler is not None else samples
 
-    def _put(self, samples: np.ndarray) -> int:
-        ints, data = self._shared.ints, self._shared.data
-        written = int(ints[WRITTEN])
+    def put(self, samples: np.ndarray) -> int:
+        """Queue what fits in the ring now, without waiting; returns how many samples."""
+        c, data = self._control, self._data
+        written = int(c["written"])
         # Counting from READ, not from this playback's start: the callback may still be
         # fading out an older playback, and its samples must not be overwritten.
-        n = min(len(samples), len(data) - (written - int(ints[READ])))
+        n = min(len(samples), len(data) - (written - int(c["read"])))
         if n > 0:
             start = written % len(data)
             first = min(n, len(data) - start)
             data[start:start + first] = samples[:first]
             data[:n - first] = samples[first:n]
-            ints[WRITTEN] = written + n  # published after the data
+            c["written"] = written + n  # published after the data
         return max(n, 0)
 
 
@@ -170,7 +169,7 @@ class Player:
         failed or hung (the device or sound server went away), or the audio process died."""
         if self._process is None:
             return None
-        failure = int(self._shared.ints[LOST])
+        failure = int(self._shared.control["lost"])
         if failure == engine.ENDED:
             return f"{self.device.label} stopped working"
         if failure == engine.HUNG:
@@ -195,18 +194,23 @@ class Player:
         self.open(sample_rate)
         if self._pending:
             self._await_open()
-        ints = self._shared.ints
+        c = self._shared.control
         self.stop()
         self._last_id += 1
-        playback = Playback(self, self._last_id, int(ints[WRITTEN]), sample_rate)
-        ints[START] = playback._start
-        ints[PREFILL] = int(prefill * playback._scale)
-        ints[WANTED] = playback.ident  # last: the callback reads START once it sees the new id
+        playback = Playback(self._shared, self._last_id, int(c["written"]), sample_rate, self.device_rate, self.latency)
+        c["start"] = playback.start
+        c["prefill"] = int(prefill * self.device_rate / sample_rate)
+        c["wanted"] = playback.ident  # last: the callback reads "start" once it sees the new id
         return playback
 
     def stop(self) -> None:
         if self._shared is not None:
-            self._shared.ints[STOP_ID] = self._last_id
+            self._shared.control["stop_id"] = self._last_id
+
+    @property
+    def pid(self) -> int | None:
+        """The audio process's id, while it runs (for measuring its memory)."""
+        return self._process.pid if self._process is not None else None
 
     def close(self) -> None:
         process, self._process = self._process, None

@@ -39,6 +39,7 @@ PARTIAL = ".partial.wav"
 KEEP_FINISHED = 10  # finished recordings kept by prune(), besides those still in use
 RING_SECONDS = 10.0  # how far the writer may fall behind (a stalled disk) before input is dropped
 _WRITE_EVERY_S = 0.05
+PEAK_SECONDS = 0.005
 _FLUSH_EVERY_S = 1.0  # fsync, for power cuts; a killed process loses nothing already written
 # RIFF, its size, WAVE, "fmt ", 16, format 3 (float), channels, rate, bytes/s, block, 32 bits, "data", its size
 _HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
@@ -62,6 +63,7 @@ class Recorder:
         self.dropped = 0  # samples the callback dropped because the writer was RING_SECONDS behind
         self.error: str | None = None  # why the writer stopped early, for the GUI to show
         self.frames: queue.Queue = queue.Queue()  # log-power frame blocks for the live view
+        self.peaks: queue.Queue = queue.Queue()  # peak level of each PEAK_SECONDS, for the live waveform
         self.feature_config: FeatureConfig | None = None
         self.received = 0  # samples the callback has put in the ring (written by the callback only)
         self._ring = np.zeros((0, 1), np.float32)
@@ -200,6 +202,8 @@ class Recorder:
                 continue
             mono = chunk[:, 0]
             self.level = float(np.abs(mono).max())
+            step = max(1, int(PEAK_SECONDS * cfg.sample_rate))
+            self.peaks.put(np.abs(mono[:len(mono) // step * step]).reshape(-1, step).max(axis=1))
             tail = np.concatenate([tail, mono])
             frames = log_power(tail, cfg)
             if len(frames):

@@ -15,7 +15,8 @@ from PySide6.QtWidgets import QApplication
 from ..core import quantized
 from ..core.bundle import resources_dir
 from .dialogs import TrainingDialog
-from .main_window import IDLE, MainWindow
+from .main_window import MainWindow
+from .mode import IDLE
 from .settings import AppSettings
 
 APP_ID = "io.github.musicgen_gui.MusicgenGui"  # the .desktop file's, AppStream's and the icon's name
@@ -31,12 +32,12 @@ def _application() -> QApplication:
     return app
 
 
-def run(seed_file: str | None = None) -> int:
+def run(files: list[str] | None = None) -> int:
     app = _application()
     window = MainWindow()
     window.show()
-    if seed_file:
-        QTimer.singleShot(0, lambda: window.load_seed(seed_file))
+    if files:
+        QTimer.singleShot(0, lambda: window.open_files(files))
     return app.exec()
 
 
@@ -52,20 +53,21 @@ def run_script(seed_file: str, seconds: float) -> int:
     with tempfile.TemporaryDirectory(prefix="musicgen-script-") as tmp:
         settings = AppSettings(Path(tmp) / "settings.ini")
         settings.seconds = seconds
-        window = MainWindow(settings, recordings_dir=Path(tmp))
+        window = MainWindow(settings, recordings_dir=Path(tmp), takes_dir=Path(tmp) / "takes")
         window.show()
+        c = window.controller
         deadline = time.monotonic() + SCRIPT_TIMEOUT_S
         result = {"seed": seed_file, "seconds": seconds}
 
         def finish(error: str | None = None) -> None:
             window.open_training()
             result["training"] = window.findChild(TrainingDialog).status.text()
-            take = window.take
+            take = c.current
             rate = take.sample_rate if take is not None else 1
             result.update(generated_s=round(take.n_samples / rate, 3) if take is not None else 0.0,
                           int8_unavailable=quantized.unavailable(),
-                          audio=window.audio_status.text(), message=error or window.message_bar.text or None,
-                          **{k: window.stats[k] for k in ("primed", "first_sound", "underruns") if k in window.stats})
+                          audio=c.audio.status(), message=error or window.message_bar.text or None,
+                          **{k: c.stats[k] for k in ("primed", "first_sound", "underruns") if k in c.stats})
             window.close()
             app.exit(0 if error is None and result["generated_s"] >= seconds else 1)
 
@@ -75,20 +77,19 @@ def run_script(seed_file: str, seconds: float) -> int:
                     then()
                 elif time.monotonic() > deadline:
                     finish(f"timed out after {SCRIPT_TIMEOUT_S:.0f} s")
-                elif window.bundle is None and window.message_bar.text:
+                elif c.bundle is None and window.message_bar.text:
                     finish()  # the model failed to load; the bar says why
                 else:
                     QTimer.singleShot(50, check)
             check()
 
         def start() -> None:
-            if not window.load_seed(seed_file):
-                finish()
-                return
-            window.continue_seed()
-            when(lambda: window.mode == IDLE, finish)
+            c.seedLoaded.connect(lambda: (c.continue_seed(), when(lambda: c.mode == IDLE and not c.generation.running,
+                                                                 finish)))
+            c.message.connect(lambda text, kind, group: kind == "error" and c.seed is None and finish(text))
+            c.load_seed(seed_file)
 
-        QTimer.singleShot(0, lambda: when(lambda: window.bundle is not None, start))  # exit() needs a running loop
+        QTimer.singleShot(0, lambda: when(lambda: c.bundle is not None, start))  # exit() needs a running loop
         code = app.exec()
     print(json.dumps(result), flush=True)
     return code

@@ -8,17 +8,19 @@ from pathlib import Path
 
 import pyqtgraph as pg
 from PySide6.QtCore import Signal
-from PySide6.QtWidgets import (QButtonGroup, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QFormLayout,
-                               QHBoxLayout, QLabel, QLineEdit, QListWidget, QProgressBar, QPushButton, QRadioButton,
-                               QSpinBox, QVBoxLayout)
+from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
+                               QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QProgressBar,
+                               QPushButton, QRadioButton, QSpinBox, QVBoxLayout)
 
+from ..core.audio_io import find_audio_files
 from ..core.bundle import EXTENSION
 from ..core.model import PRESETS
-from ..core.training import training_unavailable, work_dir
+from ..core.training import split_files, training_unavailable, work_dir
 from .settings import AppSettings
 from .workers import TrainingWorker
 
 FORMATS = {"16": "16-bit PCM", "24": "24-bit PCM", "float": "32-bit float"}
+ADD_FOLDERS = "Add folders of music, then Start."
 
 
 def user_models_dir() -> Path:
@@ -29,9 +31,15 @@ def user_models_dir() -> Path:
 
 
 class ExportDialog(QDialog):
-    def __init__(self, settings: AppSettings, seed_path: str, parent=None):
+    """What to write: the continuation alone or after the seed, the format, the file.
+
+    Each choice proposes its own file name (until the user edits it), and an
+    existing file is only replaced after asking. A take stopped mid-stream offers
+    what was generated after the stop, off by default."""
+
+    def __init__(self, settings: AppSettings, take, parent=None):
         super().__init__(parent)
-        self.setWindowTitle("Export")
+        self.setWindowTitle(f"Export {take.name}")
         self._settings = settings
         self._continuation = QRadioButton("Continuation only")
         self._both = QRadioButton("Seed + continuation")
@@ -39,14 +47,20 @@ class ExportDialog(QDialog):
         group.addButton(self._continuation)
         group.addButton(self._both)
         (self._both if settings.export_with_seed else self._continuation).setChecked(True)
+        self._unheard = QCheckBox(f"Include the {take.unheard / take.sample_rate:.1f} s generated after Stop "
+                                  "(not heard)")
+        self._unheard.setVisible(take.unheard > 0)
         self._format = QComboBox()
         for bits, label in FORMATS.items():
             self._format.addItem(label, bits)
         self._format.setCurrentIndex(max(0, self._format.findData(settings.export_bits)))
-        folder = settings.export_folder or (str(Path(seed_path).parent) if seed_path else str(Path.home()))
-        stem = Path(seed_path).stem if seed_path else "take"
-        self._path = QLineEdit(str(Path(folder) / f"{stem}-continued.wav"))
+        source = take.source
+        self._folder = Path(settings.export_folder or (str(Path(source).parent) if source else str(Path.home())))
+        slug = re.sub(r"[^\w.-]+", "-", take.name.strip().lower()) or "take"
+        self._stem = f"{Path(source).stem if source else 'recording'}-{slug}"
+        self._path = QLineEdit(self._proposed())
         self._path.setMinimumWidth(420)
+        self._both.toggled.connect(self._choice_changed)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
@@ -58,12 +72,22 @@ class ExportDialog(QDialog):
         form = QFormLayout(self)
         form.addRow("Audio", self._continuation)
         form.addRow("", self._both)
+        form.addRow("", self._unheard)
         form.addRow("Format", self._format)
         form.addRow("File", path_row)
         form.addRow(buttons)
 
+    def _proposed(self, with_seed: bool | None = None) -> str:
+        with_seed = self.with_seed if with_seed is None else with_seed
+        return str(self._folder / f"{self._stem}-{'with-seed' if with_seed else 'continuation'}.wav")
+
+    def _choice_changed(self, with_seed: bool) -> None:
+        if self._path.text() == self._proposed(not with_seed):  # not edited: follow the choice
+            self._path.setText(self._proposed(with_seed))
+
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export as", self._path.text(), "WAV files (*.wav)")
+        path, _ = QFileDialog.getSaveFileName(self, "Export as", self._path.text(), "WAV files (*.wav)",
+                                              options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
             self._path.setText(path if path.lower().endswith(".wav") else path + ".wav")
 
@@ -76,10 +100,20 @@ class ExportDialog(QDialog):
         return self._both.isChecked()
 
     @property
+    def unheard(self) -> bool:
+        return self._unheard.isVisible() and self._unheard.isChecked()
+
+    @property
     def bits(self) -> str:
         return self._format.currentData()
 
     def accept(self) -> None:
+        if Path(self.path).exists():
+            answer = QMessageBox.question(self, "Replace the file?",
+                                          f"{Path(self.path).name} already exists in {Path(self.path).parent}. "
+                                          "Replace it?")
+            if answer != QMessageBox.StandardButton.Yes:
+                return
         self._settings.export_bits = self.bits
         self._settings.export_with_seed = self.with_seed
         self._settings.export_folder = str(Path(self.path).parent)
@@ -120,9 +154,11 @@ class TrainingDialog(QDialog):
         self.name.textChanged.connect(self._update_buttons)
 
         self.progress = QProgressBar()
+        self.progress.hide()  # until a run starts: idle, it looks like an empty text field
         # Without TensorFlow (the desktop bundle leaves it out) the dialog says so instead of starting.
         self._unavailable = training_unavailable()
-        self.status = QLabel("Add folders of music, then Start." if self._unavailable is None else
+        self._started = False
+        self.status = QLabel(ADD_FOLDERS if self._unavailable is None else
                              f"This copy of musicgen cannot train: {self._unavailable}. A model trained "
                              "elsewhere opens with Model ▸ Load model…")
         self.status.setWordWrap(True)
@@ -131,8 +167,8 @@ class TrainingDialog(QDialog):
         self.plot.setLabel("bottom", "epoch")
         self.plot.addLegend()
         self._loss_curve = self.plot.plot(pen=pg.mkPen("#90caf9"), name="training")
-        self._val_curve = self.plot.plot(pen=pg.mkPen("#ffb74d", width=2), symbol="o", symbolSize=6,
-                                         name="validation")
+        # Each epoch's validation loss spans its epoch: one epoch is a line, not a lone dot.
+        self._val_curve = self.plot.plot(pen=pg.mkPen("#ffb74d", width=2), name="validation")
 
         self.start_button = QPushButton("Start")
         self.start_button.clicked.connect(lambda: self.start(resume=False))
@@ -181,11 +217,23 @@ class TrainingDialog(QDialog):
         if path:
             self.add_folder(path)
 
+    @property
+    def running(self) -> bool:
+        return self._worker is not None
+
+    def losses(self) -> tuple[list, list]:
+        """The plotted (epoch position, loss) points: per batch, and validation per epoch."""
+        return list(self._batch_losses), list(self._val_losses)
+
     def _update_buttons(self) -> None:
         running = self._worker is not None
         can_train = not running and self._unavailable is None
         self.start_button.setEnabled(can_train and self.folders.count() > 0)
-        self.resume_button.setEnabled(can_train and (work_dir(self.output) / "state.json").is_file())
+        # A run that failed before its first checkpoint left nothing to resume.
+        self.resume_button.setEnabled(can_train and (work_dir(self.output) / "checkpoint.npz").is_file())
+        if can_train and not self._started:
+            n = self.folders.count()
+            self.status.setText(f"{n} folder{'s' if n != 1 else ''} of music: press Start." if n else ADD_FOLDERS)
         self.stop_button.setEnabled(running)
         for w in (self.folders, self._add, self._remove, self.preset, self.epochs, self.name):
             w.setEnabled(not running)
@@ -196,15 +244,26 @@ class TrainingDialog(QDialog):
         self._batch_losses, self._val_losses = [], []
         self._loss_curve.setData([], [])
         self._val_curve.setData([], [])
+        self._started = True
         self.status.setText("Loading the music…")
         self.progress.setRange(0, 0)
+        self.progress.show()
         self._worker = TrainingWorker(folders, self.output, self.preset.currentData(), self.epochs.value(), resume)
         self._worker.progress.connect(self._on_progress)
         self._worker.done.connect(self._on_done)
-        self._worker.failed.connect(lambda text: self.status.setText(f"Training failed: {text}"))
+        self._worker.failed.connect(lambda text: self.status.setText(f"Training failed: {text}{self._held_out(text)}"))
         self._worker.finished.connect(self._on_finished)
         self._worker.start()
         self._update_buttons()
+
+    def _held_out(self, failure: str) -> str:
+        """Why there was less audio than the folders hold: whole files are kept for validation."""
+        if not failure.startswith("not enough training audio"):
+            return ""
+        n = len(find_audio_files([self.folders.item(i).text() for i in range(self.folders.count())]))
+        held = len(split_files(n, PRESETS[self.preset.currentData()].training.validation_fraction, 0)[1])
+        return (f". Of the {n} audio file{'s' if n != 1 else ''} found, {held} {'is' if held == 1 else 'are'} held "
+                "out for validation and not trained on; add more music" if held else "")
 
     def stop(self) -> None:
         if self._worker is not None:
@@ -214,7 +273,7 @@ class TrainingDialog(QDialog):
     def stop_and_wait(self) -> None:
         if self._worker is not None:
             self._worker.stop()
-            self._worker.wait()
+            self._on_finished()
 
     def _on_progress(self, p) -> None:
         self._completed = p.stage == "done"
@@ -229,7 +288,8 @@ class TrainingDialog(QDialog):
             self._loss_curve.setData(*zip(*self._batch_losses))
         if p.val_loss is not None and (not self._val_losses or self._val_losses[-1][0] != p.epoch):
             self._val_losses.append((p.epoch, p.val_loss))
-            self._val_curve.setData(*zip(*self._val_losses))
+            xs = [x for epoch, _ in self._val_losses for x in (epoch - 1, epoch)]
+            self._val_curve.setData(xs, [loss for _, loss in self._val_losses for _ in range(2)])
         if p.message:
             self.status.setText(p.message)
         elif p.loss is not None:
@@ -241,11 +301,17 @@ class TrainingDialog(QDialog):
             self.modelTrained.emit(path, self._completed)
 
     def _on_finished(self) -> None:
+        if self._worker is None:  # stop_and_wait got here first
+            return
         self._worker.wait()
         self._worker = None
         if self.progress.maximum() == 0:
             self.progress.setRange(0, 1)
         self._update_buttons()
+
+    def showEvent(self, event) -> None:
+        self._update_buttons()  # a checkpoint may have appeared since
+        super().showEvent(event)
 
     def closeEvent(self, event) -> None:
         self.stop()  # training stops at the next batch; the dialog can be reopened to resume

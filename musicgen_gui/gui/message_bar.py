@@ -51,6 +51,11 @@ class MessageBar(QFrame):
         self.label.setText(text)
         self.show()
 
+    def hide_unless(self, group: str) -> None:
+        """Hide the message shown, unless it is of ``group`` (one still true)."""
+        if self.group != group:
+            self.hide()
+
     @property
     def group(self) -> str | None:
         """The group of the message shown (None if none is shown, or it has no group)."""

@@ -11,6 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from ..core.adapt import DEFAULT_ADAPT_SECONDS
+from ..core.session import DEFAULT_FOLLOW
 
 VERSION = 1  # stored so that a later version can migrate keys whose meaning changes
 MAX_RECENT = 10
@@ -60,6 +61,7 @@ class AppSettings:
     model = _Key("model/last", "")  # a bundled model's name or a bundle's path
     seconds = _Key("continue/seconds", 20.0, float)
     temperature = _Key("continue/temperature", 0.5, float)
+    follow = _Key("continue/follow", DEFAULT_FOLLOW, float)  # 1: stay close to the seed, 0: wander
     rng_seed = _Key("continue/rng_seed", None, int)  # None: a new random seed each time
     lead_in = _Key("continue/lead_in", 2.0, float)  # seconds of seed played before the continuation
     anchor = _Key("continue/anchor", True, _boolean)

@@ -1,26 +1,35 @@
-"""The settings dock: model, length, variation, RNG seed, level anchor, seed
-adaptation, lead-in and devices.
+"""The settings dock: model, length, variation, how closely to follow the seed,
+RNG seed, level anchor, seed adaptation, lead-in and devices.
 
-Plain widgets only; the main window reads them when it starts a run and saves
-them to QSettings.
+Plain widgets; ``values()`` is what they say, for the controller, and
+``changed`` fires when any of them changes.
 """
 
 from __future__ import annotations
 
-from PySide6.QtCore import Qt
+from pathlib import Path
+
+from PySide6.QtCore import QSignalBlocker, Qt, Signal
 from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout, QHBoxLayout, QLabel, QSlider,
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
+from ..audio import devices
 from ..core.adapt import MAX_ADAPT_SECONDS
-from ..core.training import training_unavailable
+from ..core.bundle import DEFAULT_MODEL, EXTENSION, bundled_model_names
 from ..core.session import MAX_SECONDS
+from ..core.training import training_unavailable
+from .controller import Settings
+from .settings import AppSettings
 
 LOAD_FROM_DISK = "__load__"  # the model picker's "Load from disk…" entry
 TEMPERATURE_STEPS = 100  # slider steps per unit of temperature
 MAX_TEMPERATURE = 2.0
+FOLLOW_STEPS = 100
 
 
 class SettingsPanel(QWidget):
+    changed = Signal()  # any setting a continuation depends on
+
     def __init__(self, parent=None):
         super().__init__(parent)
         form = QFormLayout()
@@ -49,6 +58,16 @@ class SettingsPanel(QWidget):
         row.addWidget(self.temperature, 1)
         row.addWidget(self._temperature_label)
         form.addRow("Variation", row)
+
+        self.follow = QSlider(Qt.Orientation.Horizontal)
+        self.follow.setRange(0, FOLLOW_STEPS)
+        self.follow.setToolTip("How closely the continuation follows the seed's tempo, key and sound: "
+                               "right stays close, left lets it wander")
+        row = QHBoxLayout()
+        row.addWidget(QLabel("wander"))
+        row.addWidget(self.follow, 1)
+        row.addWidget(QLabel("stay close"))
+        form.addRow("Follow the seed", row)
 
         self.fixed_seed = QCheckBox("Fixed")
         self.fixed_seed.setToolTip("Keep the random seed, so the same settings give the same continuation")
@@ -106,6 +125,71 @@ class SettingsPanel(QWidget):
         layout = QVBoxLayout(self)
         layout.addLayout(form)
         layout.addStretch(1)
+        for signal in (self.temperature.valueChanged, self.follow.valueChanged, self.seconds.valueChanged,
+                       self.fixed_seed.toggled, self.rng_seed.valueChanged, self.anchor.toggled, self.adapt.toggled,
+                       self.adapt_seconds.valueChanged, self.lead_in.valueChanged):
+            signal.connect(self.changed)
+
+    def values(self) -> Settings:
+        return Settings(seconds=self.seconds.value(), temperature=self.temperature_value,
+                        fixed_seed=self.fixed_seed.isChecked(), rng_seed=self.rng_seed.value(),
+                        anchor=self.anchor.isChecked(), adapt_seconds=self.adapt_value,
+                        follow=self.follow.value() / FOLLOW_STEPS, lead_in=self.lead_in.value())
+
+    def restore(self, s: AppSettings) -> None:
+        self.seconds.setValue(s.seconds)
+        self.set_temperature(s.temperature)
+        self.follow.setValue(int(round(s.follow * FOLLOW_STEPS)))
+        self.fixed_seed.setChecked(s.rng_seed is not None)
+        self.rng_seed.setValue(s.rng_seed or 0)
+        self.lead_in.setValue(s.lead_in)
+        self.anchor.setChecked(s.anchor)
+        self.adapt.setChecked(s.adapt)
+        self.adapt_seconds.setValue(s.adapt_seconds)
+
+    def save(self, s: AppSettings) -> None:
+        s.seconds = self.seconds.value()
+        s.temperature = self.temperature_value
+        s.follow = self.follow.value() / FOLLOW_STEPS
+        s.rng_seed = self.rng_seed.value() if self.fixed_seed.isChecked() else None
+        s.lead_in = self.lead_in.value()
+        s.anchor = self.anchor.isChecked()
+        s.adapt = self.adapt.isChecked()
+        s.adapt_seconds = self.adapt_seconds.value()
+
+    def fill_models(self, settings: AppSettings, user_models: Path) -> str | None:
+        """List the bundled, trained and loaded models; returns the one to load (the saved choice)."""
+        box = self.model
+        box.clear()
+        for name in bundled_model_names():
+            box.addItem(name, name)
+        for path in sorted(user_models.glob(f"*{EXTENSION}")) if user_models.is_dir() else []:
+            box.addItem(f"{path.stem} (trained)", str(path))
+        for path in settings.extra_models + [settings.model]:
+            if path and box.findData(path) < 0 and Path(path).is_file():
+                box.addItem(Path(path).name, path)
+        box.addItem("Load from disk…", LOAD_FROM_DISK)
+        index = box.findData(settings.model or DEFAULT_MODEL)
+        if index < 0 and box.count() > 1:
+            index = 0
+        if index >= 0 and box.itemData(index) != LOAD_FROM_DISK:
+            box.setCurrentIndex(index)
+            return box.itemData(index)
+        box.setCurrentIndex(-1)
+        box.setPlaceholderText("no model yet: load one or train one")
+        return None
+
+    def show_model(self, name_or_path: str) -> None:
+        """Show the model in use in the picker (adding a loaded-from-disk one)."""
+        box = self.model
+        if name_or_path and box.findData(name_or_path) < 0:
+            box.insertItem(box.count() - 1, Path(name_or_path).name, name_or_path)
+        box.setCurrentIndex(box.findData(name_or_path) if name_or_path else -1)
+
+    def show_rng_seed(self, value: int) -> None:
+        """The random seed of the take shown (not a change of setting)."""
+        with QSignalBlocker(self.rng_seed):
+            self.rng_seed.setValue(value)
 
     @property
     def temperature_value(self) -> float:
@@ -125,3 +209,16 @@ class SettingsPanel(QWidget):
 
     def selected_model(self) -> str:
         return self.model.currentData() or ""
+
+    def fill_devices(self, chosen_input, chosen_output) -> None:
+        """List the devices found, showing the ones in use ("none found" when there are none)."""
+        for box, kind, chosen in ((self.input_device, devices.INPUT, chosen_input),
+                                  (self.output_device, devices.OUTPUT, chosen_output)):
+            box.clear()
+            for d in devices.list_devices(kind):
+                box.addItem(d.label, d.name)
+            if chosen is not None and box.findData(chosen.name) >= 0:
+                box.setCurrentIndex(box.findData(chosen.name))
+            else:
+                box.addItem("none found" if box.count() == 0 else "none")
+                box.setCurrentIndex(box.count() - 1)

@@ -20,6 +20,22 @@ EMPTY_HINT = "Press R to record, Ctrl+O to open a file,\nor drop an audio file a
 PLAYHEAD_PEN = pg.mkPen("#ffd54f", width=2)
 SEAM_PEN = pg.mkPen("#4fc3f7", width=2, style=Qt.PenStyle.DashLine)
 GENERATED_PEN = pg.mkPen("#81c784", width=1, style=Qt.PenStyle.DotLine)
+LABEL_FILL = pg.mkBrush(0, 0, 0, 170)  # labels stay readable over the bright parts of the image
+
+
+class _SelectingViewBox(pg.ViewBox):
+    """Dragging with the left button selects a span, as in an audio editor (the wheel still zooms)."""
+
+    def __init__(self, on_drag):
+        super().__init__()
+        self._on_drag = on_drag
+
+    def mouseDragEvent(self, ev, axis=None):
+        if ev.button() != Qt.MouseButton.LeftButton:
+            return super().mouseDragEvent(ev, axis)
+        ev.accept()
+        start, now = self.mapSceneToView(ev.buttonDownScenePos()).x(), self.mapSceneToView(ev.scenePos()).x()
+        self._on_drag(min(start, now), max(start, now), ev.isFinish())
 
 
 def _setup(plot: pg.PlotWidget) -> None:
@@ -36,7 +52,7 @@ class WaveformView(pg.PlotWidget):
     regionChanged = Signal()  # after the user lets go of the region
 
     def __init__(self, parent=None):
-        super().__init__(parent, title="Seed")
+        super().__init__(parent, title="Seed", viewBox=_SelectingViewBox(self._dragged))
         _setup(self)
         self.setYRange(-1, 1)
         self.hideAxis("left")
@@ -46,6 +62,7 @@ class WaveformView(pg.PlotWidget):
         self._curve.setDownsampling(auto=True, method="peak")
         self._curve.setClipToView(True)
         self._region = pg.LinearRegionItem(brush=pg.mkBrush(79, 195, 247, 50))
+        self._region.sigRegionChanged.connect(self._show_region)
         self._region.sigRegionChangeFinished.connect(self.regionChanged)
         self._region.hide()
         self.addItem(self._region)
@@ -56,6 +73,19 @@ class WaveformView(pg.PlotWidget):
         self.addItem(self._hint)
         self._hint.setPos(0.5, 0)
         self.setXRange(0, 1)
+
+    def _dragged(self, start: float, end: float, finished: bool) -> None:
+        if self._length:
+            limit = self._length / self._rate
+            self._region.setRegion((max(0.0, start), min(limit, end)))
+            if finished:
+                self.regionChanged.emit()
+
+    def _show_region(self) -> None:
+        if self._length:
+            start, end = (n / self._rate for n in self.region())
+            self.setTitle(f"Seed: {start:.2f}–{end:.2f} s selected ({end - start:.2f} s of "
+                          f"{self._length / self._rate:.2f} s); drag to select")
 
     def set_audio(self, samples: np.ndarray, rate: int) -> None:
         self._rate, self._length = rate, len(samples)
@@ -71,8 +101,23 @@ class WaveformView(pg.PlotWidget):
         self._curve.setData([], [])
         self._region.hide()
         self._hint.setText(hint)
-        self._hint.show()
+        self._hint.setVisible(bool(hint))
         self._length = 0
+        self.setTitle("Seed")
+
+    def show_live(self, peaks: np.ndarray, step_s: float, seconds: float) -> None:
+        """The recording so far, as its peak envelope over the last ``seconds``."""
+        shown = peaks[-int(seconds / step_s):]
+        start = (len(peaks) - len(shown)) * step_s
+        t = start + np.arange(len(shown)) * step_s
+        self._curve.setData(np.repeat(t, 2), np.column_stack([shown, -shown]).ravel())
+        self.setXRange(start, start + seconds, padding=0)
+        self.setTitle(f"Recording: {len(peaks) * step_s:.1f} s · press R again to stop and use it as the seed")
+
+    def shown(self) -> tuple[np.ndarray, np.ndarray]:
+        """What the curve draws now: (seconds, values)."""
+        x, y = self._curve.getData()
+        return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
 
     def region(self) -> tuple[int, int]:
         """The selected part, in samples."""
@@ -108,16 +153,21 @@ class SpectrogramView(pg.PlotWidget):
         self._image = pg.ImageItem(axisOrder="col-major", autoDownsample=True)
         self._image.setColorMap(pg.colormap.get("inferno"))
         self.addItem(self._image)
-        self._seam = pg.InfiniteLine(pen=SEAM_PEN, label="seam", labelOpts={"position": 0.95, "color": "#4fc3f7"})
+        # The seam's label sits left of its line, the playhead runs right of it: they never overlap.
+        self._seam = pg.InfiniteLine(pen=SEAM_PEN, label="seam",
+                                     labelOpts={"position": 0.97, "color": "#ffffff", "fill": LABEL_FILL,
+                                                "anchors": [(1, 0), (1, 0)]})
         self._playhead = pg.InfiniteLine(pen=PLAYHEAD_PEN)
         # Where generation has got to; the gap to the playhead is how far it is ahead.
-        self._generated = pg.InfiniteLine(pen=GENERATED_PEN, label="{value:.1f} s",
-                                          labelOpts={"position": 0.05, "color": "#81c784"})
+        self._generated = pg.InfiniteLine(pen=GENERATED_PEN, label="generated to {value:.1f} s",
+                                          labelOpts={"position": 0.06, "color": "#ffffff", "fill": LABEL_FILL,
+                                                     "anchors": [(0, 1), (0, 1)]})
         for item in (self._seam, self._playhead, self._generated):
             item.hide()
             self.addItem(item)
+        self._right = None
         self.reset(FeatureConfig(), origin_s=0.0)
-        self.setXRange(-10.0, 20.0, padding=0)  # empty: room for a seed before the seam and its continuation
+        self.setXRange(0.0, 30.0, padding=0)
 
     def reset(self, cfg: FeatureConfig, origin_s: float, window_s: float | None = None) -> None:
         """Start over; frame 0 is centred ``origin_s`` seconds from the seam."""
@@ -129,12 +179,22 @@ class SpectrogramView(pg.PlotWidget):
         self._n = 0
         self._image.clear()
         self.setYRange(0, cfg.n_bins * cfg.sample_rate / cfg.n_fft, padding=0)
+        self._right = None
         self.set_markers()
+
+    def set_top(self, hz: float) -> None:
+        """Keep the frequency axis at ``hz`` (the model's range), whatever rate the frames have."""
+        self.setYRange(0, hz, padding=0)
 
     def set_window(self, window_s: float | None) -> None:
         """Scroll through the last ``window_s`` seconds, or (None) show every frame."""
         self._window = None if window_s is None else max(1, int(window_s / self._dt))
         self._drawn = -1
+
+    def set_view(self, left_s: float, right_s: float | None) -> None:
+        """Show this span; frames drawn past ``right_s`` scroll the view (None: no scrolling)."""
+        self._right = right_s
+        self.setXRange(left_s, right_s if right_s is not None else self.end_time, padding=0)
 
     @property
     def frame_count(self) -> int:
@@ -168,8 +228,13 @@ class SpectrogramView(pg.PlotWidget):
         top = self._cfg.n_bins * self._cfg.sample_rate / self._cfg.n_fft
         left = self._x0 + first * self._dt
         self._image.setRect(left, 0, len(shown) * self._dt, top)
-        if self._window is not None:
-            self.setXRange(self.end_time - self._window * self._dt, self.end_time, padding=0)
+        if self._window is not None:  # never wider than what there is: no empty black area
+            self.setXRange(max(self._x0, self.end_time - self._window * self._dt),
+                           max(self.end_time, self._x0 + self._window * self._dt), padding=0)
+        elif self._right is not None and self.end_time > self._right:
+            width = self._right - self.viewRange()[0][0]
+            self._right = self.end_time
+            self.setXRange(self.end_time - width, self.end_time, padding=0)
 
     def fit(self, until_s: float | None = None) -> None:
         """Show everything from the first frame to ``until_s`` (or the last frame)."""
@@ -196,6 +261,8 @@ class LevelMeter(QProgressBar):
         self.setTextVisible(False)
         self.setFixedWidth(14)
         self.setToolTip("Input level")
+        self.setStyleSheet("QProgressBar { background: #202020; border: 1px solid #444; }"
+                           "QProgressBar::chunk { background: #81c784; }")
 
     def set_peak(self, peak: float) -> None:
         db = 20 * math.log10(peak) if peak > 0 else self.FLOOR_DB

@@ -16,14 +16,14 @@ def setup(capacity=1000):
     shared = engine.Shared.create(capacity, multiprocessing.get_context("spawn"))
     callback = engine.Callback(shared)
     callback.rate = RATE
-    player = SimpleNamespace(_shared=shared, device_rate=RATE, latency=0.0)
-    return shared, callback, player
+    return shared, callback, None
 
 
-def start(shared, player, ident):
-    playback = Playback(player, ident, int(shared.ints[engine.WRITTEN]), RATE)
-    shared.ints[engine.START] = playback._start
-    shared.ints[engine.WANTED] = ident
+def start(shared, _player, ident):
+    """A new playback announced as Player.play does: start first, then wanted."""
+    playback = Playback(shared, ident, int(shared.control["written"]), RATE, RATE, latency_s=0.0)
+    shared.control["start"] = playback.start
+    shared.control["wanted"] = ident
     return playback
 
 
@@ -44,7 +44,7 @@ def test_the_ring_wraps_and_keeps_order_with_a_fade_in():
     source = np.linspace(-1, 1, 3000, dtype=np.float32)
     heard = []
     for chunk in np.split(source, 10):  # 3x the ring, written as the callback makes room
-        assert playback._put(chunk) == len(chunk)
+        assert playback.put(chunk) == len(chunk)
         heard.append(pull(callback, 3))
     playback.finish()
     heard.append(pull(callback, 1))
@@ -57,7 +57,7 @@ def test_the_ring_wraps_and_keeps_order_with_a_fade_in():
 def test_running_dry_mid_stream_is_an_underrun_but_the_end_is_not():
     shared, callback, player = setup()
     playback = start(shared, player, 1)
-    playback._put(np.ones(150, np.float32))
+    playback.put(np.ones(150, np.float32))
     heard = pull(callback, 3)
     assert playback.underruns == 2 and np.all(heard[150:] == 0)
     playback.finish()
@@ -68,11 +68,11 @@ def test_running_dry_mid_stream_is_an_underrun_but_the_end_is_not():
 def test_a_new_playback_starts_only_after_the_old_one_has_faded_out():
     shared, callback, player = setup()
     first = start(shared, player, 1)
-    first._put(np.ones(800, np.float32))
+    first.put(np.ones(800, np.float32))
     pull(callback, 3)  # past the fade-in
     first.stop()
     second = start(shared, player, 2)
-    second._put(np.full(100, 0.5, np.float32))
+    second.put(np.full(100, 0.5, np.float32))
     heard = pull(callback, 4)
     fade = heard[:engine.RAMP]
     assert np.all(np.diff(fade) <= 0) and fade[0] > 0.99 and fade[-1] < 0.01
@@ -91,7 +91,7 @@ def test_the_callback_never_raises_and_always_fills_the_buffer_whatever_the_prod
     for step in range(3000):
         action = rng.integers(6)
         if action == 0:
-            playback._put(rng.uniform(-1, 1, int(rng.integers(0, 400))).astype(np.float32))
+            playback.put(rng.uniform(-1, 1, int(rng.integers(0, 400))).astype(np.float32))
         elif action == 1 and rng.random() < 0.1:
             playback.stop()
         elif action == 2 and rng.random() < 0.05:
@@ -104,5 +104,5 @@ def test_the_callback_never_raises_and_always_fills_the_buffer_whatever_the_prod
         callback(outdata, frames, time_info, SimpleNamespace(output_underflow=bool(rng.random() < 0.01)))
         assert np.isfinite(outdata).all() and np.abs(outdata).max() <= 1.0, step
         assert np.array_equal(outdata[:, 0], outdata[:, -1])
-    assert shared.ints[engine.CALLS] == 3000
-    assert sum(shared.ints[engine.UNDERRUNS + 2 * slot] for slot in range(engine.SLOTS)) > 0
+    assert shared.control["calls"] == 3000
+    assert shared.control["underruns"].sum() > 0

@@ -91,7 +91,7 @@ def test_a_speaker_that_goes_away_or_hangs_is_reported(doomed_sound_server, fail
     elif failure == "server frozen":
         doomed_sound_server.freeze()
     else:
-        os.kill(player._process.pid, signal.SIGKILL)
+        os.kill(player.pid, signal.SIGKILL)
     wait_until(lambda: player.lost_reason() is not None)
     assert {"server killed": "stopped working", "server frozen": "played nothing for 3 s",
             "audio process killed": "the audio process ended"}[failure] in player.lost_reason()

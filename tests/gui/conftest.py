@@ -1,4 +1,6 @@
-"""GUI tests: real widgets on the offscreen platform (tests/conftest.py sets QT_QPA_PLATFORM)."""
+"""GUI tests: real widgets on the offscreen platform (tests/conftest.py sets QT_QPA_PLATFORM).
+
+Tests drive the window's actions and read the AppController's public state."""
 
 import threading
 import traceback
@@ -55,11 +57,12 @@ def make_window(qtbot, tmp_path, tiny_bundle_path):
         settings = settings or AppSettings(tmp_path / "settings.ini")
         if model:
             settings.model = str(tiny_bundle_path)
-        window = MainWindow(settings, recordings_dir=tmp_path / "recordings")
+        window = MainWindow(settings, recordings_dir=tmp_path / "recordings", takes_dir=tmp_path / "takes")
         qtbot.addWidget(window, before_close_func=lambda w: w.close())
         window.show()
         if model:
-            qtbot.waitUntil(lambda: window.bundle is not None)
+            qtbot.waitUntil(lambda: window.controller.bundle is not None)
+        qtbot.waitUntil(lambda: not window.controller.busy)  # the saved takes are read
         return window
 
     return make

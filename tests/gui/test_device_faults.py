@@ -10,14 +10,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from musicgen_gui.gui.main_window import IDLE, PLAYING, RECORDING, STREAMING
+from gui_driver import load
+
+from musicgen_gui.gui.mode import PLAYING, RECORDING, STREAMING
 
 _NO_SERVER = """
 import json, sys
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
 from musicgen_gui.audio import devices
-from musicgen_gui.gui.main_window import IDLE, MainWindow
+from musicgen_gui.gui.main_window import MainWindow
+from musicgen_gui.gui.mode import IDLE
 from musicgen_gui.gui.settings import AppSettings
 
 folder, model, seed = map(Path, sys.argv[1:])
@@ -25,22 +28,25 @@ app = QApplication([])
 found = devices.list_devices(devices.INPUT) + devices.list_devices(devices.OUTPUT)
 settings = AppSettings(folder / "settings.ini")
 settings.model, settings.seconds = str(model), 1.0
-window = MainWindow(settings, recordings_dir=folder / "recordings")
+window = MainWindow(settings, recordings_dir=folder / "recordings", takes_dir=folder / "takes")
 window.show()
-while window.bundle is None:
+c = window.controller
+while c.bundle is None:
     app.processEvents()
 result = dict(devices=len(found), status=window.audio_status.text(), record=window.record_action.isEnabled())
-window.load_seed(seed)
-result["play"] = window.play_action.isEnabled()
-window.toggle_recording()  # the shortcuts' slots do nothing
-window.toggle_seed_playback()
-result["mode_after_shortcuts"] = window.mode
-window.continue_seed()
-while window.mode != IDLE:
+c.load_seed(seed)
+while c.seed is None:
     app.processEvents()
-window.export(str(folder / "take.wav"), with_seed=False, bits="16")
+result["play"] = window.play_action.isEnabled()
+c.toggle_recording()  # the shortcuts' slots do nothing
+c.toggle_seed_playback()
+result["mode_after_shortcuts"] = c.mode.value
+c.continue_seed()
+while c.mode != IDLE or c.generation.running:
+    app.processEvents()
+c.export(c.current, str(folder / "take.wav"), with_seed=False, bits="16")
 window.close()
-result["generated"] = window.take.n_samples
+result["generated"] = c.current.n_samples
 print(json.dumps(result))
 """
 
@@ -58,7 +64,7 @@ def test_with_no_sound_server_the_app_runs_says_so_and_disables_record_and_play(
         pytest.skip("this machine has sound cards of its own")
     assert result["status"] == "No audio device: recording and playback are off"
     assert not result["record"] and not result["play"]
-    assert result["mode_after_shortcuts"] == IDLE
+    assert result["mode_after_shortcuts"] == "idle"
     assert result["generated"] == 22050
     assert sf.info(tmp_path / "take.wav").frames == 22050
     assert "Traceback" not in run.stderr
@@ -67,17 +73,18 @@ def test_with_no_sound_server_the_app_runs_says_so_and_disables_record_and_play(
 def test_streaming_stops_with_a_message_when_the_speaker_goes_away(doomed_sound_server, qtbot, make_window,
                                                                    chord_file):
     window = make_window()
-    window.load_seed(chord_file)
+    c = window.controller
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.continue_action.trigger()
-    assert window.mode == STREAMING
-    qtbot.waitUntil(lambda: window._playback.position > 0, timeout=20000)
+    assert c.mode == STREAMING
+    qtbot.waitUntil(lambda: c.playback.position > 0, timeout=20000)
     doomed_sound_server.kill()
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
+    qtbot.waitUntil(lambda: c.mode.value == "idle", timeout=20000)
     assert window.message_bar.text.startswith(f"Playback stopped: {window.settings.output_device}")
     assert "stopped working. Anything generated is kept" in window.message_bar.text
-    qtbot.waitUntil(lambda: window._worker is None)
-    assert window.take.n_samples > 0  # what was generated is kept, and can be exported
+    qtbot.waitUntil(lambda: not c.generation.running)
+    assert c.current.n_samples > 0  # what was generated is kept, and can be exported
     assert window.export_action.isEnabled() and not window.play_action.isEnabled()
     assert window.audio_status.text() == "No speakers: playback is off"
     window.panel.refresh_devices.click()  # the server is gone: nothing is found
@@ -87,31 +94,33 @@ def test_streaming_stops_with_a_message_when_the_speaker_goes_away(doomed_sound_
 def test_playing_the_seed_stops_with_a_message_when_the_audio_process_dies(qtbot, sound_server, make_window,
                                                                           write_chord):
     window = make_window()
-    window.load_seed(write_chord("long.wav", 20.0))
+    c = window.controller
+    assert load(qtbot, window, write_chord("long.wav", 20.0))
     window.play_action.trigger()
-    assert window.mode == PLAYING
-    qtbot.waitUntil(lambda: window._playback.position > 0, timeout=20000)
-    os.kill(window._player._process.pid, signal.SIGKILL)
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
+    assert c.mode == PLAYING
+    qtbot.waitUntil(lambda: c.playback.position > 0, timeout=20000)
+    os.kill(c.audio.player.pid, signal.SIGKILL)
+    qtbot.waitUntil(lambda: c.mode.value == "idle", timeout=20000)
     assert window.message_bar.text.startswith("Playback stopped: the audio process ended.")
     window.panel.refresh_devices.click()  # a new audio process: playing works again
-    assert window._player is not None and window.play_action.isEnabled()
+    assert c.audio.player is not None and window.play_action.isEnabled()
     window.play_action.trigger()
-    qtbot.waitUntil(lambda: window._playback.position > 0, timeout=20000)
-    window.stop()
+    qtbot.waitUntil(lambda: c.playback.position > 0, timeout=20000)
+    c.stop()
 
 
 def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_sound_server, qtbot, make_window,
                                                                      write_chord, tmp_path):
     window = make_window()
+    c = window.controller
     window.record_action.trigger()
-    assert window.mode == RECORDING
+    assert c.mode == RECORDING
     feeder = doomed_sound_server.play_into_mic(write_chord("chord.wav", 20.0))
-    recorder = window._recorder
+    recorder = c.audio.recorder
     qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
                     timeout=15000)
     doomed_sound_server.kill()
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
+    qtbot.waitUntil(lambda: c.mode.value == "idle" and c.seed is not None, timeout=20000)
     feeder.wait()
     # The speakers went with the server too, found by another timer in either order: both are said.
     qtbot.waitUntil(lambda: "Playback is off:" in window.message_bar.text, timeout=20000)
@@ -119,7 +128,7 @@ def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_soun
     assert len(lines) == 2
     assert any(line.startswith("Recording stopped:") and "recorded so far are the seed" in line for line in lines)
     assert window.audio_status.text() == "No audio device: recording and playback are off"
-    assert window.seed is not None and window.seed.path.startswith(str(tmp_path / "recordings"))
-    assert abs(len(window.seed.samples) / window.seed.sample_rate - recorder.samples_written / recorder.sample_rate) < 0.01
-    assert np.abs(window.seed.samples[-11025:]).max() > 0.3  # the chord up to the end
+    assert c.seed.path.startswith(str(tmp_path / "recordings"))
+    assert abs(len(c.seed.samples) / c.seed.sample_rate - recorder.samples_written / recorder.sample_rate) < 0.01
+    assert np.abs(c.seed.samples[-11025:]).max() > 0.3  # the chord up to the end
     assert not window.record_action.isEnabled()

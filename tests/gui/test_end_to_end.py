@@ -2,8 +2,10 @@
 
 import numpy as np
 import soundfile as sf
+from gui_driver import load
+from PySide6.QtCore import Qt
 
-from musicgen_gui.gui.main_window import IDLE, PLAYING, RECORDING, STREAMING
+from musicgen_gui.gui.mode import IDLE, PLAYING, RECORDING, STREAMING
 
 CHORD = (261.63, 329.63, 392.0)
 RATE = 22050
@@ -39,6 +41,7 @@ def steps_around(x, i, gap, span):
 def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window, write_chord, tmp_path):
     chord_file = write_chord("long-chord.wav", 8.0)
     window = make_window()
+    c = window.controller
     assert window.record_action.isEnabled() and "No" not in window.audio_status.text()
     window.panel.seconds.setValue(3.0)
     window.panel.lead_in.setValue(30.0)  # play the whole seed, then the continuation
@@ -46,32 +49,38 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     window.panel.rng_seed.setValue(1)
 
     window.record_action.trigger()
-    assert window.mode == RECORDING
+    assert c.mode == RECORDING
     feeder = sound_server.play_into_mic(chord_file)
     qtbot.waitUntil(lambda: window.spectrogram.frame_count > 0 and window.level_meter.value() > 0, timeout=10000)
-    recorder = window._recorder
+    recorder = c.audio.recorder
     qtbot.waitUntil(lambda: recorder.samples_written > 3.5 * recorder.sample_rate, timeout=15000)
+    # The live waveform: the chord's envelope (0.2 per note, three notes) is drawn as it comes in.
+    times, envelope = window.waveform.shown()
+    assert times[-1] > 3.0 and np.abs(envelope).max() > 0.3
+    assert window.stream_status.text().startswith("● Recording ")
     window.record_action.trigger()  # stop while the chord still sounds: the seed ends mid-chord
     feeder.terminate()
     feeder.wait()
-    assert window.mode == IDLE and window.seed is not None
-    assert window.seed.path.startswith(str(tmp_path / "recordings"))
-    seconds = len(window.seed.samples) / RATE
+    qtbot.waitUntil(lambda: c.seed is not None)
+    assert c.mode == IDLE and not window.stream_status.text().startswith("●")
+    assert c.seed.path.startswith(str(tmp_path / "recordings"))
+    seconds = len(c.seed.samples) / RATE
     window.waveform.set_region(1.0, seconds)  # skip the silence before the chord arrived
 
     speaker = sound_server.record_speaker(RATE)
     window.continue_action.trigger()
-    assert window.mode == STREAMING
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=60000)
+    assert c.mode == STREAMING
+    qtbot.waitUntil(lambda: c.mode == IDLE, timeout=60000)
     heard = speaker.stop()
-    assert window.stats["underruns"] == 0
+    assert c.stats["underruns"] == 0
     assert window.message_bar.text == ""
 
+    take = c.current
     out = tmp_path / "take.wav"
-    window.export(str(out), with_seed=True, bits="float")
+    c.export(take, str(out), with_seed=True, bits="float")
     qtbot.waitUntil(out.exists)
     exported, _ = sf.read(out, dtype="float32")
-    seed, continuation = window.take.seed, window.take.continuation
+    seed, continuation = take.seed, take.continuation()
     assert len(exported) == len(seed) + 3 * RATE
 
     # What the speaker played is the exported take: the seed, then the continuation.
@@ -94,14 +103,18 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     assert largest_step_near(heard, seam, 3) <= 1.5 * steps_around(heard, seam, 3, 1100)
 
 
-def test_space_plays_the_selected_part_of_the_seed(qtbot, sound_server, make_window, write_chord):
+def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbot, sound_server, make_window,
+                                                                            write_chord):
     window = make_window()
-    window.load_seed(write_chord("short-chord.wav", 3.0))
+    c = window.controller
+    assert load(qtbot, window, write_chord("short-chord.wav", 3.0))
     window.waveform.set_region(1.0, 2.0)
     speaker = sound_server.record_speaker(RATE)
-    window.play_action.trigger()
-    assert window.mode == PLAYING
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=10000)
+    window.activateWindow()
+    window.panel.seconds.setFocus()  # a spin box takes Space for itself unless the window's shortcut wins
+    qtbot.keyClick(window.panel.seconds, Qt.Key.Key_Space)
+    assert c.mode == PLAYING
+    qtbot.waitUntil(lambda: c.mode == IDLE, timeout=10000)
     heard = speaker.stop()
     blocks = heard[: len(heard) // 220 * 220].reshape(-1, 220)  # 10 ms each
     loud = np.sqrt(np.mean(blocks**2, axis=1)) > 0.05
@@ -125,3 +138,27 @@ def test_the_chosen_devices_are_remembered(qtbot, sound_server, make_window, tmp
     second = make_window(AppSettings(tmp_path / "settings.ini"), model=False)
     assert second.panel.output_device.currentData() == chosen
     assert second.audio_status.text().startswith(f"Audio: {chosen}")
+
+
+def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, sound_server, make_window,
+                                                                       write_chord, tmp_path):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, write_chord("chord.wav", 4.0))
+    window.panel.seconds.setValue(60.0)
+    window.panel.lead_in.setValue(0.0)
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: c.playback is not None and c.playback.position > RATE, timeout=20000)
+    qtbot.waitUntil(lambda: c.run_take.n_samples > c.playback.position + RATE)  # generation is ahead
+    window.stop_action.trigger()
+    take = c.current
+    qtbot.waitUntil(lambda: not c.generation.running)
+    assert RATE <= take.kept < take.n_samples and take.unheard >= RATE
+    assert "generated after Stop" in window.stream_status.text()
+    out = tmp_path / "heard.wav"
+    c.export(take, str(out), with_seed=False, bits="float")
+    qtbot.waitUntil(out.exists)
+    assert sf.info(out).frames == take.kept
+    c.export(take, str(tmp_path / "all.wav"), with_seed=False, bits="float", unheard=True)
+    qtbot.waitUntil((tmp_path / "all.wav").exists)
+    assert sf.info(tmp_path / "all.wav").frames == take.n_samples

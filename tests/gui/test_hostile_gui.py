@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 import soundfile as sf
+from gui_driver import load
 from mounts import tmpfs
 from synth import SR, chord
 
@@ -15,7 +16,7 @@ from musicgen_gui.cli import main
 from musicgen_gui.core.bundle import load_bundle
 from musicgen_gui.core.training import train, work_dir
 from musicgen_gui.gui import workers
-from musicgen_gui.gui.main_window import IDLE
+from musicgen_gui.gui.mode import IDLE
 
 
 def cli_error(capsys, tmp_path, seed, model):
@@ -47,24 +48,25 @@ def make_seeds(folder):
 
 def test_malformed_seeds_show_the_cli_message_and_the_window_stays_usable(qtbot, capsys, window, tmp_path,
                                                                           tiny_bundle_path):
+    c = window.controller
     good, seeds = make_seeds(tmp_path)
     for case, path in seeds.items():
         expected = cli_error(capsys, tmp_path, path, tiny_bundle_path)
-        assert not window.load_seed(path), case
+        assert not load(qtbot, window, path), case
         assert window.message_bar.text == expected, case
-        assert window.seed is None and window.mode == IDLE
+        assert c.seed is None and c.mode == IDLE
     short = tmp_path / "short.wav"
     sf.write(short, chord(seconds=0.1), SR)
     expected = cli_error(capsys, tmp_path, short, tiny_bundle_path)
-    assert window.load_seed(short)  # a short file loads; continuing it is what fails
-    window.continue_action.trigger()
-    assert window.message_bar.text == expected and window.mode == IDLE
-    assert window.load_seed(good)  # and afterwards a valid seed works end to end
+    assert load(qtbot, window, short)  # a short file loads; Continue is off, and says why before it is pressed
+    assert not window.continue_action.isEnabled()
+    assert window.stream_status.text() == f"Continue is off: {expected}"
+    assert load(qtbot, window, good)  # and afterwards a valid seed works end to end
     assert window.message_bar.text == ""
     window.panel.seconds.setValue(1.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: window.mode == IDLE and window._worker is None, timeout=20000)
-    assert window.take.n_samples == SR
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=20000)
+    assert c.current.n_samples == SR
 
 
 @pytest.mark.parametrize("case", ["audio file", "empty zip", "text"])
@@ -80,41 +82,44 @@ def test_a_wrong_model_file_shows_the_cli_message_and_the_model_in_use_stays(qtb
         bad.write_text("{}")
     sf.write(tmp_path / "seed.wav", chord(seconds=1.0), SR)
     expected = cli_error(capsys, tmp_path, tmp_path / "seed.wav", bad)
-    in_use = window.bundle
-    window.load_model(str(bad))
+    c = window.controller
+    in_use = c.bundle
+    window.models.load(str(bad))
     qtbot.waitUntil(lambda: window.message_bar.text != "")
     assert window.message_bar.text == expected
-    assert window.bundle is in_use and window.panel.model.currentData() == str(tiny_bundle_path)
-    assert window.load_seed(tmp_path / "seed.wav") and window.continue_action.isEnabled()
+    assert c.bundle is in_use and window.panel.model.currentData() == str(tiny_bundle_path)
+    assert load(qtbot, window, tmp_path / "seed.wav") and window.continue_action.isEnabled()
 
 
 def generate(qtbot, window, seed_file, seconds):
-    window.load_seed(seed_file)
+    assert load(qtbot, window, seed_file)
     window.panel.seconds.setValue(seconds)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: window.mode == IDLE and window._worker is None, timeout=60000)
+    c = window.controller
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running and not c.busy, timeout=60000)
+    return c.current
 
 
 @pytest.mark.parametrize("disk", ["full", "read-only"])
 def test_export_to_a_full_disk_or_a_read_only_folder_is_reported_and_leaves_nothing(qtbot, window, chord_file,
                                                                                      tmp_path, disk):
-    generate(qtbot, window, chord_file, 2.0)
+    take = generate(qtbot, window, chord_file, 2.0)
     with tmpfs(tmp_path / "disk", size="64k", read_only=disk == "read-only") as folder:
         out = folder / "take.wav"
-        window.export(str(out), with_seed=True, bits="float")
+        window.controller.export(take, str(out), with_seed=True, bits="float")
         reason = "No space left on device" if disk == "full" else "Read-only file system"
         qtbot.waitUntil(lambda: window.message_bar.text == f"cannot write {out}: {reason}")
-        qtbot.waitUntil(lambda: not window._jobs)
+        qtbot.waitUntil(lambda: not window.controller.busy)
         assert list(folder.iterdir()) == []
     assert window.export_action.isEnabled()  # the take is still there to export elsewhere
 
 
 def test_quitting_during_an_export_finishes_the_file(qtbot, window, chord_file, tmp_path):
-    generate(qtbot, window, chord_file, 30.0)
+    take = generate(qtbot, window, chord_file, 30.0)
     out = tmp_path / "take.wav"
-    window.export(str(out), with_seed=True, bits="24")
+    window.controller.export(take, str(out), with_seed=True, bits="24")
     window.close()
-    assert sf.info(out).frames == len(window.take.seed) + 30 * SR
+    assert sf.info(out).frames == len(take.seed) + 30 * SR
     assert [p.name for p in tmp_path.glob(".take.wav*")] == []
 
 
@@ -124,7 +129,7 @@ def test_quitting_during_training_stops_it_with_a_checkpoint_to_resume_from(qtbo
     monkeypatch.setattr(workers, "train", functools.partial(train, units=[16], batch_size=2, sequence_length=10,
                                                             checkpoint_every=3))
     window.open_training()
-    dialog = window._training
+    dialog = window.training
     dialog.add_folder(str(pattern_folder))
     dialog.name.setText("quit-while-training")
     dialog.epochs.setValue(1000)
@@ -133,5 +138,6 @@ def test_quitting_during_training_stops_it_with_a_checkpoint_to_resume_from(qtbo
     window.close()  # no_dangling_threads fails the test if training still runs
     assert (work_dir(dialog.output) / "checkpoint.npz").is_file()
     assert load_bundle(dialog.output).provenance["epochs"] >= 1
-    dialog._update_buttons()
+    dialog.show()  # reopened, as a user would
     assert dialog.resume_button.isEnabled()
+    dialog.close()

@@ -1,12 +1,17 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from PySide6.QtCore import QMimeData, QPointF, Qt, QUrl
+from gui_driver import load, run_to_end
+from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
-from musicgen_gui.gui.main_window import DEVICE_LOST, IDLE, STREAMING
+from musicgen_gui.gui.controller import DEVICE_LOST
+from musicgen_gui.gui.dialogs import ExportDialog
+from musicgen_gui.gui.mode import IDLE, STREAMING, TABLE
 from musicgen_gui.gui.settings import AppSettings
+
+RATE = 22050
 
 
 def drop(widget, path):
@@ -25,26 +30,20 @@ def drop(widget, path):
     return event.isAccepted()
 
 
-def run_to_end(qtbot, window, action=None):
-    (action or window.continue_action).trigger()
-    assert window.mode == STREAMING
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=20000)
-    qtbot.waitUntil(lambda: window._worker is None)
-
-
 def test_without_audio_devices_the_app_says_so_and_still_continues(qtbot, window, chord_file):
     assert "No audio device" in window.audio_status.text()
     assert not window.record_action.isEnabled()
-    assert window.load_seed(chord_file)
+    assert load(qtbot, window, chord_file)
     assert not window.play_action.isEnabled()
     assert window.continue_action.isEnabled()
 
 
 def test_dropping_a_file_on_a_plot_loads_it_as_the_seed(qtbot, window, chord_file):
+    c = window.controller
     assert drop(window.spectrogram.viewport(), chord_file)
-    assert window.seed is not None
-    assert window.seed.sample_rate == window.bundle.features.sample_rate == 22050
-    assert len(window.seed.samples) == 4 * 22050  # downmixed and resampled from 44.1 kHz stereo
+    qtbot.waitUntil(lambda: c.seed is not None)
+    assert c.seed.sample_rate == c.bundle.features.sample_rate == RATE
+    assert len(c.seed.samples) == 4 * RATE  # downmixed and resampled from 44.1 kHz stereo
     assert window.settings.recent_files == [str(chord_file)]
     assert window.message_bar.text == ""
 
@@ -53,15 +52,15 @@ def test_dropping_something_else_is_refused(qtbot, window, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not audio")
     assert not drop(window, text)
-    assert window.seed is None
+    assert window.controller.seed is None
 
 
 def test_a_broken_file_is_reported_in_the_message_bar(qtbot, window, tmp_path):
     bad = tmp_path / "broken.wav"
     bad.write_bytes(b"RIFF not really a wave file")
-    assert not window.load_seed(bad)
+    assert not load(qtbot, window, bad)
     assert "broken.wav" in window.message_bar.text
-    assert window.seed is None
+    assert window.controller.seed is None
 
 
 def test_messages_of_one_group_stack_and_any_other_replaces_them(qtbot, window):
@@ -77,125 +76,206 @@ def test_messages_of_one_group_stack_and_any_other_replaces_them(qtbot, window):
 
 
 def test_a_new_seed_clears_old_messages_but_not_that_a_device_is_gone(qtbot, window, chord_file):
-    window.show_error("an old problem")
-    assert window.load_seed(chord_file)
-    assert window.message_bar.text == ""
+    bar = window.message_bar
+    bar.show_message("an old problem")
+    assert load(qtbot, window, chord_file)
+    assert bar.text == ""
     # The speakers went away first, then the recording ended and became the seed: both lines stay.
-    window.show_error("Playback is off: gone.", group=DEVICE_LOST)
-    assert window.load_seed(chord_file)
-    window.show_error("Recording stopped: gone.", group=DEVICE_LOST)
-    assert window.message_bar.text == "Playback is off: gone.\nRecording stopped: gone."
+    bar.show_message("Playback is off: gone.", group=DEVICE_LOST)
+    assert load(qtbot, window, chord_file)
+    bar.show_message("Recording stopped: gone.", group=DEVICE_LOST)
+    assert bar.text == "Playback is off: gone.\nRecording stopped: gone."
 
 
-def test_the_selected_region_is_the_seed(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+def test_the_selected_region_is_the_seed_and_is_exported_whole(qtbot, window, chord_file, tmp_path):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
     window.waveform.set_region(1.0, 2.5)
-    assert len(window.seed_region()) == int(1.5 * 22050)
+    region = c.seed.samples[RATE:int(2.5 * RATE)]
+    assert "1.50 s" in window.waveform.plotItem.titleLabel.text
     window.panel.seconds.setValue(1.0)
-    run_to_end(qtbot, window)
-    cfg = window.bundle.features
-    # The session drops the fewest leading samples that align the seed to whole frames.
-    assert len(window.seed_region()) - cfg.hop < len(window.take.seed) <= len(window.seed_region())
-    assert np.array_equal(window.take.seed, window.seed_region()[-len(window.take.seed):])
+    take = run_to_end(qtbot, window)
+    assert np.array_equal(take.seed, region)  # whole, not trimmed to the frame grid
+    out = tmp_path / "both.wav"
+    c.export(take, str(out), with_seed=True, bits="float")
+    qtbot.waitUntil(lambda: "Exported" in window.message_bar.text)
+    written, _ = sf.read(out, dtype="float32")
+    assert np.array_equal(written[:len(region)], region)
+    assert len(written) == len(region) + RATE
+    assert window.message_bar.text.startswith("Exported 2.50 s (seed 1.50 s + continuation 1.00 s) of Take 1")
 
 
-def test_continue_streams_frames_to_the_spectrogram(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+def test_continue_streams_frames_to_the_spectrogram_and_makes_a_take(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(2.0)
     seed_frames = window.spectrogram.frame_count
-    run_to_end(qtbot, window)
-    assert window.take.n_samples == 2 * 22050
-    predicted = window.spectrogram.frame_count - min(seed_frames, len(window.take.seed_frames))
-    assert predicted >= 2 * 22050 // window.bundle.features.hop
+    take = run_to_end(qtbot, window)
+    assert take.n_samples == take.kept == 2 * RATE
+    assert window.spectrogram.frame_count - seed_frames >= 2 * RATE // c.bundle.features.hop
+    assert c.takes.rowCount() == 1 and take.name == "Take 1"
     assert window.export_action.isEnabled() and window.extend_action.isEnabled()
+    assert window.stream_status.text() == "Take 1: 2.0 s"  # not what was shown while streaming
+
+
+def test_while_streaming_only_stop_is_enabled_as_the_mode_table_says(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(600.0)
+    window.continue_action.trigger()
+    for action in window.actions():
+        if action.data():
+            assert action.isEnabled() == (STREAMING in TABLE[action.data()][0] and action.data() == "stop"), \
+                action.text()
+    window.stop_action.trigger()
+    assert window.controller.mode == IDLE and window.continue_action.isEnabled()
 
 
 def test_adapting_to_the_seed_says_so_then_streams_the_continuation(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)
     window.panel.adapt.setChecked(True)
     window.panel.adapt_seconds.setValue(4.0)
     window.continue_action.trigger()
     qtbot.waitUntil(lambda: "adapting the model to the seed" in window.stream_status.text(), timeout=5000)
-    session = window._worker.session
-    qtbot.waitUntil(lambda: window.mode == IDLE, timeout=30000)
-    qtbot.waitUntil(lambda: window._worker is None)
-    assert session.adaptation.steps >= 1
-    assert window.take.n_samples == 22050
+    c = window.controller
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=30000)
+    assert c.current.n_samples == RATE and c.current.settings["adapt_seconds"] == 4.0
 
 
-def test_a_short_seed_is_an_error_not_a_crash(qtbot, window, chord_file):
-    window.load_seed(chord_file)
-    window.waveform.set_region(1.0, 1.01)
+def test_a_too_short_seed_disables_continue_and_says_why(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    window.waveform.set_region(1.0, 1.1)
+    assert not window.continue_action.isEnabled()
+    assert window.stream_status.text().startswith("Continue is off: the seed is too short (0.10 s); "
+                                                  "it must be at least 0.21 s")
     window.continue_action.trigger()
-    assert window.mode == IDLE
-    assert "too short" in window.message_bar.text
+    assert window.controller.mode == IDLE and window.controller.takes.rowCount() == 0
+    window.waveform.set_region(1.0, 2.0)
+    assert window.continue_action.isEnabled() and window.stream_status.text() == ""
 
 
 @pytest.mark.parametrize("with_seed, bits, subtype", [(False, "16", "PCM_16"), (True, "24", "PCM_24"),
                                                       (False, "float", "FLOAT")])
 def test_export_writes_a_wav_of_the_right_length(qtbot, window, chord_file, tmp_path, with_seed, bits, subtype):
-    window.load_seed(chord_file)
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.5)
-    run_to_end(qtbot, window)
+    take = run_to_end(qtbot, window)
     out = tmp_path / "take.wav"
-    window.export(str(out), with_seed=with_seed, bits=bits)
+    window.controller.export(take, str(out), with_seed=with_seed, bits=bits)
     qtbot.waitUntil(out.exists)  # written atomically: it appears complete
     info = sf.info(out)
-    expected = window.take.n_samples + (len(window.take.seed) if with_seed else 0)
-    assert (info.frames, info.samplerate, info.subtype) == (expected, 22050, subtype)
+    expected = take.kept + (len(take.seed) if with_seed else 0)
+    assert (info.frames, info.samplerate, info.subtype) == (expected, RATE, subtype)
     written, _ = sf.read(out, dtype="float32")
-    assert np.allclose(written[-window.take.n_samples:], window.take.continuation, atol=1e-4)
+    assert np.allclose(written[-take.kept:], take.continuation(), atol=1e-4)
 
 
 def test_an_export_error_is_shown(qtbot, window, chord_file, tmp_path):
-    window.load_seed(chord_file)
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)
-    run_to_end(qtbot, window)
-    window.export(str(tmp_path / "no such folder" / "take.wav"), with_seed=False, bits="16")
+    take = run_to_end(qtbot, window)
+    window.controller.export(take, str(tmp_path / "no such folder" / "take.wav"), with_seed=False, bits="16")
     qtbot.waitUntil(lambda: "does not exist" in window.message_bar.text)
 
 
-def test_extend_appends_to_the_take(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+def test_the_export_dialog_proposes_a_name_per_choice_and_asks_before_replacing(qtbot, window, chord_file, tmp_path):
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)
-    run_to_end(qtbot, window)
-    first = window.take.continuation.copy()
-    run_to_end(qtbot, window, window.extend_action)
-    assert window.take.n_samples == 2 * 22050
-    assert np.array_equal(window.take.continuation[:len(first)], first)
+    take = run_to_end(qtbot, window)
+    dialog = ExportDialog(window.settings, take, window)
+    qtbot.addWidget(dialog)
+    dialog._continuation.setChecked(True)
+    alone = dialog.path
+    dialog._both.setChecked(True)
+    assert alone.endswith("chord-take-1-continuation.wav") and dialog.path.endswith("chord-take-1-with-seed.wav")
+    (tmp_path / "keep.wav").write_bytes(b"precious")
+    dialog._path.setText(str(tmp_path / "keep.wav"))
+    answers = []
+
+    def answer(button):
+        box = QApplication.activeModalWidget()
+        answers.append(box.text())
+        box.button(button).click()
+
+    QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.No))
+    dialog.accept()
+    assert "keep.wav already exists" in answers[0] and dialog.result() == 0  # still open
+    assert (tmp_path / "keep.wav").read_bytes() == b"precious"
+    QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.Yes))
+    dialog.accept()
+    assert dialog.result() == 1
 
 
-def test_fixed_random_seed_regenerates_the_same_take(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+def test_every_continue_extend_and_regenerate_makes_a_take_and_keeps_the_others(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)
+    first = run_to_end(qtbot, window)
+    kept = first.continuation().copy()
+    extended = run_to_end(qtbot, window, window.extend_action)
+    assert extended is not first and extended.parent == first.ident
+    assert extended.n_samples == 2 * RATE and np.array_equal(extended.continuation()[:RATE], kept)
+    window.waveform.set_region(0.5, 3.0)  # moving the region drops nothing
+    regenerated = run_to_end(qtbot, window, window.regenerate_action)
+    assert np.array_equal(regenerated.seed, extended.seed)  # the selected take's seed, not the new region
+    assert [t.name for t in c.takes.takes()] == ["Take 1", "Take 2", "Take 3"]
+    assert np.array_equal(first.continuation(), kept)
+
+
+def test_the_shown_random_seed_with_fixed_reproduces_a_take_sample_for_sample(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    window.panel.fixed_seed.setChecked(False)
+    first = run_to_end(qtbot, window)
+    qtbot.wait(500)  # the next run is primed meanwhile, with a seed of its own
+    assert window.panel.rng_seed.value() == first.settings["rng_seed"]
     window.panel.fixed_seed.setChecked(True)
-    window.panel.rng_seed.setValue(7)
+    again = run_to_end(qtbot, window, window.regenerate_action)
+    assert again.settings["rng_seed"] == first.settings["rng_seed"]
+    assert np.array_equal(again.continuation(), first.continuation())
+
+
+def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_audio, make_window, chord_file):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
     run_to_end(qtbot, window)
-    first = window.take.continuation.copy()
-    run_to_end(qtbot, window, window.regenerate_action)
-    assert np.array_equal(window.take.continuation, first)
+    second = run_to_end(qtbot, window)
+    assert c.takes.setData(c.takes.index(0), "the good one")
+    window.delete_action.trigger()
+    assert [t.name for t in c.takes.takes()] == ["the good one"]
+    window.undo_action.trigger()
+    assert [t.name for t in c.takes.takes()] == ["the good one", "Take 2"] and c.current is second
+    window.delete_action.trigger()
+    window.close()
+    again = make_window(AppSettings(window.settings._q.fileName()))
+    takes = again.controller.takes.takes()
+    assert [t.name for t in takes] == ["the good one"]
+    assert takes[0].n_samples == RATE and takes[0].settings["rng_seed"] == c.takes.takes()[0].settings["rng_seed"]
 
 
-def test_stop_cancels_generation_and_leaves_no_thread(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+def test_stop_cancels_generation_applies_variation_live_and_leaves_no_thread(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: window.take.n_frames > 0)
-    window.panel.set_temperature(1.5)  # applies to the running session
-    assert window._worker.session.temperature == 1.5
+    qtbot.waitUntil(lambda: c.current.n_frames > 0)
+    window.panel.set_temperature(1.5)  # reaches the running worker as a message
+    qtbot.waitUntil(lambda: bool(c.current.temperature_changes), timeout=10000)
+    assert c.current.temperature_changes[0][1] == 1.5
     window.stop_action.trigger()
-    assert window.mode == IDLE
-    qtbot.waitUntil(lambda: window._worker is None)
-    assert window.take.n_samples < 600 * 22050
+    assert c.mode == IDLE
+    qtbot.waitUntil(lambda: not c.generation.running and not c.busy)
+    assert 0 < c.current.n_samples < 600 * RATE
     # no_dangling_threads fails the test if anything is still running
 
 
 def test_closing_while_generating_waits_for_the_worker(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: window.take.n_frames > 0)
+    qtbot.waitUntil(lambda: window.controller.current.n_frames > 0)
     window.close()
 
 
@@ -203,6 +283,7 @@ def test_settings_survive_a_restart(qtbot, no_audio, make_window, tmp_path, tiny
     first = make_window()
     first.panel.seconds.setValue(42.0)
     first.panel.set_temperature(0.8)
+    first.panel.follow.setValue(20)
     first.panel.fixed_seed.setChecked(True)
     first.panel.rng_seed.setValue(1234)
     first.panel.lead_in.setValue(3.5)
@@ -212,13 +293,11 @@ def test_settings_survive_a_restart(qtbot, no_audio, make_window, tmp_path, tiny
     first.resize(700, 520)
     first.close()
     second = make_window(AppSettings(tmp_path / "settings.ini"), model=False)
-    qtbot.waitUntil(lambda: second.bundle is not None)
-    assert second.panel.seconds.value() == 42.0
-    assert second.panel.temperature_value == 0.8
-    assert second.panel.fixed_seed.isChecked() and second.panel.rng_seed.value() == 1234
-    assert second.panel.lead_in.value() == 3.5
-    assert not second.panel.anchor.isChecked()
-    assert second.panel.adapt.isChecked() and second.panel.adapt_seconds.value() == 20.0
+    qtbot.waitUntil(lambda: second.controller.bundle is not None)
+    values = second.panel.values()
+    assert (values.seconds, values.temperature, values.follow, values.rng_seed) == (42.0, 0.8, 0.2, 1234)
+    assert values.fixed_seed and values.lead_in == 3.5 and not values.anchor and values.adapt_seconds == 20.0
+    assert second.controller.settings == values
     assert second.panel.selected_model() == str(tiny_bundle_path)
     assert (second.width(), second.height()) == (700, 520)
 
@@ -227,18 +306,44 @@ def test_a_bad_model_file_is_reported(qtbot, no_audio, make_window, tmp_path):
     bad = tmp_path / "bad.musicgen"
     bad.write_bytes(b"not a zip")
     window = make_window(model=False)
-    window.load_model(str(bad))
+    qtbot.waitUntil(lambda: window.controller.bundle is not None)  # the default model
+    window.models.load(str(bad))
     qtbot.waitUntil(lambda: "bad.musicgen" in window.message_bar.text)
-    assert window.bundle is None
-    assert not window.continue_action.isEnabled()
+    assert window.controller.bundle.name != "bad"
+    assert window.model_status.text().startswith("Model: ")
 
 
-def test_keyboard_shortcuts_drive_the_window(qtbot, window, chord_file):
-    window.load_seed(chord_file)
+def test_keyboard_shortcuts_work_wherever_focus_is(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.activateWindow()
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
-    assert window.mode == STREAMING
+    assert c.mode == STREAMING
+    qtbot.waitUntil(lambda: c.current.n_samples > 0)
     qtbot.keyClick(window, Qt.Key.Key_Escape)
-    assert window.mode == IDLE
-    qtbot.waitUntil(lambda: window._worker is None)
+    assert c.mode == IDLE
+    qtbot.waitUntil(lambda: not c.generation.running and not c.busy)
+    window.panel.seconds.setFocus()  # a spin box's own Ctrl+E would move its cursor
+    opened = []
+    QTimer.singleShot(100, lambda: (opened.append(QApplication.activeModalWidget()),
+                                    QApplication.activeModalWidget().reject()))
+    qtbot.keyClick(window.panel.seconds, Qt.Key.Key_E, Qt.KeyboardModifier.ControlModifier)
+    assert isinstance(opened[0], ExportDialog)
+
+
+def test_several_files_open_the_first_and_list_the_rest(qtbot, window, write_chord):
+    files = [write_chord(f"{n}.wav", 1.0) for n in ("one", "two", "three")]
+    window.open_files([str(f) for f in files])
+    qtbot.waitUntil(lambda: window.controller.seed is not None)
+    assert window.controller.seed.path == str(files[0])
+    assert window.settings.recent_files[:3] == [str(f) for f in files]
+    assert "the other 2 are in File ▸ Open recent" in window.message_bar.text
+
+
+def test_the_seed_and_the_take_show_their_tempo_and_key(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    assert window.analysis.text().startswith("Seed: ") and "C major" in window.analysis.text()
+    window.panel.seconds.setValue(3.0)
+    run_to_end(qtbot, window)
+    assert "Take 1: " in window.analysis.text()

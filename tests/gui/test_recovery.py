@@ -7,7 +7,7 @@ from recording_crash import record_and_kill
 from synth import peak_frequency
 
 from musicgen_gui.audio.recorder import PARTIAL
-from musicgen_gui.gui.main_window import IDLE, RECORDING
+from musicgen_gui.gui.mode import IDLE, RECORDING
 
 
 def button(window, text):
@@ -18,15 +18,17 @@ def test_the_next_start_offers_the_killed_recording_and_recover_makes_it_the_see
         qtbot, sound_server, make_window, tmp_path):
     killed = record_and_kill(sound_server, tmp_path / "recordings", freq=523.25, seconds=2.0)
     window = make_window()
+    c = window.controller
     assert "A recording was interrupted" in window.message_bar.text
     qtbot.mouseClick(button(window, "Recover"), Qt.MouseButton.LeftButton)
     finished = killed.partial.with_name(killed.partial.name.replace(PARTIAL, ".wav"))
     assert not killed.partial.exists() and finished.exists()
-    assert window.seed is not None and window.seed.path == str(finished)
+    qtbot.waitUntil(lambda: c.seed is not None)
+    assert c.seed.path == str(finished)
     assert "Recovered" in window.message_bar.text
-    seconds = len(window.seed.samples) / window.seed.sample_rate
+    seconds = len(c.seed.samples) / c.seed.sample_rate
     assert abs(seconds - killed.received / killed.sample_rate) < 1.0
-    assert abs(peak_frequency(window.seed.samples[-window.seed.sample_rate:], window.seed.sample_rate) - 523.25) < 2
+    assert abs(peak_frequency(c.seed.samples[-c.seed.sample_rate:], c.seed.sample_rate) - 523.25) < 2
     assert window.continue_action.isEnabled()
     window.close()
     assert make_window().message_bar.text == ""  # recovered: not offered again
@@ -38,21 +40,22 @@ def test_discard_deletes_the_interrupted_recording(qtbot, sound_server, make_win
     assert "A recording was interrupted" in window.message_bar.text
     qtbot.mouseClick(button(window, "Discard"), Qt.MouseButton.LeftButton)
     assert not killed.partial.exists() and list(killed.partial.parent.iterdir()) == []
-    assert window.message_bar.text == "" and window.seed is None
+    assert window.message_bar.text == "" and window.controller.seed is None
 
 
 def test_quitting_while_recording_keeps_the_take_as_a_finished_file(qtbot, sound_server, make_window, tmp_path,
                                                                     chord_file):
     window = make_window()
+    c = window.controller
     window.record_action.trigger()
-    assert window.mode == RECORDING
+    assert c.mode == RECORDING
     feeder = sound_server.play_into_mic(chord_file)
-    recorder = window._recorder
+    recorder = c.audio.recorder
     qtbot.waitUntil(lambda: recorder.samples_written > recorder.sample_rate, timeout=15000)
     window.close()
     feeder.terminate()
     feeder.wait()
-    assert window.mode == IDLE
+    assert c.mode == IDLE
     files = list((tmp_path / "recordings").iterdir())
     assert [p.suffix for p in files] == [".wav"] and not files[0].name.endswith(PARTIAL)
     assert sf.info(files[0]).frames == recorder.samples_written >= recorder.sample_rate

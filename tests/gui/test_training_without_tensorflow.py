@@ -28,7 +28,7 @@ def test_train_and_the_cli_say_what_is_missing(no_tensorflow, pattern_folder, tm
 
 def test_the_training_dialog_explains_and_cannot_start(no_tensorflow, window, tmp_path):
     window.open_training()
-    dialog = window._training
+    dialog = window.training
     dialog.add_folder(str(tmp_path))
     assert not dialog.start_button.isEnabled() and not dialog.resume_button.isEnabled()
     assert dialog.status.text().startswith("This copy of musicgen cannot train: training needs TensorFlow and Keras")

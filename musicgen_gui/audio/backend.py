@@ -1,0 +1,128 @@
+"""The audio backend: the player, the recorder, device choice, rescans and loss detection.
+
+One QObject owns everything that touches a sound device and reports through
+signals (as Friture's AudioBackend does): ``devicesChanged`` after a scan or a
+choice, ``outputLost``/``inputLost`` with the reason when a device goes away or
+hangs. The GUI asks it to play and record; it never reaches into the player or
+the recorder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from ..core.errors import MusicgenError
+from . import devices
+from .player import Playback, Player
+from .recorder import Recorder
+
+DEVICE_CHECK_MS = 500  # how often a speaker that went away is looked for, whatever the app is doing
+
+
+class AudioBackend(QObject):
+    devicesChanged = Signal()
+    outputLost = Signal(str)
+    inputLost = Signal(str)  # only while recording
+
+    def __init__(self, recordings_dir: Path, parent=None):
+        super().__init__(parent)
+        self.recordings_dir = recordings_dir
+        self.input: devices.Device | None = None
+        self.output: devices.Device | None = None
+        self.player: Player | None = None
+        self.recorder: Recorder | None = None
+        self._rate = 0
+        self._timer = QTimer(self, interval=DEVICE_CHECK_MS, timeout=self._check)
+        self._timer.start()
+
+    def choose(self, input_name: str | None, output_name: str | None) -> None:
+        """Use these devices (by name; the system default, else any, if not found)."""
+        self.input = devices.find_device(devices.INPUT, input_name)
+        output = devices.find_device(devices.OUTPUT, output_name)
+        if self.player is None or self.player.device != output:
+            self._close_player()
+            self.output = output
+            self.player = Player(output) if output is not None else None
+            self._open()
+        self.devicesChanged.emit()
+
+    def rescan(self, input_name: str | None, output_name: str | None) -> None:
+        devices.rescan()
+        self._close_player()
+        self.choose(input_name, output_name)
+
+    def set_rate(self, sample_rate: int) -> None:
+        """Keep the output stream running at the model's rate, so playback starts without delay."""
+        self._rate = sample_rate
+        self._open()
+
+    def status(self) -> str:
+        if self.input is None and self.output is None:
+            return "No audio device: recording and playback are off"
+        if self.input is None:
+            return "No microphone: recording is off"
+        if self.output is None:
+            return "No speakers: playback is off"
+        return f"Audio: {self.output.label}"
+
+    def play(self, sample_rate: int) -> Playback:
+        """A new playback (what played before fades out); raises MusicgenError if it cannot."""
+        if self.player is None:
+            raise MusicgenError("no speakers to play on")
+        return self.player.play(sample_rate)
+
+    def stop_playing(self) -> None:
+        if self.player is not None:
+            self.player.stop()
+
+    def start_recording(self) -> Recorder:
+        if self.input is None:
+            raise MusicgenError("no microphone to record from")
+        recorder = Recorder(self.input, folder=self.recordings_dir)
+        recorder.start()
+        self.recorder = recorder
+        return recorder
+
+    def stop_recording(self, lost: bool = False) -> Recorder | None:
+        """Stop and finish the file (recorder.path); a lost microphone is dropped until the next scan."""
+        recorder, self.recorder = self.recorder, None
+        if recorder is not None:
+            recorder.stop()
+        if lost:
+            self.input = None
+            self.devicesChanged.emit()
+        return recorder
+
+    def close(self) -> None:
+        self._timer.stop()
+        self._close_player()
+
+    def _open(self) -> None:
+        if self.player is not None and self._rate:
+            try:
+                self.player.open(self._rate)
+            except MusicgenError as exc:
+                self._drop_output(str(exc))
+
+    def _close_player(self) -> None:
+        if self.player is not None:
+            self.player.close()
+        self.player = None
+
+    def _drop_output(self, reason: str) -> None:
+        self._close_player()
+        self.output = None
+        self.devicesChanged.emit()
+        self.outputLost.emit(reason)
+
+    def _check(self) -> None:
+        lost = self.player.lost_reason() if self.player is not None else None
+        if lost is not None:
+            self._drop_output(lost)
+        recorder = self.recorder
+        if recorder is not None:
+            reason = recorder.lost_reason()
+            if reason is not None:
+                self.inputLost.emit(reason)

@@ -1,0 +1,302 @@
+"""Takes: every continuation made, with what it was made from, kept on disk and listed.
+
+A ``Take`` holds the seed it continued (whole, as selected), the continuation
+generated so far, and every setting, including the random seed actually used.
+The generation worker appends each block; the GUI timer reads ``n_samples`` and
+``n_frames``, which the worker publishes only after copying the data (a
+latest-value hand-over). ``reserve`` runs on the GUI thread before a worker
+starts, so the worker never replaces an array the GUI is reading.
+
+``heard`` is where the listener stopped hearing it (Stop mid-stream); what was
+generated past it is kept and offered, but is not part of the take unless asked.
+
+``TakeStore`` writes each finished run to ``<data>/takes/<id>/`` (two float WAV
+files and a JSON file, each written atomically, the JSON last), so takes
+survive a crash and a restart. ``TakeListModel`` is the list the window shows;
+deleting moves a take aside, so that it can be undone.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+
+from ..core.audio_io import write_wav
+from ..core.fileio import atomic_file
+
+_DELETED = ".deleted"  # deleted takes wait here until the app quits, for Undo
+
+
+def takes_dir() -> Path:
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("musicgen-gui", appauthor=False)) / "takes"
+
+
+@dataclass
+class Take:
+    sample_rate: int
+    seed: np.ndarray  # the selected region, whole: an export with the seed starts with it
+    settings: dict  # seconds, temperature, rng_seed (the one used), anchor, adapt_seconds, follow
+    model: str  # the model's name or file
+    source: str = ""  # the seed's file, and the region's start and end in seconds
+    region_s: tuple[float, float] = (0.0, 0.0)
+    name: str = ""
+    ident: str = ""
+    parent: str | None = None  # the take an extension continued
+    heard: int | None = None  # samples heard before Stop; None: the whole take
+    temperature_changes: list = field(default_factory=list)  # (sample, value) applied while generating
+    continuation_samples: np.ndarray | None = None
+
+    def __post_init__(self):
+        if not self.ident:  # sorts as made
+            ns = time.time_ns()
+            self.ident = time.strftime("%Y%m%d-%H%M%S", time.localtime(ns // 10**9)) + f"-{ns % 10**9:09d}"
+        self._samples = np.zeros(0, np.float32)
+        self._frames = np.zeros((0, 1), np.float32)
+        self.n_samples = 0
+        self.n_frames = 0
+        if self.continuation_samples is not None:
+            self.reserve(len(self.continuation_samples), 0)
+            self.append(self.continuation_samples, np.zeros((0, 1), np.float32))
+            self.continuation_samples = None
+
+    def reserve(self, samples: int, frames: int, n_bins: int = 1) -> None:
+        """Make room for this many more samples and frames (GUI thread, no worker running)."""
+        if self.n_samples + samples > len(self._samples):
+            self._samples = np.concatenate([self._samples[:self.n_samples], np.zeros(samples, np.float32)])
+        if self._frames.shape[1] != n_bins and frames:
+            self._frames, self.n_frames = np.zeros((0, n_bins), np.float32), 0
+        if self.n_frames + frames > len(self._frames):
+            extra = np.zeros((frames, self._frames.shape[1]), np.float32)
+            self._frames = np.concatenate([self._frames[:self.n_frames], extra])
+
+    def append(self, samples: np.ndarray, frames: np.ndarray) -> None:
+        """Worker thread. Frames beyond the reservation are not drawn; samples always fit."""
+        end = self.n_samples + len(samples)
+        self._samples[self.n_samples:end] = samples
+        self.n_samples = end
+        k = min(len(frames), len(self._frames) - self.n_frames)
+        self._frames[self.n_frames:self.n_frames + k] = frames[:k]
+        self.n_frames += k
+
+    @property
+    def kept(self) -> int:
+        """Samples of the continuation that are the take: up to where the listener stopped."""
+        return self.n_samples if self.heard is None else min(self.heard, self.n_samples)
+
+    @property
+    def unheard(self) -> int:
+        """Samples generated past where playback was stopped."""
+        return self.n_samples - self.kept
+
+    def continuation(self, unheard: bool = False) -> np.ndarray:
+        return self._samples[:self.n_samples if unheard else self.kept]
+
+    def new_frames(self, since: int) -> np.ndarray:
+        return self._frames[since:self.n_frames]
+
+    def frames(self) -> np.ndarray:
+        return self._frames[:self.n_frames]
+
+    def audio(self, with_seed: bool, unheard: bool = False) -> np.ndarray:
+        continuation = self.continuation(unheard)
+        return np.concatenate([self.seed, continuation]) if with_seed else continuation.copy()
+
+    def summary(self) -> str:
+        s = self.settings
+        text = f"{self.name} · {self.kept / self.sample_rate:.1f} s"
+        if self.unheard:
+            text += f" (+{self.unheard / self.sample_rate:.1f} s unheard)"
+        return text + f" · {Path(self.model).stem} · T {s['temperature']:.2f} · seed {s['rng_seed']}"
+
+    def details(self) -> str:
+        s = self.settings
+        lines = [f"seed: {self.source or 'recording'} {self.region_s[0]:.2f}-{self.region_s[1]:.2f} s",
+                 f"model: {self.model}", "settings: " + ", ".join(f"{k} {v}" for k, v in s.items())]
+        if self.parent:
+            lines.append(f"extends take {self.parent}")
+        if self.temperature_changes:
+            lines.append("variation changed at " + ", ".join(
+                f"{n / self.sample_rate:.1f} s to {t:.2f}" for n, t in self.temperature_changes))
+        return "\n".join(lines)
+
+    def metadata(self) -> dict:
+        return {"version": 1, "name": self.name, "ident": self.ident, "model": self.model, "source": self.source,
+                "region_s": list(self.region_s), "settings": self.settings, "parent": self.parent,
+                "heard": self.heard, "temperature_changes": self.temperature_changes,
+                "sample_rate": self.sample_rate, "generated": self.n_samples}
+
+
+class TakeStore:
+    """Takes on disk, one folder each."""
+
+    def __init__(self, folder: Path | None = None):
+        self.folder = Path(folder) if folder is not None else takes_dir()
+
+    def save(self, take: Take) -> None:
+        """Write the take (atomically per file; the JSON last, so a folder without it is unfinished)."""
+        where = self.folder / take.ident
+        where.mkdir(parents=True, exist_ok=True)
+        if not (where / "seed.wav").is_file():
+            write_wav(where / "seed.wav", take.seed, take.sample_rate, "float")
+        write_wav(where / "continuation.wav", take.continuation(unheard=True), take.sample_rate, "float")
+        with atomic_file(where / "take.json", "w") as f:
+            json.dump(take.metadata(), f, indent=1)
+
+    def save_metadata(self, take: Take) -> None:
+        with atomic_file(self.folder / take.ident / "take.json", "w") as f:
+            json.dump(take.metadata(), f, indent=1)
+
+    def load_all(self) -> tuple[list[Take], list[str]]:
+        """The saved takes, oldest first, and a line for each that could not be read."""
+        shutil.rmtree(self.folder / _DELETED, ignore_errors=True)
+        takes, problems = [], []
+        for meta in sorted(self.folder.glob("*/take.json")):
+            try:
+                m = json.loads(meta.read_text())
+                seed, _ = sf.read(meta.parent / "seed.wav", dtype="float32")
+                continuation, _ = sf.read(meta.parent / "continuation.wav", dtype="float32")
+                takes.append(Take(int(m["sample_rate"]), seed, dict(m["settings"]), m["model"], m["source"],
+                                  tuple(m["region_s"]), m["name"], m["ident"], m["parent"], m["heard"],
+                                  [tuple(c) for c in m["temperature_changes"]], continuation))
+            except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
+                problems.append(f"{meta.parent.name}: {exc}")
+        return takes, problems
+
+    def delete(self, take: Take) -> None:
+        """Moved aside until the app quits (Undo moves it back)."""
+        (self.folder / _DELETED).mkdir(parents=True, exist_ok=True)
+        source = self.folder / take.ident
+        if source.is_dir():
+            source.replace(self.folder / _DELETED / take.ident)
+
+    def undelete(self, take: Take) -> None:
+        aside = self.folder / _DELETED / take.ident
+        if aside.is_dir():
+            aside.replace(self.folder / take.ident)
+
+    def purge_deleted(self) -> None:
+        shutil.rmtree(self.folder / _DELETED, ignore_errors=True)
+
+
+class TakeListModel(QAbstractListModel):
+    """The takes, in the order they were made; renamed in place, deleted with undo."""
+
+    TakeRole = Qt.ItemDataRole.UserRole + 1
+
+    def __init__(self, store: TakeStore, parent=None):
+        super().__init__(parent)
+        self.store = store
+        self._takes: list[Take] = []
+        self._deleted: list[tuple[int, Take]] = []  # for undo, the latest last
+        self.errors: list[str] = []  # saving failures, for the window to show
+
+    def rowCount(self, parent=QModelIndex()) -> int:
+        return 0 if parent.isValid() else len(self._takes)
+
+    def data(self, index, role=Qt.ItemDataRole.DisplayRole):
+        if not index.isValid():
+            return None
+        take = self._takes[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return take.summary()
+        if role == Qt.ItemDataRole.EditRole:
+            return take.name
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return take.details()
+        if role == self.TakeRole:
+            return take
+        return None
+
+    def flags(self, index):
+        return super().flags(index) | Qt.ItemFlag.ItemIsEditable if index.isValid() else super().flags(index)
+
+    def setData(self, index, value, role=Qt.ItemDataRole.EditRole) -> bool:
+        name = str(value).strip()
+        if role != Qt.ItemDataRole.EditRole or not index.isValid() or not name:
+            return False
+        take = self._takes[index.row()]
+        take.name = name
+        self._save(take, metadata_only=True)
+        self.dataChanged.emit(index, index)
+        return True
+
+    def take(self, row: int) -> Take | None:
+        return self._takes[row] if 0 <= row < len(self._takes) else None
+
+    def row_of(self, take: Take) -> int:
+        return next((i for i, t in enumerate(self._takes) if t is take), -1)
+
+    def takes(self) -> list[Take]:
+        return list(self._takes)
+
+    def add(self, take: Take) -> int:
+        """A new take, named after its number; returns its row."""
+        if not take.name:
+            take.name = f"Take {max((_number(t.name) for t in self._takes), default=0) + 1}"
+        self.beginInsertRows(QModelIndex(), len(self._takes), len(self._takes))
+        self._takes.append(take)
+        self.endInsertRows()
+        return len(self._takes) - 1
+
+    def set_all(self, takes: list[Take]) -> None:
+        self.beginResetModel()
+        self._takes = list(takes)
+        self.endResetModel()
+
+    def changed(self, take: Take, save: bool = True) -> None:
+        """The take grew or ended: redraw its row, and (once a run ends) write it to disk."""
+        row = self.row_of(take)
+        if row >= 0:
+            self.dataChanged.emit(self.index(row), self.index(row))
+        if save:
+            self._save(take)
+
+    def delete(self, row: int, undoable: bool = True) -> None:
+        take = self._takes[row]
+        self.beginRemoveRows(QModelIndex(), row, row)
+        del self._takes[row]
+        self.endRemoveRows()
+        if not undoable:
+            return
+        self._deleted.append((row, take))
+        try:
+            self.store.delete(take)
+        except OSError as exc:
+            self.errors.append(f"cannot move {take.name} aside: {exc.strerror or exc}")
+
+    @property
+    def can_undo(self) -> bool:
+        return bool(self._deleted)
+
+    def undo_delete(self) -> int:
+        """Bring back the last deleted take; returns its row."""
+        row, take = self._deleted.pop()
+        row = min(row, len(self._takes))
+        self.beginInsertRows(QModelIndex(), row, row)
+        self._takes.insert(row, take)
+        self.endInsertRows()
+        try:
+            self.store.undelete(take)
+        except OSError as exc:
+            self.errors.append(f"cannot restore {take.name}: {exc.strerror or exc}")
+        return row
+
+    def _save(self, take: Take, metadata_only: bool = False) -> None:
+        try:
+            (self.store.save_metadata if metadata_only else self.store.save)(take)
+        except Exception as exc:  # a full or read-only disk: the take stays in the list, and the window says so
+            self.errors.append(f"{take.name} is not saved: {getattr(exc, 'strerror', None) or exc}")
+
+
+def _number(name: str) -> int:
+    tail = name.rsplit(" ", 1)[-1]
+    return int(tail) if name.startswith("Take ") and tail.isdigit() else 0
