@@ -1,10 +1,11 @@
-import errno
 import os
 import stat
+import subprocess
 
 import numpy as np
 import pytest
 import soundfile as sf
+from mounts import tmpfs
 from synth import SR, peak_frequency, tone
 
 from musicgen_gui.core.audio_io import load_audio, write_wav
@@ -42,19 +43,21 @@ def test_export_formats_and_ordinary_permissions(tmp_path, bits, subtype):
     assert stat.S_IMODE(os.stat(out).st_mode) == 0o666 & ~_umask()
 
 
-def test_failed_export_keeps_the_old_file_and_leaves_no_partial(tmp_path, monkeypatch):
-    out = tmp_path / "keep.wav"
-    write_wav(out, tone(440, 0.25), SR)
-    before = out.read_bytes()
-
-    def disk_full(self, data):
-        raise OSError(errno.ENOSPC, "No space left on device")
-
-    monkeypatch.setattr(sf.SoundFile, "write", disk_full)
-    with pytest.raises(ExportError, match="No space left on device"):
-        write_wav(out, tone(220, 1.0), SR)
-    assert out.read_bytes() == before
-    assert [p.name for p in tmp_path.iterdir()] == ["keep.wav"]
+@pytest.mark.parametrize("disk", ["full", "read-only"])
+def test_failed_export_keeps_the_old_file_and_leaves_no_partial(tmp_path, disk):
+    """On a real file system that is too small, or mounted read-only after the first export."""
+    folder = tmp_path / "disk"
+    old = tone(440, 0.25)
+    with tmpfs(folder, size="96k") as mounted:
+        out = write_wav(mounted / "keep.wav", old, SR, "float")  # 22 kB: the new one (88 kB) does not fit beside it
+        before = out.read_bytes()
+        if disk == "read-only":
+            subprocess.run(["mount", "-o", "remount,ro", str(mounted)], check=True)
+        reason = "No space left on device" if disk == "full" else "Read-only file system"
+        with pytest.raises(ExportError, match=reason):
+            write_wav(out, tone(220, 1.0), SR, "float")
+        assert out.read_bytes() == before
+        assert [p.name for p in mounted.iterdir()] == ["keep.wav"]
 
 
 def _umask():
