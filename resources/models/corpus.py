@@ -128,16 +128,11 @@ def piano_tracks(tmp):
         if p.name.startswith("bwv") and p.suffix in (".mxl", ".xml", ".krn") and p.stem != "bwv846":
             chorales.setdefault(p.stem, f"bach/{p.name}")
 
-    # Licence notes embedded in a few scores, read from music21's metadata cache (no parsing).
-    embedded = {str(e.sourcePath): e.metadata for e in corpus.corpora.CoreCorpus().metadataBundle}
-
+    notes_of = score_notes()
     tracks = []
     for stratum, paths in (("solo", PIANO_SOLO), ("chorales", sorted(chorales.values()))):
         for rel in paths:
             stem = rel.rsplit(".", 1)[0]
-            md = embedded.get(rel)
-            notes = {k: " ".join(str(v).split()) for k, v in
-                     (("rights", md and md.copyright), ("title", md and md.title), ("author", md and md.composer)) if v}
             # Variants of one chorale (bwv248.64-s, bwv248.64-6) share a group so they share a split.
             group = stem.split("-")[0] if stratum == "chorales" else stem
             tracks.append(Track(
@@ -146,13 +141,30 @@ def piano_tracks(tmp):
                 licence=f"{MUSIC21_LICENCE}; rendered with FluidR3_GM.sf2 ({SOUNDFONT_LICENCE})",
                 notices=["music21-corpus-license.txt", "FluidR3_GM-copyright"],
                 make=lambda rel=rel: render_piano(rel, tmp),
-                **notes,
+                **notes_of(rel),
             ))
     return tracks, {"music21-corpus-license.txt": Path(corpus.__file__).parent / "license.txt",
                     "FluidR3_GM-copyright": SOUNDFONT_NOTICE}
 
 
-def piano_score(rel):
+def score_notes():
+    """rel -> the rights, title and author noted in that music21 corpus score (licence notes in a few).
+
+    Read from music21's metadata cache, without parsing the scores.
+    """
+    from music21 import corpus
+
+    embedded = {str(e.sourcePath): e.metadata for e in corpus.corpora.CoreCorpus().metadataBundle}
+
+    def notes(rel):
+        md = embedded.get(rel)
+        return {k: " ".join(str(v).split()) for k, v in
+                (("rights", md and md.copyright), ("title", md and md.title), ("author", md and md.composer)) if v}
+    return notes
+
+
+def piano_score(rel, make_instrument=None):
+    """The score with every pitched part on make_instrument (default: acoustic grand)."""
     from music21 import bar, corpus, instrument, repeat, spanner, stream
 
     with warnings.catch_warnings():
@@ -165,7 +177,7 @@ def piano_score(rel):
             continue
         for inst in insts:
             inst.activeSite.remove(inst)
-        part.insert(0, instrument.Piano())  # program 0, acoustic grand
+        part.insert(0, (make_instrument or instrument.Piano)())  # Piano: program 0, acoustic grand
     try:
         score.expandRepeats()  # the MIDI writer expands repeats and fails on bad ones
     except repeat.ExpanderException:
@@ -182,14 +194,18 @@ def piano_score(rel):
 
 
 def render_piano(rel, tmp):
+    return render_score(piano_score(rel), rel, tmp)
+
+
+def render_score(score, rel, tmp, soundfont=SOUNDFONT):
     from music21 import midi
 
     mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
-    mf = midi.translate.streamToMidiFile(piano_score(rel))
+    mf = midi.translate.streamToMidiFile(score)
     mf.open(str(mid), "wb")
     mf.write()
     mf.close()
-    cmd = ["fluidsynth", "-ni", "-g", "0.8", "-r", str(SR), "-F", str(wav), str(SOUNDFONT), str(mid)]
+    cmd = ["fluidsynth", "-ni", "-g", "0.8", "-r", str(SR), "-F", str(wav), str(soundfont), str(mid)]
     res = subprocess.run(cmd, capture_output=True, text=True)
     if res.returncode != 0 or not wav.is_file():
         fail(f"fluidsynth failed on {rel}: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")

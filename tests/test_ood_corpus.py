@@ -1,0 +1,58 @@
+"""The out-of-domain evaluation set shares no source with the training corpora (checked from both scripts' data)."""
+
+import ast
+import sys
+from pathlib import Path
+
+import pytest
+
+MODELS = Path(__file__).resolve().parent.parent / "resources" / "models"
+pytest.importorskip("soxr")  # corpus.py needs it at import
+sys.path.insert(0, str(MODELS))
+import corpus  # noqa: E402
+import ood_corpus  # noqa: E402
+
+
+def training_packages():
+    """The Debian packages corpus.py downloads: the literal names it passes to fetch_deb()."""
+    tree = ast.parse((MODELS / "corpus.py").read_text())
+    return {node.args[0].value for node in ast.walk(tree)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "fetch_deb"
+            and isinstance(node.args[0], ast.Constant)}
+
+
+def ood_scores():
+    return [rel for works in (ood_corpus.PIANO, ood_corpus.INSTRUMENTS) for w in works for rel in w[1]]
+
+
+def test_no_training_package_is_an_ood_source():
+    assert training_packages() == {"nexuiz-music", "warzone2100-music"}
+    assert not training_packages() & set(ood_corpus.ELECTRONIC)
+
+
+def test_no_training_score_is_an_ood_source():
+    scores = ood_scores()
+    assert len(scores) == len(set(scores)), "a score is used twice"
+    solo_works = {ood_corpus.work(rel) for rel in corpus.PIANO_SOLO}
+    for rel in scores:
+        assert not rel.startswith("bach/"), rel  # corpus.py takes every Bach chorale
+        assert ood_corpus.work(rel) not in solo_works, rel
+        assert ood_corpus.training_overlap(rel) is None, rel
+    assert ood_corpus.training_overlap("mozart/k545/movement2.mxl")  # another movement of a training work
+    assert ood_corpus.training_overlap("bach/bwv269.mxl")
+
+
+def test_no_work_is_in_two_sets_and_the_soundfont_is_another():
+    piano = {ood_corpus.work(rel) for w in ood_corpus.PIANO for rel in w[1]}
+    instruments = {ood_corpus.work(rel) for w in ood_corpus.INSTRUMENTS for rel in w[1]}
+    assert not piano & instruments
+    assert ood_corpus.SOUNDFONT.name != corpus.SOUNDFONT.name
+
+
+def test_each_set_is_large_and_varied_enough():
+    assert len(ood_corpus.PIANO) >= 10 and len(ood_corpus.INSTRUMENTS) >= 10
+    assert len({w[3] for w in ood_corpus.INSTRUMENTS}) >= 5
+    assert min(w[3] for w in ood_corpus.INSTRUMENTS) > 7  # General MIDI programs 0-7 are pianos
+    tracks = [t for spec in ood_corpus.ELECTRONIC.values() for t in spec["tracks"]]
+    assert len(tracks) >= 10
+    assert max(len(spec["tracks"]) for spec in ood_corpus.ELECTRONIC.values()) <= 3
