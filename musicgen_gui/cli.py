@@ -43,9 +43,6 @@ def cmd_continue(args) -> int:
     session = ContinuationSession(bundle, seed.samples,
                                   ContinuationParams(args.seconds, args.temperature, args.rng_seed,
                                                      not args.no_anchor, args.adapt, not args.float32, args.follow))
-    for note in session.notes:
-        print(f"note: {note}", file=sys.stderr)
-    print(f"seed: {session.seed_analysis.describe()}", file=sys.stderr)
     if args.adapt:
         print(f"adapting the model to the seed for {args.adapt:g} s", file=sys.stderr)
     started = time.perf_counter()
@@ -55,13 +52,17 @@ def cmd_continue(args) -> int:
         a = session.adaptation
         print(f"adapted: {a.steps} steps in {a.seconds:.1f} s (after {a.startup_seconds:.1f} s loading "
               f"TensorFlow), seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}", file=sys.stderr)
-    print(f"continuation: {analyse(log_power(audio, bundle.features), bundle.features).describe()}", file=sys.stderr)
+    continuation = analyse(log_power(audio, bundle.features), bundle.features)
     if args.with_seed:
         audio = np.concatenate([session.seed, audio])
     write_wav(output, audio, session.sample_rate, args.bits)
     seconds = session.total_samples / session.sample_rate
     print(f"wrote {output} ({len(audio) / session.sample_rate:.2f} s; generated {seconds:.2f} s "
           f"in {elapsed:.2f} s, {seconds / elapsed:.1f}x real time)", file=sys.stderr)
+    # After the work, so that a problem still ends in one error line.
+    for note in session.notes:
+        print(f"note: {note}", file=sys.stderr)
+    print(f"seed: {session.seed_analysis.describe()}; continuation: {continuation.describe()}", file=sys.stderr)
     return 0
 
 

@@ -79,7 +79,7 @@ def build_corpus(folder):
         add(f"rate_{rate}.wav", "ok", lambda p, r=rate: sf.write(p, chord(seconds=1.0, sr=r), r))
     add("pcm24.wav", "ok", lambda p: sf.write(p, music, SR, subtype="PCM_24"))
     add("float32.wav", "ok", lambda p: sf.write(p, music, SR, subtype="FLOAT"))
-    add("silence.wav", "ok", lambda p: sf.write(p, np.zeros(SR, np.float32), SR))
+    add("silence.wav", "refused", lambda p: sf.write(p, np.zeros(SR, np.float32), SR))  # nothing to continue
     add("hour_long.wav", "ok", lambda p: _write_hour(p))
     add("folder.wav", "refused", lambda p: p.mkdir())
     add("dangling.wav", "refused", lambda p: os.symlink(folder / "nowhere.wav", p))

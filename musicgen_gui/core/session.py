@@ -190,7 +190,7 @@ class ContinuationSession:
         self.follow = float(params.follow)
         # Things worth telling the user before the continuation starts.
         self.notes: list[str] = []
-        seed_seconds = len(self.seed) / cfg.sample_rate
+        seed_seconds = len(seed) / cfg.sample_rate
         if self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
             self.notes.append(f"the seed is only {seed_seconds:.1f} s long: the continuation draws on what there "
                               f"is, and follows a seed of {MIN_MEMORY_SECONDS:g} s or more more closely")
