@@ -1,6 +1,6 @@
 """Recording the microphone straight to disk, so that a crash keeps the take.
 
-The input callback only copies each block into a preallocated ring and counts
+The input callback only copies each block into a preallocated ring (InputRing) and counts
 (no allocation, no lock, no IO); a writer thread appends what is new to a
 32-bit float WAV file every 50 ms, measures the level and makes log-power
 frames for the live spectrogram. At most the last 50 ms, plus what the OS had
@@ -46,6 +46,40 @@ _HEADER = struct.Struct("<4sI4s4sIHHIIHH4sI")
 _UNKNOWN = 0xFFFFFFFF
 
 
+class InputRing:
+    """The callback's hand-over to the writer: a preallocated ring of frames (one producer, one consumer).
+
+    ``put`` (the callback) only copies and counts; ``take`` (the writer) returns what is new."""
+
+    def __init__(self, frames: int, channels: int):
+        self._data = np.zeros((frames, channels), np.float32)
+        self.received = 0  # frames put so far (written by the producer only)
+        self.dropped = 0  # frames refused because the consumer was a whole ring behind
+        self._read = 0  # frames taken so far (written by the consumer only)
+
+    def put(self, block: np.ndarray, frames: int) -> None:
+        ring, received = self._data, self.received
+        if received + frames - self._read > len(ring):
+            self.dropped += frames
+            return
+        start = received % len(ring)
+        first = min(frames, len(ring) - start)
+        ring[start:start + first] = block[:first]
+        ring[:frames - first] = block[first:]
+        self.received = received + frames  # published after the data
+
+    def take(self) -> np.ndarray | None:
+        """Everything put since the last take, in order (None if nothing)."""
+        received = self.received
+        if received == self._read:
+            return None
+        ring = self._data
+        start, n = self._read % len(ring), received - self._read
+        chunk = np.concatenate([ring[start:start + n], ring[:max(0, start + n - len(ring))]])
+        self._read = received
+        return chunk
+
+
 def recordings_dir() -> Path:
     from platformdirs import user_data_dir
 
@@ -60,14 +94,11 @@ class Recorder:
         self.level = 0.0  # peak of the latest chunk, 0..1
         self.samples_written = 0
         self.overflows = 0  # input blocks PortAudio dropped because the callback came too late
-        self.dropped = 0  # samples the callback dropped because the writer was RING_SECONDS behind
         self.error: str | None = None  # why the writer stopped early, for the GUI to show
         self.frames: queue.Queue = queue.Queue()  # log-power frame blocks for the live view
         self.peaks: queue.Queue = queue.Queue()  # peak level of each PEAK_SECONDS, for the live waveform
         self.feature_config: FeatureConfig | None = None
-        self.received = 0  # samples the callback has put in the ring (written by the callback only)
-        self._ring = np.zeros((0, 1), np.float32)
-        self._read = 0  # samples the writer has taken from the ring (written by the writer only)
+        self._ring = InputRing(1, 1)
         self._stream = None
         self._writer: threading.Thread | None = None
         self._stopping = threading.Event()
@@ -93,7 +124,7 @@ class Recorder:
                 self.path.unlink(missing_ok=True)
                 self._release()
             raise AudioDeviceError(f"cannot create a recording in {self.folder}: {exc}") from None
-        self._ring = np.zeros((int(RING_SECONDS * rate), channels), np.float32)
+        self._ring = InputRing(int(RING_SECONDS * rate), channels)
         self._stopping.clear()
         self._writer = threading.Thread(target=self._write_loop, name="recorder-writer", daemon=True)
         self._writer.start()
@@ -158,34 +189,33 @@ class Recorder:
             self._writer.join()
             self._writer = None
 
+    @property
+    def received(self) -> int:
+        """Samples the input callback has taken."""
+        return self._ring.received
+
+    @property
+    def dropped(self) -> int:
+        """Samples the callback dropped because the writer was RING_SECONDS behind."""
+        return self._ring.dropped
+
     def _callback(self, indata, frames, time_info, status):
         if status.input_overflow:
             self.overflows += 1
-        ring, received = self._ring, self.received
-        if received + frames - self._read > len(ring):
-            self.dropped += frames
-            return
-        start = received % len(ring)
-        first = min(frames, len(ring) - start)
-        ring[start:start + first] = indata[:first]
-        ring[:frames - first] = indata[first:]
-        self.received = received + frames  # published after the data
+        self._ring.put(indata, frames)
 
     def _write_loop(self) -> None:
         cfg, fd = self.feature_config, self._lock_fd
         tail = np.zeros(0, np.float32)  # samples not yet in a complete frame
         last_flush = time.monotonic()
         while True:
-            finishing = self._stopping.is_set()  # read before ``received``: nothing arrives after stop
-            received = self.received
-            if received == self._read:
+            finishing = self._stopping.is_set()  # read before taking: nothing arrives after stop
+            chunk = self._ring.take()
+            if chunk is None:
                 if finishing:
                     break
                 self._stopping.wait(_WRITE_EVERY_S)
                 continue
-            start, n = self._read % len(self._ring), received - self._read
-            chunk = np.concatenate([self._ring[start:start + n], self._ring[:max(0, start + n - len(self._ring))]])
-            self._read = received
             if self.error:
                 continue  # keep draining so that the callback never runs out of room
             data, done = memoryview(chunk.astype("<f4").tobytes()), 0

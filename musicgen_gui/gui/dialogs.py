@@ -41,15 +41,15 @@ class ExportDialog(QDialog):
         super().__init__(parent)
         self.setWindowTitle(f"Export {take.name}")
         self._settings = settings
-        self._continuation = QRadioButton("Continuation only")
-        self._both = QRadioButton("Seed + continuation")
+        self.continuation_only = QRadioButton("Continuation only")
+        self.seed_and_continuation = QRadioButton("Seed + continuation")
         group = QButtonGroup(self)
-        group.addButton(self._continuation)
-        group.addButton(self._both)
-        (self._both if settings.export_with_seed else self._continuation).setChecked(True)
-        self._unheard = QCheckBox(f"Include the {take.unheard / take.sample_rate:.1f} s generated after Stop "
+        group.addButton(self.continuation_only)
+        group.addButton(self.seed_and_continuation)
+        (self.seed_and_continuation if settings.export_with_seed else self.continuation_only).setChecked(True)
+        self.unheard_box = QCheckBox(f"Include the {take.unheard / take.sample_rate:.1f} s generated after Stop "
                                   "(not heard)")
-        self._unheard.setVisible(take.unheard > 0)
+        self.unheard_box.setVisible(take.unheard > 0)
         self._format = QComboBox()
         for bits, label in FORMATS.items():
             self._format.addItem(label, bits)
@@ -58,21 +58,21 @@ class ExportDialog(QDialog):
         self._folder = Path(settings.export_folder or (str(Path(source).parent) if source else str(Path.home())))
         slug = re.sub(r"[^\w.-]+", "-", take.name.strip().lower()) or "take"
         self._stem = f"{Path(source).stem if source else 'recording'}-{slug}"
-        self._path = QLineEdit(self._proposed())
-        self._path.setMinimumWidth(420)
-        self._both.toggled.connect(self._choice_changed)
+        self.path_edit = QLineEdit(self._proposed())
+        self.path_edit.setMinimumWidth(420)
+        self.seed_and_continuation.toggled.connect(self._choice_changed)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         path_row = QHBoxLayout()
-        path_row.addWidget(self._path, 1)
+        path_row.addWidget(self.path_edit, 1)
         path_row.addWidget(browse)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Save | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self.accept)
         buttons.rejected.connect(self.reject)
         form = QFormLayout(self)
-        form.addRow("Audio", self._continuation)
-        form.addRow("", self._both)
-        form.addRow("", self._unheard)
+        form.addRow("Audio", self.continuation_only)
+        form.addRow("", self.seed_and_continuation)
+        form.addRow("", self.unheard_box)
         form.addRow("Format", self._format)
         form.addRow("File", path_row)
         form.addRow(buttons)
@@ -82,26 +82,26 @@ class ExportDialog(QDialog):
         return str(self._folder / f"{self._stem}-{'with-seed' if with_seed else 'continuation'}.wav")
 
     def _choice_changed(self, with_seed: bool) -> None:
-        if self._path.text() == self._proposed(not with_seed):  # not edited: follow the choice
-            self._path.setText(self._proposed(with_seed))
+        if self.path_edit.text() == self._proposed(not with_seed):  # not edited: follow the choice
+            self.path_edit.setText(self._proposed(with_seed))
 
     def _browse(self) -> None:
-        path, _ = QFileDialog.getSaveFileName(self, "Export as", self._path.text(), "WAV files (*.wav)",
+        path, _ = QFileDialog.getSaveFileName(self, "Export as", self.path_edit.text(), "WAV files (*.wav)",
                                               options=QFileDialog.Option.DontConfirmOverwrite)
         if path:
-            self._path.setText(path if path.lower().endswith(".wav") else path + ".wav")
+            self.path_edit.setText(path if path.lower().endswith(".wav") else path + ".wav")
 
     @property
     def path(self) -> str:
-        return self._path.text()
+        return self.path_edit.text()
 
     @property
     def with_seed(self) -> bool:
-        return self._both.isChecked()
+        return self.seed_and_continuation.isChecked()
 
     @property
     def unheard(self) -> bool:
-        return self._unheard.isVisible() and self._unheard.isChecked()
+        return self.unheard_box.isVisible() and self.unheard_box.isChecked()
 
     @property
     def bits(self) -> str:

@@ -55,6 +55,11 @@ class AppSettings:
     def sync(self) -> None:
         self._q.sync()
 
+    @property
+    def path(self) -> str:
+        """The INI file."""
+        return self._q.fileName()
+
     # Devices are saved by name: PortAudio's indices change between runs.
     input_device = _Key("audio/input", "")
     output_device = _Key("audio/output", "")

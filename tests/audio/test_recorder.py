@@ -4,7 +4,6 @@ that dies or hangs mid-take ends the recording with what was recorded so far."""
 import os
 import threading
 import time
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -14,8 +13,8 @@ from recording_crash import record_and_kill
 from synth import peak_frequency
 
 from musicgen_gui.audio import recorder as recordings
-from musicgen_gui.audio.devices import INPUT, Device, find_device
-from musicgen_gui.audio.recorder import PARTIAL, Recorder
+from musicgen_gui.audio.devices import INPUT, find_device
+from musicgen_gui.audio.recorder import PARTIAL, InputRing, Recorder
 
 CHORD = (261.63, 329.63, 392.0)  # C major
 
@@ -103,19 +102,17 @@ def test_orphans_without_audio_are_deleted_and_prune_keeps_the_newest(tmp_path):
     assert len(list(tmp_path.iterdir())) == 11 and in_use.exists()
 
 
-def test_the_callback_copies_into_the_ring_and_drops_when_the_writer_is_far_behind(tmp_path):
-    recorder = Recorder(Device(0, "mic", "test", 2, 48000), folder=tmp_path)
-    recorder._ring = np.zeros((1000, 2), np.float32)
-    status = SimpleNamespace(input_overflow=False)
+def test_the_ring_hands_blocks_over_in_order_and_drops_when_the_writer_is_far_behind():
+    ring = InputRing(1000, 2)
     blocks = [np.full((300, 2), i, np.float32) for i in range(4)]
     for block in blocks[:3]:
-        recorder._callback(block, len(block), None, status)
-    recorder._read = 300  # the writer took the first block
-    recorder._callback(blocks[3], 300, None, status)  # wraps around the ring's end
-    assert recorder.received == 1200 and recorder.dropped == 0
-    assert np.array_equal(recorder._ring[:200, 0], np.full(200, 3)) and recorder._ring[999, 0] == 3
-    recorder._callback(blocks[0], 300, None, SimpleNamespace(input_overflow=True))  # no room: dropped
-    assert recorder.received == 1200 and recorder.dropped == 300 and recorder.overflows == 1
+        ring.put(block, len(block))
+    assert np.array_equal(ring.take(), np.concatenate(blocks[:3])) and ring.take() is None
+    for block in (blocks[3], blocks[0], blocks[1]):  # wraps around the ring's end
+        ring.put(block, len(block))
+    ring.put(blocks[2], 300)  # a whole ring unread: dropped, not overwritten
+    assert ring.received == 1800 and ring.dropped == 300
+    assert np.array_equal(ring.take(), np.concatenate([blocks[3], blocks[0], blocks[1]]))
 
 
 def _record_tone(server, tmp_path, seconds):

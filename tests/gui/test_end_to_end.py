@@ -111,6 +111,7 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbo
     window.waveform.set_region(1.0, 2.0)
     speaker = sound_server.record_speaker(RATE)
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     window.panel.seconds.setFocus()  # a spin box takes Space for itself unless the window's shortcut wins
     qtbot.keyClick(window.panel.seconds, Qt.Key.Key_Space)
     assert c.mode == PLAYING

@@ -184,12 +184,12 @@ def test_the_export_dialog_proposes_a_name_per_choice_and_asks_before_replacing(
     take = run_to_end(qtbot, window)
     dialog = ExportDialog(window.settings, take, window)
     qtbot.addWidget(dialog)
-    dialog._continuation.setChecked(True)
+    dialog.continuation_only.setChecked(True)
     alone = dialog.path
-    dialog._both.setChecked(True)
+    dialog.seed_and_continuation.setChecked(True)
     assert alone.endswith("chord-take-1-continuation.wav") and dialog.path.endswith("chord-take-1-with-seed.wav")
     (tmp_path / "keep.wav").write_bytes(b"precious")
-    dialog._path.setText(str(tmp_path / "keep.wav"))
+    dialog.path_edit.setText(str(tmp_path / "keep.wav"))
     answers = []
 
     def answer(button):
@@ -249,7 +249,7 @@ def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_aud
     assert [t.name for t in c.takes.takes()] == ["the good one", "Take 2"] and c.current is second
     window.delete_action.trigger()
     window.close()
-    again = make_window(AppSettings(window.settings._q.fileName()))
+    again = make_window(AppSettings(window.settings.path))
     takes = again.controller.takes.takes()
     assert [t.name for t in takes] == ["the good one"]
     assert takes[0].n_samples == RATE and takes[0].settings["rng_seed"] == c.takes.takes()[0].settings["rng_seed"]
@@ -318,6 +318,7 @@ def test_keyboard_shortcuts_work_wherever_focus_is(qtbot, window, chord_file):
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert c.mode == STREAMING
     qtbot.waitUntil(lambda: c.current.n_samples > 0)
