@@ -9,7 +9,8 @@ piano:       music21 corpus works outside the training corpus (no Bach, none of
              corpus.py's solo-piano works), played on the piano of another
              soundfont (TimGM6mb).
 instruments: further music21 works, each wholly on one instrument the models
-             never heard (organ, guitar, strings, choir, flute, ...), TimGM6mb.
+             never heard (organ, guitar, strings, choir, flute, ...), TimGM6mb;
+             and orchestral recordings from wesnoth-1.16-music.
 
 Every track becomes mono 16-bit FLAC at 22050 Hz in OUT/ood/<set>/, described
 by OUT/ood/<set>/manifest.json (source, licence, duration); licence notices go
@@ -79,6 +80,18 @@ ELECTRONIC = {
                 ("usr/share/games/xmoto/Textures/Musics/ridealong.ogg", "ridealong", "X-Moto Development Team")]),
 }
 
+# Recorded (not rendered) acoustic music for the instruments set: orchestral game music.
+ORCHESTRAL = {
+    "wesnoth-1.16-music": dict(
+        licence="GPL-2.0-or-later",
+        expect=("GNU General Public License version 2 or at your option any later version",),
+        instrument="orchestra (recording)",
+        tracks=[("usr/share/games/wesnoth/1.16/data/core/music/elvish-theme.ogg", "Elvish theme", "Doug Kaufman"),
+                ("usr/share/games/wesnoth/1.16/data/core/music/nunc_dimittis.ogg", "Nunc Dimittis", "Jeremy Nicoll"),
+                ("usr/share/games/wesnoth/1.16/data/core/music/traveling_minstrels.ogg", "Traveling Minstrels",
+                 "Mattias Westlund")]),
+}
+
 # music21 corpus works: (name, movements played one after another, title).
 PIANO = [
     ("beethoven_op18no1_mvt3", ["beethoven/opus18no1/movement3.mxl"], "Beethoven, String Quartet op. 18 no. 1, III"),
@@ -132,9 +145,9 @@ def training_overlap(rel):
     return None
 
 
-def electronic_tracks(tmp, downloads):
+def package_tracks(packages, tmp, downloads):
     tracks, notices = [], {}
-    for package, spec in ELECTRONIC.items():
+    for package, spec in packages.items():
         root = Path(tmp) / package
         pkg = C.unpack(C.fetch_deb(package, downloads), root)
         copyright_ = root / f"usr/share/doc/{package}/copyright"
@@ -150,7 +163,7 @@ def electronic_tracks(tmp, downloads):
                 stratum=package, group=package, source=f"{pkg}: {path}",
                 licence=spec["licence"], notices=names,
                 make=lambda src=root / path: C.read_audio(src),
-                title=title, author=author,
+                title=title, author=author, **({"instrument": spec["instrument"]} if "instrument" in spec else {}),
             ))
     return tracks, notices
 
@@ -192,14 +205,14 @@ def music21_tracks(which, tmp):
         for rel in movements:
             if training_overlap(rel):
                 C.fail(f"{rel}: {training_overlap(rel)}")
-        author = notes_of(movements[0]).get("author")
+        notes = {**notes_of(movements[0]), "title": title}  # rights and author as the score notes them
         tracks.append(C.Track(
             name=name, stratum=GM_NAMES[program], group=work(movements[0]),
             source="; ".join(f"music21 {music21.__version__} corpus: {rel}" for rel in movements),
             licence=f"{C.MUSIC21_LICENCE}; rendered with TimGM6mb.sf2 ({SOUNDFONT_LICENCE})",
             notices=["music21-corpus-license.txt", "TimGM6mb-copyright"],
             make=lambda m=movements, p=program: render_work(m, tmp, p),
-            title=title, **({"author": author} if author else {}),
+            **notes,
             instrument=f"General MIDI program {program}: {GM_NAMES[program]}",
         ))
     return tracks, {"music21-corpus-license.txt": Path(corpus.__file__).parent / "license.txt",
@@ -211,9 +224,12 @@ def build(which, out):
     base = out / "ood" / which
     with tempfile.TemporaryDirectory(prefix="ood-corpus-") as tmp:
         if which == "electronic":
-            tracks, notices = electronic_tracks(tmp, out / ".downloads")
+            tracks, notices = package_tracks(ELECTRONIC, tmp, out / ".downloads")
         else:
             tracks, notices = music21_tracks(which, tmp)
+        if which == "instruments":
+            recorded, more = package_tracks(ORCHESTRAL, tmp, out / ".downloads")
+            tracks, notices = tracks + recorded, {**notices, **more}
         if len({t.name for t in tracks}) != len(tracks):
             C.fail(f"{which}: two tracks map to the same file name")
         licences = base / "licences"
