@@ -641,6 +641,7 @@ class AppController(QObject):
                 self.stats["first_sound"] = playback.first_sound_time - self.stats["pressed"]
             if time.monotonic() - self._analysed_at > ANALYSE_EVERY_S:
                 self._analyse_take(self.run_take)
+            self.takes.changed(self.run_take, save=False)  # its length in the list grows
             if not self.generation.running and playback is not None and playback.finished:
                 self._end_run()
                 return

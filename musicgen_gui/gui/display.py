@@ -89,7 +89,9 @@ class Display(QObject):
         if self._streaming and self.c.mode != STREAMING:  # the run ended: its last frames, and all of it in view
             self._streaming = False
             self.draw_stream()
-            self.spectrogram.set_markers(seam=self._seam)
+            take = self._take  # a take stopped mid-stream: where the listener stopped hearing it
+            heard = None if take.heard is None else self._seam + (take.heard - self.c.run_start) / take.sample_rate
+            self.spectrogram.set_markers(seam=self._seam, playhead=heard)
             self.spectrogram.fit()
         self.level_meter.setVisible(self.c.mode == RECORDING)
         if self.c.mode == IDLE and self._recorder is not None:  # the recording ended: back to the seed, if any

@@ -111,11 +111,12 @@ class Take:
         return np.concatenate([self.seed, continuation]) if with_seed else continuation.copy()
 
     def summary(self) -> str:
+        """One line for the list; details() has the rest."""
         s = self.settings
         text = f"{self.name} · {self.kept / self.sample_rate:.1f} s"
         if self.unheard:
-            text += f" (+{self.unheard / self.sample_rate:.1f} s unheard)"
-        return text + f" · {Path(self.model).stem} · T {s['temperature']:.2f} · seed {s['rng_seed']}"
+            text += f" (+{self.unheard / self.sample_rate:.1f} unheard)"
+        return text + f" · {Path(self.model).stem} · seed {s['rng_seed']}"
 
     def details(self) -> str:
         s = self.settings

@@ -38,6 +38,13 @@ class _SelectingViewBox(pg.ViewBox):
         self._on_drag(min(start, now), max(start, now), ev.isFinish())
 
 
+class _Region(pg.LinearRegionItem):
+    """Its edges move; a drag inside it selects afresh (the view box gets it), as in an audio editor."""
+
+    def mouseDragEvent(self, ev):
+        ev.ignore()
+
+
 def _setup(plot: pg.PlotWidget) -> None:
     plot.setAcceptDrops(False)  # drops fall through to the main window
     plot.setMenuEnabled(False)
@@ -61,7 +68,7 @@ class WaveformView(pg.PlotWidget):
         self._curve = self.plot(pen=pg.mkPen("#90caf9"))
         self._curve.setDownsampling(auto=True, method="peak")
         self._curve.setClipToView(True)
-        self._region = pg.LinearRegionItem(brush=pg.mkBrush(79, 195, 247, 50))
+        self._region = _Region(brush=pg.mkBrush(79, 195, 247, 50))
         self._region.sigRegionChanged.connect(self._show_region)
         self._region.sigRegionChangeFinished.connect(self.regionChanged)
         self._region.hide()

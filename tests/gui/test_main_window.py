@@ -2,8 +2,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 from gui_driver import load, run_to_end
-from PySide6.QtCore import QMimeData, QPointF, Qt, QTimer, QUrl
-from PySide6.QtGui import QDragEnterEvent, QDropEvent
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
 from musicgen_gui.gui.controller import DEVICE_LOST
@@ -348,3 +348,27 @@ def test_the_seed_and_the_take_show_their_tempo_and_key(qtbot, window, chord_fil
     window.panel.seconds.setValue(3.0)
     run_to_end(qtbot, window)
     assert "Take 1: " in window.analysis.text()
+
+
+def test_dragging_anywhere_on_the_waveform_selects_a_region_and_shows_its_length(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    view, viewport = window.waveform, window.waveform.viewport()
+    box = view.getViewBox()
+
+    def at(seconds):  # the viewport pixel of a time on the waveform
+        return view.mapFromScene(box.mapViewToScene(QPointF(seconds, 0.0)))
+
+    def send(kind, seconds, buttons):
+        pos = QPointF(at(seconds))
+        button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
+        QApplication.sendEvent(viewport, QMouseEvent(kind, pos, view.mapToGlobal(pos), button, buttons,
+                                                     Qt.KeyboardModifier.NoModifier))
+
+    send(QEvent.Type.MouseButtonPress, 1.0, Qt.MouseButton.LeftButton)  # inside the selection (all of it)
+    for seconds in np.linspace(1.1, 3.0, 10):
+        send(QEvent.Type.MouseMove, seconds, Qt.MouseButton.LeftButton)
+    send(QEvent.Type.MouseButtonRelease, 3.0, Qt.MouseButton.NoButton)
+    start, end = c.region
+    assert abs(start / RATE - 1.0) < 0.05 and abs(end / RATE - 3.0) < 0.05
+    assert f"({(end - start) / RATE:.2f} s of 4.00 s)" in view.plotItem.titleLabel.text
