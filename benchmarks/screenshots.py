@@ -181,7 +181,7 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
 
     def export():
         window.training.close()
-        dialog = ExportDialog(window.settings, c.takes.take(0), window)
+        dialog = ExportDialog(window.settings, c.current, window)
         dialog.move(440, 300)
         dialog.show()
         after(500, lambda: (shot("export"), dialog.close(), window.close(), app.quit()))

@@ -37,7 +37,7 @@ from .workers import CallWorker
 TICK_MS = 35  # redraws at up to 28 fps; painting holds the GIL, which generation needs too
 PRIME_DELAY_MS = 300  # settle time after a change before the next continuation is primed
 EXTEND_CONTEXT_SECONDS = 30.0  # the end of the take an extension is seeded with
-ANALYSE_EVERY_S = 3.0  # the continuation's tempo and key, while it streams
+ANALYSE_EVERY_S = 3.0  # the continuation's tempo and key, and saving it so far, while it streams
 DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
 
 
@@ -641,6 +641,9 @@ class AppController(QObject):
                 self.stats["first_sound"] = playback.first_sound_time - self.stats["pressed"]
             if time.monotonic() - self._analysed_at > ANALYSE_EVERY_S:
                 self._analyse_take(self.run_take)
+                take, store = self.run_take, self.takes.store  # so far, in case the app dies before the end
+                self._job(lambda: store.save(take, final=False), lambda _: None,
+                          lambda text: self.message.emit(f"{take.name} is not saved: {text}", "error", None))
             self.takes.changed(self.run_take, save=False)  # its length in the list grows
             if not self.generation.running and playback is not None and playback.finished:
                 self._end_run()

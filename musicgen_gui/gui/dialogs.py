@@ -55,7 +55,9 @@ class ExportDialog(QDialog):
             self._format.addItem(label, bits)
         self._format.setCurrentIndex(max(0, self._format.findData(settings.export_bits)))
         source = take.source
-        self._folder = Path(settings.export_folder or (str(Path(source).parent) if source else str(Path.home())))
+        # Beside the seed's file, unless it is one of the app's own recordings (a hidden data folder).
+        beside = source and not Path(source).resolve().is_relative_to(user_models_dir().parent.resolve())
+        self._folder = Path(settings.export_folder or (str(Path(source).parent) if beside else str(Path.home())))
         slug = re.sub(r"[^\w.-]+", "-", take.name.strip().lower()) or "take"
         self._stem = f"{Path(source).stem if source else 'recording'}-{slug}"
         self.path_edit = QLineEdit(self._proposed())

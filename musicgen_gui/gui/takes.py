@@ -10,16 +10,18 @@ starts, so the worker never replaces an array the GUI is reading.
 ``heard`` is where the listener stopped hearing it (Stop mid-stream); what was
 generated past it is kept and offered, but is not part of the take unless asked.
 
-``TakeStore`` writes each finished run to ``<data>/takes/<id>/`` (two float WAV
-files and a JSON file, each written atomically, the JSON last), so takes
-survive a crash and a restart. ``TakeListModel`` is the list the window shows;
+``TakeStore`` writes each take to ``<data>/takes/<id>/`` (two float WAV files
+and a JSON file, each written atomically, the JSON last) every few seconds while
+it is generated and when its run ends, so takes survive a crash and a restart. ``TakeListModel`` is the list the window shows;
 deleting moves a take aside, so that it can be undone.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import shutil
+import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,16 +143,24 @@ class TakeStore:
 
     def __init__(self, folder: Path | None = None):
         self.folder = Path(folder) if folder is not None else takes_dir()
+        self._lock = threading.Lock()  # one save at a time: a late partial save must not replace the final one
+        self._saved: dict[str, float] = {}  # samples written per take (inf once its run has ended)
 
-    def save(self, take: Take) -> None:
-        """Write the take (atomically per file; the JSON last, so a folder without it is unfinished)."""
-        where = self.folder / take.ident
-        where.mkdir(parents=True, exist_ok=True)
-        if not (where / "seed.wav").is_file():
-            write_wav(where / "seed.wav", take.seed, take.sample_rate, "float")
-        write_wav(where / "continuation.wav", take.continuation(unheard=True), take.sample_rate, "float")
-        with atomic_file(where / "take.json", "w") as f:
-            json.dump(take.metadata(), f, indent=1)
+    def save(self, take: Take, final: bool = True) -> None:
+        """Write the take (atomically per file; the JSON last, so a folder without it is unfinished).
+        ``final=False``: what a running take has so far (any thread), unless there is nothing new."""
+        with self._lock:
+            n = take.n_samples  # the worker may append meanwhile; what is below n stays as it is
+            if not final and self._saved.get(take.ident, -1) >= n:
+                return
+            where = self.folder / take.ident
+            where.mkdir(parents=True, exist_ok=True)
+            if not (where / "seed.wav").is_file():
+                write_wav(where / "seed.wav", take.seed, take.sample_rate, "float")
+            write_wav(where / "continuation.wav", take.continuation(unheard=True)[:n], take.sample_rate, "float")
+            with atomic_file(where / "take.json", "w") as f:
+                json.dump(take.metadata(), f, indent=1)
+            self._saved[take.ident] = math.inf if final else n
 
     def save_metadata(self, take: Take) -> None:
         with atomic_file(self.folder / take.ident / "take.json", "w") as f:

@@ -1,6 +1,13 @@
 """Starting after a crash: the app offers the recording that kill -9 cut short, and loads it as
-the seed; declined ones are deleted, and quitting mid-recording finishes the file instead."""
+the seed; declined ones are deleted, and quitting mid-recording finishes the file instead. A take
+killed while it was generated is in the take list at the next start, as far as it was saved."""
 
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
 import soundfile as sf
 from PySide6.QtCore import Qt
 from recording_crash import record_and_kill
@@ -8,6 +15,7 @@ from synth import peak_frequency
 
 from musicgen_gui.audio.recorder import PARTIAL
 from musicgen_gui.gui.mode import IDLE, RECORDING
+from musicgen_gui.gui.settings import AppSettings
 
 
 def button(window, text):
@@ -59,3 +67,52 @@ def test_quitting_while_recording_keeps_the_take_as_a_finished_file(qtbot, sound
     files = list((tmp_path / "recordings").iterdir())
     assert [p.suffix for p in files] == [".wav"] and not files[0].name.endswith(PARTIAL)
     assert sf.info(files[0]).frames == recorder.samples_written >= recorder.sample_rate
+
+
+_GENERATE_UNTIL_KILLED = """
+import sys
+from pathlib import Path
+from PySide6.QtWidgets import QApplication
+from musicgen_gui.gui.main_window import MainWindow
+from musicgen_gui.gui.settings import AppSettings
+
+folder, model, seed = map(Path, sys.argv[1:])
+app = QApplication([])
+settings = AppSettings(folder / "settings.ini")
+settings.model, settings.seconds = str(model), 600.0
+window = MainWindow(settings, recordings_dir=folder / "recordings", takes_dir=folder / "takes")
+window.show()
+c = window.controller
+while c.bundle is None or c.seed is None:
+    if c.bundle is not None and c.seed is None and not c.busy:
+        c.load_seed(seed)
+    app.processEvents()
+c.continue_seed()
+print("generating", flush=True)
+while True:
+    app.processEvents()
+"""
+
+
+def test_a_take_being_generated_survives_kill_9(qtbot, no_audio, make_window, tmp_path, tiny_bundle_path,
+                                                chord_file):
+    env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path / 'no-server'}"}
+    app = subprocess.Popen([sys.executable, "-c", _GENERATE_UNTIL_KILLED, str(tmp_path), str(tiny_bundle_path),
+                            str(chord_file)], env=env, stdout=subprocess.PIPE, text=True)
+    try:
+        assert app.stdout.readline().strip() == "generating"
+        saved = tmp_path / "takes"
+        deadline = time.monotonic() + 120
+        while not list(saved.glob("*/take.json")):  # written while it generates, every few seconds
+            assert time.monotonic() < deadline and app.poll() is None
+            time.sleep(0.1)
+        time.sleep(0.5)
+    finally:
+        app.kill()  # kill -9: no chance to save anything more
+        app.wait()
+    on_disk = sf.info(next(saved.glob("*/continuation.wav"))).frames
+    window = make_window(AppSettings(tmp_path / "settings.ini"))
+    takes = window.controller.takes.takes()
+    assert [t.name for t in takes] == ["Take 1"]
+    assert takes[0].n_samples == on_disk > 0 and takes[0].settings["seconds"] == 600.0
+    assert np.abs(takes[0].continuation()).max() > 0
