@@ -16,7 +16,7 @@ def walk(seed, steps, follow=0.6, rng_seed=0):
     frames = log_power(align_to_frames(seed, CFG), CFG)
     bands = analysis.band_log_power(frames, CFG)
     beat = analysis.estimate_beat(frames, CFG)
-    memory = SeedMemory(frames, bands, beat, follow, np.random.default_rng(rng_seed), CFG, np.ones(CFG.n_bins, np.float32))
+    memory = SeedMemory(frames, bands, beat, follow, np.random.default_rng(rng_seed))
     positions = []
     for _ in range(steps):
         memory.next_frame(bands[-6:])

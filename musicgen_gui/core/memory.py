@@ -14,15 +14,16 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   whole bars of four, and happen on a beat, so the groove survives them; a seed
   without a beat jumps anywhere the context matches.
 
-``correct`` blends the net's prediction with the memory's frame, and the session
-feeds the result back, so the net's state keeps following the seed's material.
-The blend keeps the memory frame's fine structure (harmonic lines, and the
-valleys between them) and takes from the net its share of the broad spectral
-shape: the difference is smoothed over half an octave first. A plain blend of
-log frames filled the valleys with the net's haze (on unheard piano seeds the
-timbre deviation was 6.3 dB against 4.0, key kept 0.88 against 0.92).
-``follow`` sets how much: 1 stays close (a large memory share, long forward
-runs), 0 wanders (the net alone).
+``correct`` blends the net's prediction with the memory's frame (in the net's
+normalised units), and the session feeds the result back, so the net's state
+keeps following the seed's material. Where the memory's frame is quieter than
+the net's (the valleys between the seed's harmonics, and notes the seed does not
+have), the memory gets a larger share: a plain blend filled the valleys with
+the net's haze. Both shares leave the frames the net's own, not the seed's:
+keeping all of the memory's fine structure and only the net's broad shape was
+cleaner still, but copied the seed frame by frame (the copy target failed on 7
+of 10 seeds; docs/EVALUATION.md). ``follow`` sets how much: 1 stays close (a
+large memory share, long forward runs), 0 wanders (the net alone).
 """
 
 from __future__ import annotations
@@ -30,20 +31,12 @@ from __future__ import annotations
 import numpy as np
 
 from .analysis import Beat
-from .features import FeatureConfig
 
 CONTEXT_FRAMES = 6  # frames matched when choosing where to jump (140 ms)
 CANDIDATES = 4  # jump among this many best-matching places
 MIN_MEMORY_SECONDS = 2.0  # shorter seeds still work, with fewer places to jump to
 BAR_BEATS = 4
-SMOOTHING_OCTAVES = 0.5  # the width (sigma) over which the net's difference is smoothed
-
-
-def smoothing_matrix(cfg: FeatureConfig, octaves: float = SMOOTHING_OCTAVES) -> np.ndarray:
-    """Bins x bins: a Gaussian over log frequency, each column summing to 1 (flat below 100 Hz)."""
-    pitch = np.log2(np.maximum(np.arange(cfg.n_bins) * cfg.sample_rate / cfg.n_fft, 100.0))
-    weights = np.exp(-0.5 * ((pitch[:, None] - pitch[None, :]) / octaves) ** 2)
-    return (weights / weights.sum(axis=0, keepdims=True)).astype(np.float32)
+VALLEY_BOOST = 1.45  # the memory's share where its frame is the quieter one, relative to its share
 
 
 def blend_weight(follow: float) -> float:
@@ -62,17 +55,15 @@ class SeedMemory:
 
     frames: the seed's frames as the net sees them (normalised), N x bins.
     bands: the same frames in log bands (analysis.band_log_power), for matching.
-    std: the normaliser's per-bin scale (log power per normalised unit).
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, beat: Beat | None, follow: float,
-                 rng: np.random.Generator, cfg: FeatureConfig, std: np.ndarray):
+                 rng: np.random.Generator):
         self.frames = np.asarray(frames, np.float32)
-        # Smoothing in log power: normalised units differ in scale from bin to bin.
-        self._smooth = (std[:, None] * smoothing_matrix(cfg) / std[None, :]).astype(np.float32)
         self._bands = np.asarray(bands, np.float32)
         self.beat = beat
         self.weight = blend_weight(follow)
+        self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
         self._chance = jump_chance(follow)
         self._rng = rng
         n = len(self.frames)
@@ -97,7 +88,8 @@ class SeedMemory:
     def correct(self, prediction: np.ndarray, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
         """The net's prediction (normalised, batch x bins) corrected towards the seed's own next frame."""
         frame = self.next_frame(recent_bands, vary)
-        return frame + (1.0 - self.weight) * ((prediction - frame) @ self._smooth)
+        weight = np.where(frame < prediction, np.float32(self._valley_weight), np.float32(self.weight))
+        return prediction + weight * (frame - prediction)
 
     def next_frame(self, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
         """The memory's frame for this step, given the last frames played in log bands.
