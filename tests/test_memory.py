@@ -1,12 +1,13 @@
 """The seed memory: where it jumps, and what it does to a continuation."""
 
 import numpy as np
+import pytest
 from synth import SR, chord, drum_loop
 from testmodels import random_bundle
 
 from musicgen_gui.core import analysis
 from musicgen_gui.core.features import FeatureConfig, align_to_frames, log_power
-from musicgen_gui.core.memory import SeedMemory, blend_weight
+from musicgen_gui.core.memory import VALLEY_BOOST, SeedMemory, blend_weight
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
 CFG = FeatureConfig()
@@ -73,3 +74,17 @@ def test_the_memory_keeps_a_random_nets_continuation_in_the_seeds_key():
     # A random net's noise outweighs a 40 % share (the default's effect on trained
     # models is measured in docs/EVALUATION.md); the mechanism shows at full follow.
     assert key[1.0] > 0.9 and key[0.0] < 0.5, key
+
+
+def test_correct_pulls_harder_where_the_seed_is_quieter():
+    """The valleys between the seed's harmonics stay deeper than a plain blend would leave them."""
+    frames = np.zeros((40, 4), np.float32)
+    frames[:, 1] = -6.0  # a valley of the seed's
+    memory = SeedMemory(frames, np.zeros((40, 2), np.float32), None, 0.5, np.random.default_rng(0))
+    prediction = np.zeros((1, 4), np.float32)
+    prediction[0, 2] = -3.0  # the net quieter than the seed here
+    out = memory.correct(prediction, np.zeros((6, 2), np.float32))[0]
+    share = blend_weight(0.5)
+    assert out[0] == 0.0 and out[3] == 0.0  # both agree
+    assert out[2] == pytest.approx(-3.0 + share * 3.0)  # the seed louder: its plain share
+    assert out[1] == pytest.approx(-6.0 * share * VALLEY_BOOST)  # the seed quieter: a larger share
