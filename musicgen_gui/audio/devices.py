@@ -40,7 +40,10 @@ def sounddevice():
 
 
 def rescan() -> None:
-    """Re-initialise PortAudio so that servers and devices added since start-up appear."""
+    """Re-initialise PortAudio so that servers and devices added since start-up appear.
+
+    sounddevice has no public call for this; its maintainer's answer is these two
+    (python-sounddevice issues #125 and #516), which wrap Pa_Terminate/Pa_Initialize."""
     sd = sounddevice()
     if sd is not None:
         sd._terminate()

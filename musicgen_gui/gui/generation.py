@@ -14,6 +14,7 @@ signal, and ``wait_all`` is only for closing.
 
 from __future__ import annotations
 
+import itertools
 import queue
 import threading
 from dataclasses import dataclass
@@ -104,7 +105,7 @@ class GenerationWorker(QThread):
                 return
             if blocks is None:
                 blocks = session.blocks()
-            for block in _chain(primed, blocks):
+            for block in itertools.chain(primed, blocks):
                 self._drain(session, go.take)
                 go.take.append(block.samples, block.frames)
                 if playback is not None and not playback.write(block.samples, cancelled):
@@ -134,11 +135,6 @@ class GenerationWorker(QThread):
             if take is not None:
                 take.temperature_changes.append((take.n_samples, message[1]))
         return None
-
-
-def _chain(first, rest):
-    yield from first
-    yield from rest
 
 
 class GenerationController(QObject):
