@@ -166,3 +166,26 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     c.export(take, str(tmp_path / "all.wav"), with_seed=False, bits="float", unheard=True)
     qtbot.waitUntil((tmp_path / "all.wav").exists)
     assert sf.info(tmp_path / "all.wav").frames == take.n_samples
+
+
+def test_a_b_switches_between_two_takes_at_the_same_point(qtbot, sound_server, make_window, write_chord):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, write_chord("chord.wav", 3.0))
+    window.panel.seconds.setValue(4.0)
+    window.panel.lead_in.setValue(0.0)
+    for _ in range(2):
+        window.continue_action.trigger()
+        qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=30000)
+    first, second = c.takes.takes()
+    assert c.current is second and window.compare_action.isEnabled()
+    window.play_take_action.trigger()
+    assert c.mode == PLAYING and c.playing is second
+    qtbot.waitUntil(lambda: c.playback.position > RATE, timeout=10000)
+    window.compare_action.trigger()  # B: the other take, from where the first had got to
+    assert c.playing is first and c.play_offset > RATE
+    qtbot.waitUntil(lambda: c.playback.position > RATE // 2, timeout=10000)
+    window.compare_action.trigger()
+    assert c.playing is second and c.play_offset > 1.5 * RATE
+    window.stop_action.trigger()
+    assert c.mode == IDLE

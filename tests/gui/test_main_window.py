@@ -372,3 +372,14 @@ def test_dragging_anywhere_on_the_waveform_selects_a_region_and_shows_its_length
     start, end = c.region
     assert abs(start / RATE - 1.0) < 0.05 and abs(end / RATE - 3.0) < 0.05
     assert f"({(end - start) / RATE:.2f} s of 4.00 s)" in view.plotItem.titleLabel.text
+
+
+def test_how_closely_to_follow_the_seed_is_a_setting_of_each_take(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    window.panel.follow.setValue(window.panel.follow.minimum())  # "wander"
+    wandering = run_to_end(qtbot, window)
+    window.panel.follow.setValue(window.panel.follow.maximum())  # "stay close"
+    close = run_to_end(qtbot, window)
+    assert (wandering.settings["follow"], close.settings["follow"]) == (0.0, 1.0)
+    assert "follow 1.0" in close.details()
