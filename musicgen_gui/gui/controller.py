@@ -411,7 +411,9 @@ class AppController(QObject):
             self.select(self._previous if self.current is take else self.current)
             return
         self.takes.changed(take)
-        self._show_take_errors()
+        store = self.takes.store  # written in the background: a long take is tens of MB
+        self._job(lambda: store.save(take), lambda _: None,
+                  lambda text: self.message.emit(f"{take.name} is not saved: {text}", "error", None))
         self._analyse_take(take)
         self._set_mode(IDLE)
         self.schedule_priming()
@@ -644,7 +646,7 @@ class AppController(QObject):
                 take, store = self.run_take, self.takes.store  # so far, in case the app dies before the end
                 self._job(lambda: store.save(take, final=False), lambda _: None,
                           lambda text: self.message.emit(f"{take.name} is not saved: {text}", "error", None))
-            self.takes.changed(self.run_take, save=False)  # its length in the list grows
+            self.takes.changed(self.run_take)  # its length in the list grows
             if not self.generation.running and playback is not None and playback.finished:
                 self._end_run()
                 return

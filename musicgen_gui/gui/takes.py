@@ -236,7 +236,7 @@ class TakeListModel(QAbstractListModel):
             return False
         take = self._takes[index.row()]
         take.name = name
-        self._save(take, metadata_only=True)
+        self._save(take)
         self.dataChanged.emit(index, index)
         return True
 
@@ -263,13 +263,11 @@ class TakeListModel(QAbstractListModel):
         self._takes = list(takes)
         self.endResetModel()
 
-    def changed(self, take: Take, save: bool = True) -> None:
-        """The take grew or ended: redraw its row, and (once a run ends) write it to disk."""
+    def changed(self, take: Take) -> None:
+        """The take grew or ended: redraw its row."""
         row = self.row_of(take)
         if row >= 0:
             self.dataChanged.emit(self.index(row), self.index(row))
-        if save:
-            self._save(take)
 
     def delete(self, row: int, undoable: bool = True) -> None:
         take = self._takes[row]
@@ -301,11 +299,11 @@ class TakeListModel(QAbstractListModel):
             self.errors.append(f"cannot restore {take.name}: {exc.strerror or exc}")
         return row
 
-    def _save(self, take: Take, metadata_only: bool = False) -> None:
+    def _save(self, take: Take) -> None:
         try:
-            (self.store.save_metadata if metadata_only else self.store.save)(take)
-        except Exception as exc:  # a full or read-only disk: the take stays in the list, and the window says so
-            self.errors.append(f"{take.name} is not saved: {getattr(exc, 'strerror', None) or exc}")
+            self.store.save_metadata(take)
+        except OSError as exc:  # a full or read-only disk: the take stays in the list, and the window says so
+            self.errors.append(f"{take.name} is not saved: {exc.strerror or exc}")
 
 
 def _number(name: str) -> int:
