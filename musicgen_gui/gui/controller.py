@@ -281,9 +281,11 @@ class AppController(QObject):
     def _analyse_take(self, take: Take) -> None:
         frames, cfg = take.frames().copy(), self.features
         self._analysed_at = time.monotonic()
-        if len(frames) and frames.shape[1] == cfg.n_bins:
-            self._job(lambda: _describe(frames, cfg), lambda text: self._set_analysis(take=(take, text)),
-                      lambda _: None)
+        if frames.shape[1] != cfg.n_bins:  # read from disk: only its samples were saved
+            samples = take.continuation().copy()
+            frames = None
+        self._job(lambda: _describe(log_power(samples, cfg) if frames is None else frames, cfg),
+                  lambda text: self._set_analysis(take=(take, text)), lambda _: None)
 
     def analysis_text(self) -> str:
         """The readout: the selected seed's tempo and key, and the selected take's."""
@@ -519,7 +521,7 @@ class AppController(QObject):
 
     def _play(self, take: Take | None, audio: np.ndarray, offset: int) -> None:
         try:
-            playback = self.audio.play(self.features.sample_rate)
+            playback = self.audio.play(take.sample_rate if take is not None else self.seed.sample_rate)
         except MusicgenError as exc:
             self.message.emit(str(exc), "error", None)
             return

@@ -253,6 +253,9 @@ def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_aud
     takes = again.controller.takes.takes()
     assert [t.name for t in takes] == ["the good one"]
     assert takes[0].n_samples == RATE and takes[0].settings["rng_seed"] == c.takes.takes()[0].settings["rng_seed"]
+    again.controller.select(takes[0])  # its tempo and key, from the saved samples
+    qtbot.waitUntil(lambda: not again.controller.busy)
+    assert again.analysis.text().startswith("the good one: ")
 
 
 def test_stop_cancels_generation_applies_variation_live_and_leaves_no_thread(qtbot, window, chord_file):
