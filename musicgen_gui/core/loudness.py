@@ -22,8 +22,9 @@ from __future__ import annotations
 import functools
 
 import numpy as np
-import scipy.ndimage
-import scipy.signal
+
+# scipy.signal and scipy.ndimage take half a second to import: each function imports
+# them when first run (in the generating thread), not when the app starts.
 
 CEILING_DBTP = -1.0
 SHORT_TERM_SECONDS = 3.0
@@ -62,12 +63,16 @@ def _to_lufs(mean_square: np.ndarray | float) -> np.ndarray | float:
 
 def mean_square_loudness(samples: np.ndarray, sample_rate: int) -> float:
     """Ungated loudness (LUFS) of a short signal, such as a second of it."""
+    import scipy.signal
+
     b, a = k_weighting(sample_rate)
     return float(_to_lufs(np.mean(scipy.signal.lfilter(b, a, np.asarray(samples, np.float64)) ** 2)))
 
 
 def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
     """Gated integrated loudness (LUFS) of a mono signal; -inf when all of it is below the gate."""
+    import scipy.signal
+
     b, a = k_weighting(sample_rate)
     weighted = scipy.signal.lfilter(b, a, np.asarray(samples, np.float64))
     block, hop = int(0.4 * sample_rate), int(0.1 * sample_rate)
@@ -86,6 +91,8 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
 
 def true_peak(samples: np.ndarray) -> np.ndarray:
     """Per sample, the largest magnitude of the 4x-oversampled signal around it."""
+    import scipy.signal
+
     up = scipy.signal.resample_poly(np.asarray(samples, np.float64), _OVERSAMPLE, 1)
     return np.abs(up[:len(samples) * _OVERSAMPLE]).reshape(-1, _OVERSAMPLE).max(axis=1)
 
@@ -108,6 +115,8 @@ class TruePeakLimiter:
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         """The next samples in, as many out as have their look-ahead (all but the last ``delay``)."""
+        import scipy.ndimage
+
         x = np.concatenate([self._buffer, np.asarray(samples, np.float64)])
         need = np.minimum(1.0, self.ceiling / np.maximum(true_peak(x), 1e-12))
         look, hold = self._look, self._hold
@@ -163,6 +172,8 @@ class Leveler:
         self.gain_db_range = (0.0, 0.0)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
+        import scipy.signal
+
         samples = np.asarray(samples, np.float32)
         if not len(samples):  # lfilter returns a wrong filter state for an empty input
             return np.zeros(0, np.float32)
