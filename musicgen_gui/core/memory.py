@@ -60,7 +60,9 @@ class SeedMemory:
     def __init__(self, frames: np.ndarray, bands: np.ndarray, beat: Beat | None, follow: float,
                  rng: np.random.Generator):
         self.frames = np.asarray(frames, np.float32)
-        self._bands = np.asarray(bands, np.float32)
+        # Each place's context (the CONTEXT_FRAMES before it): place p is window p - CONTEXT_FRAMES.
+        self._contexts = np.lib.stride_tricks.sliding_window_view(np.asarray(bands, np.float32),
+                                                                  CONTEXT_FRAMES, axis=0)
         self.beat = beat
         self.weight = blend_weight(follow)
         self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
@@ -79,11 +81,6 @@ class SeedMemory:
         # How far (frames) the jumps so far have moved off whole beats; each jump
         # rounds to a frame, and this keeps the rounding from adding up.
         self._beat_error = 0.0
-
-    @property
-    def usable(self) -> bool:
-        """Whether the seed leaves any place to jump to."""
-        return self._last >= self._first
 
     def correct(self, prediction: np.ndarray, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
         """The net's prediction (normalised, batch x bins) corrected towards the seed's own next frame."""
@@ -122,10 +119,8 @@ class SeedMemory:
             ks = None
         if not len(places):
             places, ks = np.array([max(self._first, min(here, self._last))]), None
-        context = recent_bands[-CONTEXT_FRAMES:]
-        k = len(context)
-        windows = np.stack([self._bands[p - k:p] for p in places])
-        distance = np.sqrt(((windows - context) ** 2).mean(axis=(1, 2)))
+        context = recent_bands[-CONTEXT_FRAMES:].T  # bands x frames, as the windows are
+        distance = np.sqrt(((self._contexts[places - CONTEXT_FRAMES] - context) ** 2).mean(axis=(1, 2)))
         if ks is not None:
             # Whole bars keep the bar's own pattern: they win close calls.
             distance = distance * np.where(ks % BAR_BEATS == 0, 0.8, 1.0)
