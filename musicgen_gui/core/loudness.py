@@ -167,9 +167,8 @@ class Leveler:
         # What the limiter takes off a hot signal (dB, over about 3 s): made up in the
         # gain, so a seed mastered into its ceiling is followed that loud, not quieter.
         self._limiter_loss_db = 0.0
-        self._loss_seconds = SHORT_TERM_SECONDS * sample_rate
+        self._loss_samples = SHORT_TERM_SECONDS * sample_rate
         self.delay = LOOKAHEAD_STEPS * self.step + self.limiter.delay
-        self.gain_db_range = (0.0, 0.0)
 
     def process(self, samples: np.ndarray) -> np.ndarray:
         import scipy.signal
@@ -203,17 +202,17 @@ class Leveler:
             self._gain_db = gain
             self._unsent_steps -= 1
             self._sent_steps += 1
-            low, high = self.gain_db_range
-            self.gain_db_range = (min(low, gain), max(high, gain))
         del self._energy[:max(0, len(self._energy) - self._window - self._unsent_steps)]
         if not out:
             return np.zeros(0, np.float32)
         gained = np.concatenate(out)
         limited = self.limiter.process(gained)
         if self.target is not None:
-            before, after = float(np.sum(gained.astype(np.float64) ** 2)), float(np.sum(limited.astype(np.float64) ** 2))
+            before = float(np.sum(np.square(gained, dtype=np.float64)))
+            after = float(np.sum(np.square(limited, dtype=np.float64)))
             if after > 0:
                 loss = 10.0 * np.log10(max(before, after) / after)
-                alpha = min(1.0, len(gained) / self._loss_seconds)
-                self._limiter_loss_db = min(MAX_LIMITER_MAKEUP_DB, self._limiter_loss_db + alpha * (loss - self._limiter_loss_db))
+                alpha = min(1.0, len(gained) / self._loss_samples)
+                self._limiter_loss_db += alpha * (loss - self._limiter_loss_db)
+                self._limiter_loss_db = min(MAX_LIMITER_MAKEUP_DB, self._limiter_loss_db)
         return limited
