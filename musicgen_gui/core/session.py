@@ -28,7 +28,7 @@ from .predictor import FramePredictor
 # longer warm-up would only delay the first sound.
 MAX_SECONDS = 3600.0
 # Longer seed files are cropped to their start on loading (an hour of audio is
-# hundreds of MB and the model only looks at the end anyway).
+# hundreds of MB of frames, and ten minutes give the seed memory plenty to draw on).
 MAX_SEED_SECONDS = 600.0
 # How closely the continuation follows the seed's own material (memory.py):
 # 1 stays close, 0 lets the net wander on its own.
@@ -193,7 +193,7 @@ class ContinuationSession:
         seed_seconds = len(seed) / cfg.sample_rate
         if self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
             self.notes.append(f"the seed is only {seed_seconds:.1f} s long: the continuation draws on what there "
-                              f"is, and follows a seed of {MIN_MEMORY_SECONDS:g} s or more more closely")
+                              f"is; a seed of {MIN_MEMORY_SECONDS:g} s or longer is followed more closely")
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
         self.anchor = params.anchor
