@@ -51,12 +51,15 @@ def test_round_trip_keeps_everything(tmp_path):
     switched = load_bundle(save_bundle(replace(bundle, anchor_timbre=True, level_mean_power=True),
                                        tmp_path / "t.musicgen"))
     assert switched.anchor_timbre and switched.level_mean_power
+    assert loaded.memory_shape_boost == 1.0
+    assert load_bundle(save_bundle(replace(bundle, memory_shape_boost=2.0), tmp_path / "s.musicgen")
+                       ).memory_shape_boost == 2.0
     assert not list(tmp_path.glob("*.part"))
 
 
 def test_a_model_from_before_generation_settings_loads_with_them_off(tiny_bundle_path):
     older = load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation")))
-    assert not older.anchor_timbre and not older.level_mean_power
+    assert not older.anchor_timbre and not older.level_mean_power and older.memory_shape_boost == 1.0
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -70,6 +73,8 @@ def test_a_model_from_before_generation_settings_loads_with_them_off(tiny_bundle
     (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false anchor_timbre"),
     (lambda c: c.update(generation={"level_mean_power": 1}), "true/false anchor_timbre"),
     (lambda c: c.update(generation={"run": "code"}), "true/false anchor_timbre"),
+    (lambda c: c.update(generation={"memory_shape_boost": 0.5}), "memory_shape_boost must be a number from 1"),
+    (lambda c: c.update(generation={"memory_shape_boost": "2"}), "memory_shape_boost must be a number from 1"),
 ])
 def test_config_mismatches_are_refused_with_a_clear_message(tiny_bundle_path, edit, message):
     with pytest.raises(ModelError, match=message):

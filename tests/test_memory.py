@@ -88,3 +88,24 @@ def test_correct_pulls_harder_where_the_seed_is_quieter():
     assert out[0] == 0.0 and out[3] == 0.0  # both agree
     assert out[2] == pytest.approx(-3.0 + share * 3.0)  # the seed louder: its plain share
     assert out[1] == pytest.approx(-6.0 * share * VALLEY_BOOST)  # the seed quieter: a larger share
+
+
+def test_a_shape_boost_pulls_the_broad_shape_harder_than_the_detail():
+    """A model drifting to its own timbre: a tilt across the spectrum is corrected
+    more than a difference in one bin."""
+    cfg = FeatureConfig()
+    frames = np.zeros((40, cfg.n_bins), np.float32)
+    tilt = np.linspace(-4.0, 4.0, cfg.n_bins, dtype=np.float32)[None]  # the net brighter than the seed
+    spike = np.zeros((1, cfg.n_bins), np.float32)
+    spike[0, 200] = 4.0  # one bin louder than the seed's
+    bands, rng = np.zeros((40, 2), np.float32), np.random.default_rng(0)
+    plain = SeedMemory(frames, bands, None, 0.5, rng)
+    boosted = SeedMemory(frames, bands, None, 0.5, rng, shape_boost=2.0, cfg=cfg)
+    recent = np.zeros((6, 2), np.float32)
+    # Where the net is the louder: the plain share removes 58 % of the excess, the boosted about 80 %.
+    left = {name: float(m.correct(tilt, recent)[0, 350] / tilt[0, 350]) for name, m in (("plain", plain),
+                                                                                       ("boosted", boosted))}
+    assert left["plain"] == pytest.approx(1 - blend_weight(0.5) * VALLEY_BOOST, abs=0.01)
+    assert left["boosted"] < 0.25, left
+    # A single bin's excess is mostly detail: the boost changes it far less.
+    assert boosted.correct(spike, recent)[0, 200] > 0.5 * plain.correct(spike, recent)[0, 200]

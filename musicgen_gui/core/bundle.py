@@ -26,6 +26,7 @@ from .model import Architecture, TrainingConfig
 
 FORMAT = "musicgen-model"
 FORMAT_VERSION = 1
+MAX_SHAPE_BOOST = 4.0
 EXTENSION = ".musicgen"
 DEFAULT_MODEL = "piano"
 _MAX_ARCHIVE_BYTES = 512 * 1024 * 1024  # no bundle is this big; refuses zip bombs
@@ -65,6 +66,10 @@ class ModelBundle:
     # measure the level as mean power rather than mean dB (session.LevelAnchor).
     anchor_timbre: bool = False
     level_mean_power: bool = False
+    # The seed memory's share of the broad spectral shape, as a multiple of its
+    # share of each bin (memory.SeedMemory): above 1 pulls a net that drifts to its
+    # own instrument's timbre back to the seed's.
+    memory_shape_boost: float = 1.0
 
     def config_dict(self) -> dict:
         return {
@@ -83,7 +88,8 @@ class ModelBundle:
             },
             "training": self.training.to_dict(),
             "provenance": self.provenance,
-            "generation": {"anchor_timbre": self.anchor_timbre, "level_mean_power": self.level_mean_power},
+            "generation": {"anchor_timbre": self.anchor_timbre, "level_mean_power": self.level_mean_power,
+                           "memory_shape_boost": self.memory_shape_boost},
         }
 
     @property
@@ -213,9 +219,13 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         raise ModelError("training settings must be an object")
     generation = config.get("generation", {})  # optional: files from before it existed lack it
     switches = ("anchor_timbre", "level_mean_power")
-    if not isinstance(generation, dict) or set(generation) - set(switches) or \
+    if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost"} or \
             not all(isinstance(generation.get(k, False), bool) for k in switches):
-        raise ModelError("generation settings must be an object of true/false anchor_timbre, level_mean_power")
+        raise ModelError("generation settings must be an object of true/false anchor_timbre, level_mean_power "
+                         "and a number memory_shape_boost")
+    boost = generation.get("memory_shape_boost", 1.0)
+    if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 1.0 <= boost <= MAX_SHAPE_BOOST:
+        raise ModelError(f"generation setting memory_shape_boost must be a number from 1 to {MAX_SHAPE_BOOST:g}")
     _validate_weights(weights, arch, features.n_bins)
     return ModelBundle(
         name=str(config["name"] or default_name),
@@ -231,6 +241,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         provenance=config["provenance"],
         anchor_timbre=generation.get("anchor_timbre", False),
         level_mean_power=generation.get("level_mean_power", False),
+        memory_shape_boost=float(boost),
     )
 
 

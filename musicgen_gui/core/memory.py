@@ -24,6 +24,12 @@ keeping all of the memory's fine structure and only the net's broad shape was
 cleaner still, but copied the seed frame by frame (the copy target failed on 7
 of 10 seeds; docs/EVALUATION.md). ``follow`` sets how much: 1 stays close (a
 large memory share, long forward runs), 0 wanders (the net alone).
+
+A model can ask for a larger share of the broad spectral shape (``shape_boost``,
+stored with its generation settings): the difference between the two frames
+smoothed over half an octave is pulled in harder than its detail. The bundled
+piano net, heard on other pianos and instruments, drifts 13-20 dB towards its own
+piano's timbre otherwise; on electronic seeds the same boost cost replays.
 """
 
 from __future__ import annotations
@@ -31,12 +37,21 @@ from __future__ import annotations
 import numpy as np
 
 from .analysis import Beat
+from .features import FeatureConfig
 
 CONTEXT_FRAMES = 6  # frames matched when choosing where to jump (140 ms)
 CANDIDATES = 4  # jump among this many best-matching places
 MIN_MEMORY_SECONDS = 2.0  # shorter seeds still work, with fewer places to jump to
 BAR_BEATS = 4
 VALLEY_BOOST = 1.45  # the memory's share where its frame is the quieter one, relative to its share
+SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
+
+
+def shape_smoothing(cfg: FeatureConfig, octaves: float = SHAPE_OCTAVES) -> np.ndarray:
+    """Bins x bins: a Gaussian over log frequency (flat below 100 Hz), each column summing to 1."""
+    pitch = np.log2(np.maximum(np.arange(cfg.n_bins) * cfg.sample_rate / cfg.n_fft, 100.0))
+    weights = np.exp(-0.5 * ((pitch[:, None] - pitch[None, :]) / octaves) ** 2)
+    return (weights / weights.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
 def blend_weight(follow: float) -> float:
@@ -55,10 +70,11 @@ class SeedMemory:
 
     frames: the seed's frames as the net sees them (normalised), N x bins.
     bands: the same frames in log bands (analysis.band_log_power), for matching.
+    shape_boost, cfg: the broad shape's larger share (1: none) and the bins' frequencies.
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, beat: Beat | None, follow: float,
-                 rng: np.random.Generator):
+                 rng: np.random.Generator, shape_boost: float = 1.0, cfg: FeatureConfig | None = None):
         self.frames = np.asarray(frames, np.float32)
         # Each place's context (the CONTEXT_FRAMES before it): place p is window p - CONTEXT_FRAMES.
         self._contexts = np.lib.stride_tricks.sliding_window_view(np.asarray(bands, np.float32),
@@ -66,6 +82,9 @@ class SeedMemory:
         self.beat = beat
         self.weight = blend_weight(follow)
         self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
+        self._shape_weight = min(1.0, shape_boost * self.weight)
+        # Smoothed in the net's normalised units, as the shares apply there.
+        self._smoothing = shape_smoothing(cfg or FeatureConfig()) if shape_boost != 1.0 else None
         self._chance = jump_chance(follow)
         self._rng = rng
         n = len(self.frames)
@@ -86,7 +105,11 @@ class SeedMemory:
         """The net's prediction (normalised, batch x bins) corrected towards the seed's own next frame."""
         frame = self.next_frame(recent_bands, vary)
         weight = np.where(frame < prediction, np.float32(self._valley_weight), np.float32(self.weight))
-        return prediction + weight * (frame - prediction)
+        difference = frame - prediction
+        if self._smoothing is None:
+            return prediction + weight * difference
+        shape = difference @ self._smoothing
+        return prediction + weight * (difference - shape) + self._shape_weight * shape
 
     def next_frame(self, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
         """The memory's frame for this step, given the last frames played in log bands.

@@ -238,7 +238,7 @@ class ContinuationSession:
         noise_scale = bundle.residual_std[None, :]
         bands = analysis.band_log_power(self.seed_frames, cfg)
         memory = SeedMemory(norm.normalise(self.seed_frames), bands, self.seed_analysis.beat, self.follow,
-                            self._rng) if self.follow > 0 else None
+                            self._rng, bundle.memory_shape_boost, cfg) if self.follow > 0 else None
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate))
