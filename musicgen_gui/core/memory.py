@@ -12,7 +12,7 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   among the best matches (kNN-LM's neighbours);
 * jumps move by whole beats of the seed's tempo (ImproteK's unit), preferring
   whole bars of four, and happen on a beat, so the groove survives them; a seed
-  without a beat jumps anywhere the context matches.
+  without a beat jumps anywhere the context matches, at least 2 s away.
 
 ``correct`` blends the net's prediction with the memory's frame (in the net's
 normalised units), and the session feeds the result back, so the net's state
@@ -45,6 +45,10 @@ MIN_MEMORY_SECONDS = 2.0  # shorter seeds still work, with fewer places to jump 
 BAR_BEATS = 4
 VALLEY_BOOST = 1.45  # the memory's share where its frame is the quieter one, relative to its share
 SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
+# Without a beat, a jump goes at least this far: a seed ending on a held chord
+# otherwise finds its best matches inside the chord and holds it as a drone
+# (unheard instruments: 4 of 20 seeds failed "change", none with it).
+MIN_FREE_JUMP_SECONDS = 2.0
 
 
 def shape_smoothing(cfg: FeatureConfig, octaves: float = SHAPE_OCTAVES) -> np.ndarray:
@@ -70,7 +74,7 @@ class SeedMemory:
 
     frames: the seed's frames as the net sees them (normalised), N x bins.
     bands: the same frames in log bands (analysis.band_log_power), for matching.
-    shape_boost, cfg: the broad shape's larger share (1: none) and the bins' frequencies.
+    shape_boost: the broad shape's larger share (1: none); cfg: the frames' settings.
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, beat: Beat | None, follow: float,
@@ -84,7 +88,9 @@ class SeedMemory:
         self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
         self._shape_weight = min(1.0, shape_boost * self.weight)
         # Smoothed in the net's normalised units, as the shares apply there.
-        self._smoothing = shape_smoothing(cfg or FeatureConfig()) if shape_boost != 1.0 else None
+        cfg = cfg or FeatureConfig()
+        self._smoothing = shape_smoothing(cfg) if shape_boost != 1.0 else None
+        self._min_free_jump = max(CONTEXT_FRAMES, int(MIN_FREE_JUMP_SECONDS * cfg.frames_per_second))
         self._chance = jump_chance(follow)
         self._rng = rng
         n = len(self.frames)
@@ -138,7 +144,7 @@ class SeedMemory:
             places, ks, ideal = places[keep], ks[keep], ideal[keep]
         else:
             places = np.arange(self._first, self._last + 1)
-            places = places[np.abs(places - here) > CONTEXT_FRAMES]
+            places = places[np.abs(places - here) > self._min_free_jump]
             ks = None
         if not len(places):
             places, ks = np.array([max(self._first, min(here, self._last))]), None
