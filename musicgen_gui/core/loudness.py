@@ -149,8 +149,10 @@ class Leveler:
     def __init__(self, sample_rate: int, target_lufs: float | None, start_lufs: float | None = None,
                  max_boost_db: float = MAX_BOOST_DB):
         self.target = target_lufs
-        # -inf (a silent last second) starts from the quiet gate: a fade in, not a jump.
-        self._start = target_lufs if start_lufs is None else max(start_lufs, (target_lufs or 0.0) - QUIET_LU)
+        self._start = target_lufs
+        if target_lufs is not None and start_lufs is not None:
+            # -inf (a silent last second) starts from the quiet gate: a fade in, not a jump.
+            self._start = max(start_lufs, target_lufs - QUIET_LU)
         self._glide_steps = GLIDE_SECONDS / STEP_SECONDS
         self._sent_steps = 0
         self.step = int(STEP_SECONDS * sample_rate)  # samples are sent on in steps this long
