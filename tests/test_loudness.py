@@ -31,10 +31,23 @@ def test_leveler_brings_a_quieter_or_hotter_signal_to_the_target(offset_db):
     leveler = Leveler(SR, target)
     out = stream(leveler, MUSIC * np.float32(10 ** (offset_db / 20)))
     assert len(out) == len(MUSIC) - leveler.delay
+    out = np.concatenate([out, leveler.flush()])  # the end: what its look-aheads held, nothing lost
+    assert len(out) == len(MUSIC)
     # Every 3 s window after the first 0.5 s, as the evaluation measures it.
-    windows = [integrated_loudness(out[s:s + 3 * SR], SR) for s in range(SR // 2, len(out) - 3 * SR, SR)]
+    windows = [integrated_loudness(out[s:s + 3 * SR], SR) for s in range(SR // 2, len(out) - 3 * SR + 1, SR)]
     assert np.max(np.abs(np.array(windows) - target)) < 1.0, windows
     assert 20 * np.log10(true_peak(out).max()) <= CEILING_DBTP + 0.05
+
+
+def test_phrases_softer_than_the_seed_are_followed_in_every_window():
+    """4 s of music, then 2 s of it 10 dB softer, four times: every 3 s window,
+    straddling the changes or not, stays within 2 LU (with 0.2 s of look-ahead the
+    windows after each change reached 2.8 LU)."""
+    target = integrated_loudness(MUSIC, SR)
+    phrases = np.concatenate([MUSIC[:4 * SR], np.float32(10 ** (-10 / 20)) * MUSIC[:2 * SR]] * 4)
+    out = stream(Leveler(SR, target), phrases)
+    windows = [mean_square_loudness(out[s:s + 3 * SR], SR) for s in range(SR // 2, len(out) - 3 * SR, SR)]
+    assert np.max(np.abs(np.array(windows) - target)) < 2.0, np.round(windows, 1)
 
 
 def test_a_seed_mastered_into_full_scale_is_followed_that_loud_without_clipping():

@@ -1,5 +1,7 @@
 """The seed memory: where it jumps, and what it does to a continuation."""
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from synth import SR, chord, drum_loop
@@ -7,16 +9,17 @@ from testmodels import random_bundle
 
 from musicgen_gui.core import analysis
 from musicgen_gui.core.features import FeatureConfig, align_to_frames, log_power
-from musicgen_gui.core.memory import VALLEY_BOOST, SeedMemory, blend_weight
+from musicgen_gui.core.memory import REFERENCE_ERROR_RATIO, VALLEY_BOOST, SeedMemory, blend_weight, seed_error_ratio
+from musicgen_gui.core.predictor import FramePredictor
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
 CFG = FeatureConfig()
 
 
-def walk(seed, steps, follow=0.6, rng_seed=0):
+def walk(seed, steps, follow=0.6, rng_seed=0, use_beat=True):
     frames = log_power(align_to_frames(seed, CFG), CFG)
     bands = analysis.band_log_power(frames, CFG)
-    beat = analysis.estimate_beat(frames, CFG)
+    beat = analysis.estimate_beat(frames, CFG) if use_beat else None
     memory = SeedMemory(frames, bands, beat, follow, np.random.default_rng(rng_seed))
     positions = []
     for _ in range(steps):
@@ -53,11 +56,47 @@ def test_a_seed_without_a_beat_still_walks_its_frames():
     assert np.all(np.abs(moves[moves != 0]) >= 2.0 * CFG.frames_per_second)
 
 
+@pytest.mark.parametrize("beat", [True, False])
+def test_the_memory_never_lands_in_or_walks_into_a_pause_of_the_seed(beat):
+    """A seed with a second of silence in it (between movements, before a take
+    starts): the continuation draws on the music around it, never on the silence."""
+    noise = 0.1 * np.random.default_rng(0).standard_normal(4 * SR).astype(np.float32)  # no beat, the same throughout
+    music = drum_loop(4.0) if beat else noise
+    seed = np.concatenate([music, np.zeros(SR, np.float32), music[::-1].copy()])
+    memory, positions = walk(seed, 3000, follow=0.0, use_beat=beat)
+    assert (memory.beat is not None) == beat and memory.jumps >= 10
+    pause = (positions > 4.2 * CFG.frames_per_second) & (positions < 4.8 * CFG.frames_per_second)
+    assert not pause.any(), positions[pause]
+    # Both sides of the pause are drawn on.
+    assert (positions < 4 * CFG.frames_per_second).any() and (positions > 5 * CFG.frames_per_second).any()
+
+
 def test_follow_sets_the_share_and_the_jumps():
     assert blend_weight(0.0) == 0.0 < blend_weight(0.5) < blend_weight(1.0) < 1.0
     close, _ = walk(drum_loop(8.0), 2000, follow=1.0)
     loose, _ = walk(drum_loop(8.0), 2000, follow=0.0)
     assert close.jumps < loose.jumps / 2
+
+
+def test_a_net_that_predicts_the_seed_well_is_corrected_less():
+    """The share shrinks with the net's teacher-forced error against persistence on
+    the seed, down to half; a net no better than persistence gets the full share."""
+    assert blend_weight(0.5, 1.0) == blend_weight(0.5, 2.0) == blend_weight(0.5)
+    assert blend_weight(0.5, 0.5 * REFERENCE_ERROR_RATIO) == pytest.approx(0.5 * blend_weight(0.5))
+    assert blend_weight(0.5, 0.0) == pytest.approx(0.5 * blend_weight(0.5))
+    # A residual net with no output weights predicts "the next frame is this one"
+    # (persistence: ratio 1); given the seed's step as its bias it predicts a rising
+    # seed exactly (ratio 0).
+    bundle = random_bundle()
+    zero = {k: (np.zeros_like(v) if k.startswith("out/") else v) for k, v in bundle.weights.items()}
+    ramp = (0.01 * np.arange(300, dtype=np.float32))[:, None] * np.ones((1, CFG.n_bins), np.float32)
+    persistence = FramePredictor(replace(bundle, weights=zero))
+    assert seed_error_ratio(persistence, ramp, 50) == pytest.approx(1.0)
+    stepping = FramePredictor(replace(bundle, weights={**zero, "out/bias": np.full(CFG.n_bins, 0.01, np.float32)}))
+    assert seed_error_ratio(stepping, ramp, 50) == pytest.approx(0.0, abs=1e-6)
+    # A seed too short to tell, or perfectly steady: no reading, the full share.
+    assert seed_error_ratio(persistence, ramp[:8], 50) is None
+    assert seed_error_ratio(persistence, np.zeros_like(ramp), 50) is None
 
 
 def chroma_correlation(a, b):

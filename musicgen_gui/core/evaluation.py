@@ -31,11 +31,8 @@ from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, log_power, power_to_log, stft, to_decibels
 from .fileio import atomic_file
 from .phase import StreamingPhaseReconstructor
-from .predictor import FramePredictor
+from .predictor import FramePredictor, teacher_forced_squares
 from .session import ContinuationParams, ContinuationSession
-
-# Steps scored per window start after this many frames of warm-up, as in training.
-WARMUP_FRAMES = 10
 
 N_MELS = 64
 DYNAMIC_RANGE_DB = 80.0
@@ -88,12 +85,9 @@ def teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike]
     predictor = FramePredictor(bundle, int8=int8)
     model_sq, persist_sq = [], []
     for i in range(0, len(data), batch):
-        chunk = data[i:i + batch]
-        predictor.reset(len(chunk))
-        predicted = predictor.run_sequence(chunk[:, :-1])
-        target = chunk[:, 1:]
-        model_sq.append(((predicted - target)[:, WARMUP_FRAMES:] ** 2).mean(axis=(1, 2)))
-        persist_sq.append(((chunk[:, :-1] - target)[:, WARMUP_FRAMES:] ** 2).mean(axis=(1, 2)))
+        model, persistence = teacher_forced_squares(predictor, data[i:i + batch])
+        model_sq.append(model)
+        persist_sq.append(persistence)
     return TeacherForcedResult(files, len(data), float(np.concatenate(model_sq).mean()),
                                float(np.concatenate(persist_sq).mean()))
 

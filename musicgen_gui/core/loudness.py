@@ -6,8 +6,8 @@
   The seed's reference is its gated integrated loudness (400 ms blocks, 75 %
   overlap, -70 LUFS absolute and -10 LU relative gates).
 * ``Leveler`` streams the continuation through a gain that holds the loudness
-  of the last 3 s (the standard's short-term window, with 0.2 s of look-ahead)
-  at the seed's, then a look-ahead true-peak limiter: the frame-domain level
+  of 3 s around each moment (the standard's short-term window, centred once the
+  look-ahead has grown) at the seed's, then a look-ahead true-peak limiter: the frame-domain level
   anchor keeps the net fed at the right level, but what reaches the listener is
   measured and corrected on the samples themselves, so there is no bias.
 * The limiter estimates inter-sample peaks by 4x oversampling, takes for each
@@ -29,7 +29,13 @@ import numpy as np
 CEILING_DBTP = -1.0
 SHORT_TERM_SECONDS = 3.0
 STEP_SECONDS = 0.1
-LOOKAHEAD_STEPS = 2  # the short-term window reaches this many steps ahead (0.2 s)
+# The short-term window reaches this many steps ahead, centred on the step it sets the
+# gain of: with only 0.2 s ahead, each new phrase after a quiet one came in up to 2 dB hot
+# (3 s windows of other pianos off by up to 4-6 LU; 2-3 with the window centred).
+LOOKAHEAD_STEPS = 15
+# The first step goes out with this much look-ahead, so first sound is not delayed by
+# the whole of it; each step sent adds one, as generation runs ahead of real time.
+FIRST_LOOKAHEAD_STEPS = 2
 MAX_BOOST_DB, MAX_CUT_DB = 12.0, 24.0
 MAX_LIMITER_MAKEUP_DB = 6.0
 GLIDE_SECONDS = 2.0
@@ -143,7 +149,8 @@ class Leveler:
     ends softer or louder than its average has no level jump at the seam.
 
     ``process`` takes the continuation's samples in any blocks and returns them
-    in order, ``delay`` samples late (the look-ahead of both stages).
+    in order, ``delay`` samples late (the look-ahead of both stages) once the
+    look-ahead has grown, less before.
     """
 
     def __init__(self, sample_rate: int, target_lufs: float | None, start_lufs: float | None = None,
@@ -187,23 +194,8 @@ class Leveler:
         self._raw = np.concatenate([self._raw, samples])
         out = []
         # A step goes out once the look-ahead steps after it are metered.
-        while self._unsent_steps > LOOKAHEAD_STEPS:
-            end = len(self._energy) - self._unsent_steps + LOOKAHEAD_STEPS + 1
-            loudness = float(_to_lufs(np.mean(self._energy[max(0, end - self._window):end])))
-            gain = self._gain_db
-            if self.target is not None:
-                glide = max(0.0, 1.0 - self._sent_steps / self._glide_steps)
-                target = self.target + glide * (self._start - self.target)
-                if loudness > target - QUIET_LU:  # a pause is not pumped up
-                    gain = float(np.clip(target - loudness + self._limiter_loss_db, -MAX_CUT_DB, self._max_boost))
-            if not self._sent_steps:
-                self._gain_db = gain  # the first step starts where it should, not from 0 dB
-            ramp = np.linspace(self._gain_db, gain, self.step, endpoint=False, dtype=np.float32)
-            out.append(self._raw[:self.step] * 10 ** (ramp / 20))
-            self._raw = self._raw[self.step:]
-            self._gain_db = gain
-            self._unsent_steps -= 1
-            self._sent_steps += 1
+        while self._unsent_steps > (ahead := self._lookahead()):
+            out.append(self._send_step(ahead))
         del self._energy[:max(0, len(self._energy) - self._window - self._unsent_steps)]
         if not out:
             return np.zeros(0, np.float32)
@@ -218,3 +210,37 @@ class Leveler:
                 self._limiter_loss_db += alpha * (loss - self._limiter_loss_db)
                 self._limiter_loss_db = min(MAX_LIMITER_MAKEUP_DB, self._limiter_loss_db)
         return limited
+
+    def flush(self) -> np.ndarray:
+        """Everything still held back, as if the continuation ended here: the last
+        steps look ahead only as far as there is (so nothing past the end need be made)."""
+        if len(self._metering):  # a last, partial step
+            self._energy.append(float(np.mean(self._metering ** 2)))
+            self._unsent_steps += 1
+            self._metering = np.zeros(0)
+        out = [self._send_step(min(self._lookahead(), self._unsent_steps - 1)) for _ in range(self._unsent_steps)]
+        # Zeros push the limiter's own look-ahead out; they stay in it, unsent.
+        return self.limiter.process(np.concatenate(out + [np.zeros(self.limiter.delay, np.float32)]))
+
+    def _lookahead(self) -> int:
+        return min(LOOKAHEAD_STEPS, FIRST_LOOKAHEAD_STEPS + self._sent_steps)
+
+    def _send_step(self, ahead: int) -> np.ndarray:
+        """The oldest unsent step with its gain, from the loudness of the window ``ahead`` steps past it."""
+        end = len(self._energy) - self._unsent_steps + ahead + 1
+        loudness = float(_to_lufs(np.mean(self._energy[max(0, end - self._window):end])))
+        gain = self._gain_db
+        if self.target is not None:
+            glide = max(0.0, 1.0 - self._sent_steps / self._glide_steps)
+            target = self.target + glide * (self._start - self.target)
+            if loudness > target - QUIET_LU:  # a pause is not pumped up
+                gain = float(np.clip(target - loudness + self._limiter_loss_db, -MAX_CUT_DB, self._max_boost))
+        if not self._sent_steps:
+            self._gain_db = gain  # the first step starts where it should, not from 0 dB
+        samples = self._raw[:self.step]
+        ramp = np.linspace(self._gain_db, gain, len(samples), endpoint=False, dtype=np.float32)
+        self._raw = self._raw[self.step:]
+        self._gain_db = gain
+        self._unsent_steps -= 1
+        self._sent_steps += 1
+        return samples * 10 ** (ramp / 20)

@@ -12,7 +12,10 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   among the best matches (kNN-LM's neighbours);
 * jumps move by whole beats of the seed's tempo (ImproteK's unit), preferring
   whole bars of four, and happen on a beat, so the groove survives them; a seed
-  without a beat jumps anywhere the context matches, at least 2 s away.
+  without a beat jumps anywhere the context matches, at least 2 s away;
+* it never lands in, or walks into, a pause of the seed (a silence between
+  movements, before a take starts): heard once in the seed, a pause came back
+  every few seconds, each a 3 s window 5-11 LU below the seed's loudness.
 
 ``correct`` blends the net's prediction with the memory's frame (in the net's
 normalised units), and the session feeds the result back, so the net's state
@@ -24,6 +27,15 @@ keeping all of the memory's fine structure and only the net's broad shape was
 cleaner still, but copied the seed frame by frame (the copy target failed on 7
 of 10 seeds; docs/EVALUATION.md). ``follow`` sets how much: 1 stays close (a
 large memory share, long forward runs), 0 wanders (the net alone).
+
+How much the memory corrects also depends on how well the net predicts this
+seed (``seed_error_ratio``): its teacher-forced error against repeating the last
+frame, on the seed's own windows, as an adaptive kNN-LM trusts its model where
+it is confident. On its own kind of music the net is good (0.4-0.85 on the
+bundled models' validation tracks), needs less correcting, and the full share
+made it copy the seed's frames (in-domain piano failed "copy" on 9 of 10 seeds);
+there the share shrinks in proportion. On music it never heard (0.8-2.2) the
+share stays: a larger one copied other pianos' frames instead (7 of 10).
 
 A model can ask for a larger share of the broad spectral shape (``shape_boost``,
 stored with its generation settings): the difference between the two frames
@@ -38,6 +50,7 @@ import numpy as np
 
 from .analysis import Beat
 from .features import FeatureConfig
+from .predictor import FramePredictor, WARMUP_FRAMES, teacher_forced_squares
 
 CONTEXT_FRAMES = 6  # frames matched when choosing where to jump (140 ms)
 CANDIDATES = 4  # jump among this many best-matching places
@@ -49,6 +62,14 @@ SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
 # otherwise finds its best matches inside the chord and holds it as a drone
 # (unheard instruments: 4 of 20 seeds failed "change", none with it).
 MIN_FREE_JUMP_SECONDS = 2.0
+# From this error ratio up the memory's share is 0.8 x follow; below it the share scales with the
+# ratio, down to half.
+REFERENCE_ERROR_RATIO = 0.9
+SHARE_SCALE = (0.5, 1.0)
+# A pause: at least this long, every frame this far below the seed's loud frames (its 90th percentile).
+PAUSE_SECONDS = 0.3
+PAUSE_DEPTH_DB = 35.0
+ERROR_WINDOWS = 4  # the seed's last windows the ratio is read on (4.7 s; about 15 ms before first sound)
 
 
 def shape_smoothing(cfg: FeatureConfig, octaves: float = SHAPE_OCTAVES) -> np.ndarray:
@@ -58,9 +79,39 @@ def shape_smoothing(cfg: FeatureConfig, octaves: float = SHAPE_OCTAVES) -> np.nd
     return (weights / weights.sum(axis=0, keepdims=True)).astype(np.float32)
 
 
-def blend_weight(follow: float) -> float:
-    """The memory's share of each frame."""
-    return 0.8 * follow
+def seed_error_ratio(predictor: FramePredictor, frames: np.ndarray, length: int) -> float | None:
+    """The net's teacher-forced next-frame error over persistence's on the seed's last
+    ERROR_WINDOWS windows of ``length`` steps (normalised frames); None on a seed too
+    short or too steady to tell. Resets the predictor."""
+    length = min(length, len(frames) - 1)
+    if length <= WARMUP_FRAMES:
+        return None
+    count = min(ERROR_WINDOWS, (len(frames) - 1) // length)
+    starts = len(frames) - (length + 1) - length * np.arange(count)
+    windows = np.stack([frames[s:s + length + 1] for s in starts])
+    model, persistence = teacher_forced_squares(predictor, np.asarray(windows, np.float32))
+    predictor.reset(1)
+    return float(model.sum() / persistence.sum()) if persistence.sum() > 0 else None
+
+
+def pauses(bands: np.ndarray, min_frames: int) -> np.ndarray:
+    """Per frame, whether it lies in a pause: a run of at least ``min_frames`` frames
+    whose mean band log power is PAUSE_DEPTH_DB below the seed's loud frames."""
+    level = np.asarray(bands, np.float64).mean(axis=1)
+    quiet = level < np.percentile(level, 90) - PAUSE_DEPTH_DB * np.log(10) / 10
+    edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
+    starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
+    paused = np.zeros(len(level) + 1, bool)  # the end, one past the last frame, is no pause
+    for start, end in zip(starts, ends):
+        if end - start >= min_frames:
+            paused[start:end] = True
+    return paused
+
+
+def blend_weight(follow: float, error_ratio: float | None = None) -> float:
+    """The memory's share of each frame, smaller where the net predicts the seed well."""
+    scale = 1.0 if error_ratio is None else float(np.clip(error_ratio / REFERENCE_ERROR_RATIO, *SHARE_SCALE))
+    return min(1.0, 0.8 * follow * scale)
 
 
 def jump_chance(follow: float) -> float:
@@ -74,17 +125,19 @@ class SeedMemory:
 
     frames: the seed's frames as the net sees them (normalised), N x bins.
     bands: the same frames in log bands (analysis.band_log_power), for matching.
-    shape_boost: the broad shape's larger share (1: none); cfg: the frames' settings.
+    shape_boost: the broad shape's larger share (1: none); cfg: the frames' settings;
+    error_ratio: seed_error_ratio's reading (None: the share at the reference ratio).
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, beat: Beat | None, follow: float,
-                 rng: np.random.Generator, shape_boost: float = 1.0, cfg: FeatureConfig | None = None):
+                 rng: np.random.Generator, shape_boost: float = 1.0, cfg: FeatureConfig | None = None,
+                 error_ratio: float | None = None):
         self.frames = np.asarray(frames, np.float32)
         # Each place's context (the CONTEXT_FRAMES before it): place p is window p - CONTEXT_FRAMES.
         self._contexts = np.lib.stride_tricks.sliding_window_view(np.asarray(bands, np.float32),
                                                                   CONTEXT_FRAMES, axis=0)
         self.beat = beat
-        self.weight = blend_weight(follow)
+        self.weight = blend_weight(follow, error_ratio)
         self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
         self._shape_weight = min(1.0, shape_boost * self.weight)
         # Smoothed in the net's normalised units, as the shares apply there.
@@ -97,6 +150,10 @@ class SeedMemory:
         period = beat.period_frames if beat else 1.0
         # A place to jump to needs its context behind it and a beat ahead of it.
         self._first, self._last = CONTEXT_FRAMES, n - max(2, int(np.ceil(period)))
+        self._paused = pauses(bands, max(1, int(round(PAUSE_SECONDS * cfg.frames_per_second))))
+        self._can_land = np.zeros(n + 1, bool)
+        self._can_land[self._first:self._last + 1] = True
+        self._can_land &= ~self._paused
         if beat:
             beats = np.arange(beat.first_frame % period, n, period)
             self._on_beat = np.zeros(n + 1, bool)
@@ -122,10 +179,10 @@ class SeedMemory:
 
         vary=False (no variation asked for): it jumps only at the seed's end, to the best match.
         """
-        at_end = self.position >= self._last
+        must_jump = self.position >= self._last or self._paused[self.position]
         on_beat = self._on_beat[self.position] if self.beat else True
         chance = self._chance if self.beat else self._chance / 20.0  # per beat; ~20 frames a beat
-        if at_end or (vary and on_beat and self._rng.random() < chance):
+        if must_jump or (vary and on_beat and self._rng.random() < chance):
             self._jump(recent_bands, vary)
         frame = self.frames[self.position]
         self.position += 1
@@ -140,10 +197,10 @@ class SeedMemory:
             ks = ks[ks != 0]
             ideal = here + ks * period - self._beat_error
             places = np.round(ideal).astype(int)
-            keep = (places >= self._first) & (places <= self._last)
+            keep = self._can_land[np.clip(places, 0, len(self.frames))]
             places, ks, ideal = places[keep], ks[keep], ideal[keep]
         else:
-            places = np.arange(self._first, self._last + 1)
+            places = np.nonzero(self._can_land)[0]
             places = places[np.abs(places - here) > self._min_free_jump]
             ks = None
         if not len(places):

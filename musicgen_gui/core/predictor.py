@@ -22,6 +22,9 @@ import numpy as np
 from . import quantized
 from .bundle import ModelBundle
 
+# Teacher-forced error is read after this many frames of each window (its state starts from zero, as in training).
+WARMUP_FRAMES = 10
+
 
 def _sigmoid_(x: np.ndarray) -> None:
     # In place; same function as 1/(1+exp(-x)), without overflow warnings for large |x|.
@@ -206,3 +209,14 @@ class FramePredictor:
             h = layer.sequence(h, state)
         y = self.out_kernel(h) + self.out_bias
         return y + x if self.residual else y
+
+
+def teacher_forced_squares(predictor: FramePredictor, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Windows (batch, length + 1, bins), each run from a zero state: per window, the mean
+    squared error of the net's next-frame predictions and of persistence (repeating the
+    last true frame), after WARMUP_FRAMES. Leaves the predictor's batch at len(windows)."""
+    predictor.reset(len(windows))
+    predicted = predictor.run_sequence(windows[:, :-1])
+    target = windows[:, 1:]
+    return (((predicted - target)[:, WARMUP_FRAMES:] ** 2).mean(axis=(1, 2)),
+            ((windows[:, :-1] - target)[:, WARMUP_FRAMES:] ** 2).mean(axis=(1, 2)))

@@ -15,11 +15,12 @@ from threadpoolctl import threadpool_limits
 
 from . import analysis
 from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
+from .bandlimit import BandLimit, seed_bandwidth_hz
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import align_to_frames, log_power
 from .loudness import Leveler, integrated_loudness, mean_square_loudness
-from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory
+from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, seed_error_ratio
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
 
@@ -200,6 +201,7 @@ class ContinuationSession:
         self.int8 = params.int8  # asked for; once generating, whether it runs (see FramePredictor)
         self.adapt_seconds, self._adapt_rng_seed = params.adapt_seconds, params.rng_seed
         self.adaptation: Adaptation | None = None  # set once the model has been adapted
+        self.net_error_ratio: float | None = None  # once generating: how well the net predicts the seed (memory.py)
         self._rng = np.random.default_rng(params.rng_seed)
         self._cancelled = threading.Event()
 
@@ -231,15 +233,19 @@ class ContinuationSession:
         norm = bundle.normaliser
         predictor = FramePredictor(bundle, batch=1, int8=self.int8)
         self.int8 = predictor.int8
-        warm = self.seed_frames[-bundle.training.sequence_length:]
-        prediction = predictor.run_sequence(norm.normalise(warm)[None])[:, -1]
+        seed_frames = norm.normalise(self.seed_frames)
+        length = bundle.training.sequence_length
+        # How well the net predicts this seed decides how hard the memory corrects it.
+        self.net_error_ratio = seed_error_ratio(predictor, seed_frames, length) if self.follow > 0 else None
+        prediction = predictor.run_sequence(seed_frames[None, -length:])[:, -1]
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
         bands = analysis.band_log_power(self.seed_frames, cfg)
-        memory = SeedMemory(norm.normalise(self.seed_frames), bands, self.seed_analysis.beat, self.follow,
-                            self._rng, bundle.memory_shape_boost, cfg) if self.follow > 0 else None
+        memory = SeedMemory(seed_frames, bands, self.seed_analysis.beat, self.follow, self._rng,
+                            bundle.memory_shape_boost, cfg, self.net_error_ratio) if self.follow > 0 else None
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
+        band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate))
         anchors = []
@@ -249,7 +255,7 @@ class ContinuationSession:
                 anchors.append(TimbreAnchor(self.seed_frames, cfg.frames_per_second, cfg.sample_rate))
             anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second, bundle.level_mean_power))
         pending: list[np.ndarray] = []
-        produced = 0
+        produced = made = 0  # samples yielded; samples the phase reconstruction has made
         while produced < self.total_samples and not self._cancelled.is_set():
             if memory is not None:
                 # The correction: the net's guess pulled towards the seed's own next frame.
@@ -264,8 +270,13 @@ class ContinuationSession:
             pending.append(log_frame)
             recent[:-1] = recent[1:]
             recent[-1] = analysis.band_log_power(log_frame[None], cfg)[0]
-            # The loudness heard follows the seed's (unless anchoring is off); peaks are limited, never clipped.
-            samples = leveler.process(phase.push(log_frame))
+            # Within the seed's bandwidth; the loudness heard follows the seed's (unless anchoring
+            # is off); peaks are limited, never clipped.
+            raw = phase.push(log_frame)
+            made += len(raw)
+            samples = leveler.process(band_limit.process(raw))
+            if made >= self.total_samples:  # all there: out with what the look-aheads hold
+                samples = np.concatenate([samples, leveler.process(band_limit.flush()), leveler.flush()])
             if len(samples):
                 take = min(len(samples), self.total_samples - produced)
                 yield Block(samples[:take], np.stack(pending), produced)
