@@ -8,6 +8,9 @@ Rows (ContinuationParams as the app runs them, except where said):
   net alone               follow 0: the network with the level/timbre anchors and the loudness follower
   memory, no beat grid    follow 0.5, jumps anywhere the context matches (the seed's beat hidden from it)
   memory (default)        follow 0.5
+  full share always       the memory's share not scaled by how well the net predicts the seed
+  pauses drawn on         the memory may land in and walk into the seed's pauses
+  no band limit           the continuation not low-passed above the seed's bandwidth
   wander / stay close     follow 0.25 / 0.8
 Per set and row: mean seeds passing over the draws (all targets, scored 2-22 s after the
 seam), the number meeting each fidelity target, and the medians; the truth's on the last line.
@@ -23,24 +26,28 @@ from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
-from musicgen_gui.core import analysis
+from musicgen_gui.core import analysis, memory, session
 from musicgen_gui.core import evaluation as ev
 from musicgen_gui.core.bundle import load_bundle
 from musicgen_gui.core.session import DEFAULT_FOLLOW, ContinuationParams
 
+# Each row: changed ContinuationParams, and the part it turns off (a patch of the generator's own module).
 ROWS = {
-    "net alone, no anchors": ({"follow": 0.0, "anchor": False}, False),
-    "net alone": ({"follow": 0.0}, False),
-    "memory, no beat grid": ({}, True),
-    "memory (default)": ({}, False),
-    "wander (follow 0.25)": ({"follow": 0.25}, False),
-    "stay close (follow 0.8)": ({"follow": 0.8}, False),
+    "net alone, no anchors": ({"follow": 0.0, "anchor": False}, None),
+    "net alone": ({"follow": 0.0}, None),
+    "memory, no beat grid": ({}, lambda: mock.patch.object(analysis, "estimate_beat", return_value=None)),
+    "memory (default)": ({}, None),
+    "full share always": ({}, lambda: mock.patch.object(memory, "SHARE_SCALE", (1.0, 1.0))),
+    "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),
+    "no band limit": ({}, lambda: mock.patch.object(session, "seed_bandwidth_hz", return_value=None)),
+    "wander (follow 0.25)": ({"follow": 0.25}, None),
+    "stay close (follow 0.8)": ({"follow": 0.8}, None),
 }
 MEASURES = ("key_correlation", "beat_strength", "timbre_db", "replay_fraction", "loudness_max_lu")
 
 
-def run_row(bundle, clips, params, draws, hide_beat):
-    with mock.patch.object(analysis, "estimate_beat", return_value=None) if hide_beat else nullcontext():
+def run_row(bundle, clips, params, draws, turn_off):
+    with turn_off() if turn_off else nullcontext():
         return [ev.evaluate_clip(bundle, clip, params, draws) for clip in clips]
 
 
@@ -67,8 +74,8 @@ def main(argv=None) -> int:
         rows = {}
         truth = None
         for row in args.rows:
-            changes, hide_beat = ROWS[row]
-            evaluations = run_row(bundle, clips, replace(base, **changes), args.draws, hide_beat)
+            changes, turn_off = ROWS[row]
+            evaluations = run_row(bundle, clips, replace(base, **changes), args.draws, turn_off)
             summary = ev.summarise(evaluations)["20s"]
             model = summary["model"]
             med = model["median"]

@@ -15,7 +15,7 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   without a beat jumps anywhere the context matches, at least 2 s away;
 * it never lands in, or walks into, a pause of the seed (a silence between
   movements, before a take starts): heard once in the seed, a pause came back
-  every few seconds, each a 3 s window 5-11 LU below the seed's loudness.
+  every few seconds, and 3 s windows fell up to 11.5 LU below the seed's loudness.
 
 ``correct`` blends the net's prediction with the memory's frame (in the net's
 normalised units), and the session feeds the result back, so the net's state
@@ -31,11 +31,11 @@ large memory share, long forward runs), 0 wanders (the net alone).
 How much the memory corrects also depends on how well the net predicts this
 seed (``seed_error_ratio``): its teacher-forced error against repeating the last
 frame, on the seed's own windows, as an adaptive kNN-LM trusts its model where
-it is confident. On its own kind of music the net is good (0.4-0.85 on the
-bundled models' validation tracks), needs less correcting, and the full share
+it is confident. On its own kind of music the net is good (0.44-0.86 on the
+bundled models' validation seeds), needs less correcting, and the full share
 made it copy the seed's frames (in-domain piano failed "copy" on 9 of 10 seeds);
-there the share shrinks in proportion. On music it never heard (0.8-2.2) the
-share stays: a larger one copied other pianos' frames instead (7 of 10).
+there the share shrinks in proportion. On music it never heard (mostly 0.8-1.9)
+the share stays: a larger one copied other pianos' frames instead (7 of 10).
 
 A model can ask for a larger share of the broad spectral shape (``shape_boost``,
 stored with its generation settings): the difference between the two frames
@@ -64,7 +64,7 @@ SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
 MIN_FREE_JUMP_SECONDS = 2.0
 # From this error ratio up the memory's share is 0.8 x follow; below it the share scales with the
 # ratio, down to half.
-REFERENCE_ERROR_RATIO = 0.9
+REFERENCE_ERROR_RATIO = 0.8
 SHARE_SCALE = (0.5, 1.0)
 # A pause: at least this long, every frame this far below the seed's loud frames (its 90th percentile).
 PAUSE_SECONDS = 0.3
