@@ -69,7 +69,7 @@ SHARE_SCALE = (0.5, 1.0)
 # A pause: at least this long, every frame this far below the seed's loud frames (its 90th percentile).
 PAUSE_SECONDS = 0.3
 PAUSE_DEPTH_DB = 35.0
-ERROR_WINDOWS = 4  # the seed's last windows the ratio is read on (4.7 s; about 15 ms before first sound)
+ERROR_WINDOWS = 4  # the seed's last windows the ratio is read on (4.7 s; 20-30 ms before first sound)
 
 
 def shape_smoothing(cfg: FeatureConfig, octaves: float = SHAPE_OCTAVES) -> np.ndarray:
