@@ -34,7 +34,10 @@ def seed_bandwidth_hz(seed_frames: np.ndarray, cfg: FeatureConfig) -> float | No
     """The top of the seed's sound (Hz) from its log-power frames, or None when it
     reaches (nearly) to Nyquist."""
     floor_db = 10.0 * np.log10(cfg.log_floor)
-    mean_db = 10.0 * np.log10(np.exp(np.asarray(seed_frames, np.float64)).mean(axis=0))
+    frames = np.asarray(seed_frames, np.float32)
+    # In float32 and in blocks: a 10-minute seed's powers in float64 at once took 280 ms before first sound.
+    power = sum(np.exp(frames[i:i + 2048]).sum(axis=0, dtype=np.float64) for i in range(0, len(frames), 2048))
+    mean_db = 10.0 * np.log10(power / max(1, len(frames)))
     sounding = np.nonzero(mean_db >= floor_db + ABOVE_FLOOR_DB)[0]
     top = (sounding[-1] + 1 if len(sounding) else 1) * cfg.sample_rate / cfg.n_fft
     return top if top < FULL_BAND * cfg.sample_rate / 2 else None
