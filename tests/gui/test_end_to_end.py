@@ -29,6 +29,10 @@ def best_alignment(haystack, needle):
     return lag, float(np.dot(window, needle) / (np.linalg.norm(window) * np.linalg.norm(needle)))
 
 
+def sliding_max(x, width):
+    return np.lib.stride_tricks.sliding_window_view(np.pad(x, (width // 2, width - width // 2 - 1)), width).max(axis=1)
+
+
 def largest_step_near(x, i, radius):
     return float(np.abs(np.diff(x[i - radius:i + radius])).max())
 
@@ -119,10 +123,12 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbo
     heard = speaker.stop()
     # Exactly the region: it is found in what was heard, and nothing else was played.
     region = c.region_samples()
-    lag, similarity = best_alignment(lowpass(heard), lowpass(region))
-    assert similarity > 0.95 and len(region) == RATE
-    outside = np.concatenate([heard[:max(0, lag - 300)], heard[lag + len(region) + 300:]])
-    assert np.abs(outside).max() < 0.02
+    assert len(region) == RATE and best_alignment(lowpass(heard), lowpass(region))[1] > 0.95
+    # Timed from the sound itself, not from the alignment: the chord repeats every 337 samples,
+    # so a block the loaded server drops or repeats moves the best alignment by whole periods.
+    sounding = np.flatnonzero(sliding_max(np.abs(heard), 400) > 0.02)
+    assert abs(len(sounding) - len(region)) < 0.03 * RATE
+    assert sounding[-1] - sounding[0] < len(region) + 0.06 * RATE
     spectrum = np.abs(np.fft.rfft(heard * np.hanning(len(heard))))
     peaks = np.fft.rfftfreq(len(heard), 1 / RATE)[np.argsort(spectrum)[-200:]]
     for note in CHORD:
