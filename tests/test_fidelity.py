@@ -108,6 +108,9 @@ def test_loudness_follows_bs1770_and_catches_6_db_louder(seed, profile):
     louder = ev.loudness_differences(2.0 * more, profile.loudness_lufs, SR)
     assert np.median(louder) == pytest.approx(6.0, abs=0.5) and np.max(np.abs(louder)) > ev.MAX_LOUDNESS_LU
     assert ev.short_term_loudness(np.zeros(SR, np.float32), SR).tolist() == [ev.LOUDNESS_FLOOR_LUFS]
+    # A steady tone of 21.5 s reads the same in each window, the last (2.5 s of it inside) too.
+    steady = ev.short_term_loudness(tone(440.0, 21.5), SR)
+    assert len(steady) == 20 and np.ptp(steady) < 0.05
 
 
 def test_clipped_samples_are_counted_and_the_true_peak_sees_between_samples(seed):

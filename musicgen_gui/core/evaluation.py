@@ -404,7 +404,13 @@ def short_term_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     window = min(LOUDNESS_WINDOW_SECONDS, len(x) / sample_rate)
     meter = pyloudnorm.Meter(sample_rate, block_size=window, overlap=max(0.0, 1.0 - LOUDNESS_HOP_SECONDS / window))
     meter.integrated_loudness(x)  # fills blockwise_loudness: one ungated value per window
-    return np.maximum(np.asarray(meter.blockwise_loudness, np.float64), LOUDNESS_FLOOR_LUFS)
+    values = np.asarray(meter.blockwise_loudness, np.float64)
+    # pyloudnorm rounds the count of windows, and divides each by the whole window's length:
+    # a last window running past the end read low (2.5 s of 21.5 s: 0.8 LU). Its own length counts.
+    starts = window * np.arange(len(values)) * (1.0 - meter.overlap) * sample_rate
+    inside = np.minimum(starts + window * sample_rate, len(x)) - starts
+    values = values + 10.0 * np.log10(window * sample_rate / np.maximum(inside, 1.0))
+    return np.maximum(values, LOUDNESS_FLOOR_LUFS)
 
 
 def loudness_differences(samples: np.ndarray, seed_lufs: float, sample_rate: int) -> np.ndarray:
