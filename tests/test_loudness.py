@@ -50,6 +50,18 @@ def test_phrases_softer_than_the_seed_are_followed_in_every_window():
     assert np.max(np.abs(np.array(windows) - target)) < 2.0, np.round(windows, 1)
 
 
+def test_phrases_that_decay_for_longer_than_the_window_are_followed_in_every_3_s_window():
+    """1.5 s of music, then 2.5 s of it fading by 30 dB, over and over: the 2 s window
+    alone lets the 3 s windows around each decay fall 2.5 LU low; the 3 s windows the
+    gain keeps stay within 2."""
+    fade = (10 ** (-30 / 20 * np.arange(int(2.5 * SR)) / (2.5 * SR))).astype(np.float32)
+    phrase = np.concatenate([MUSIC[:int(1.5 * SR)], MUSIC[int(1.5 * SR):4 * SR] * fade])
+    target = integrated_loudness(MUSIC, SR)
+    out = stream(Leveler(SR, target), np.tile(phrase, 7))
+    windows = [mean_square_loudness(out[s:s + 3 * SR], SR) for s in range(SR // 2, len(out) - 3 * SR, SR)]
+    assert np.max(np.abs(np.array(windows) - target)) < 2.0, np.round(windows, 1)
+
+
 def test_a_seed_mastered_into_full_scale_is_followed_that_loud_without_clipping():
     hot = np.clip(MUSIC * 2.0, -1.0, 1.0)  # 5 % of its samples clipped
     target = integrated_loudness(hot, SR)

@@ -20,6 +20,7 @@
 
 from __future__ import annotations
 
+import collections
 import functools
 
 import numpy as np
@@ -50,6 +51,14 @@ MAX_LIMITER_MAKEUP_DB = 6.0
 # that the first 3 s window is at the seed's loudness (with 2 s, a seed ending 5 LU
 # softer than its average had that window 3 LU low).
 GLIDE_SECONDS = 1.0
+# The 2 s window cannot see a 3 s one: a clarinet phrase ending in a 2 s decay boosted
+# the decay, the next phrase came in, and the gain fell back before the 3 s window
+# holding the decay was made up (2.3 LU low). So the gain also keeps the 3 s windows
+# ending at the look-ahead's end and middle within this much of the target, counting
+# the steps sent at the gains they went out with. (With the window ending at the step
+# itself too, one step had to make up a whole window: a madrigal pumped to 3.5 LU.)
+SHORT_TERM_STEPS = 30
+SHORT_TERM_MARGIN_LU = 1.5
 _ABSOLUTE_GATE, _RELATIVE_GATE = -70.0, -10.0
 _OVERSAMPLE = 4
 
@@ -180,6 +189,7 @@ class Leveler:
         self._metering = np.zeros(0)  # K-weighted samples of the step being metered
         self._energy: list[float] = []  # K-weighted mean square of the last whole steps
         self._raw = np.zeros(0, np.float32)  # samples waiting for their gain
+        self._sent_energy: collections.deque[float] = collections.deque(maxlen=SHORT_TERM_STEPS)  # with their gains
         self._unsent_steps = 0  # metered but not sent: the last of _energy
         self._gain_db = 0.0  # where the last step sent ended
         self.limiter = TruePeakLimiter(sample_rate)
@@ -237,20 +247,43 @@ class Leveler:
 
     def _send_step(self, ahead: int) -> np.ndarray:
         """The oldest unsent step with its gain, from the loudness of the window ``ahead`` steps past it."""
-        end = len(self._energy) - self._unsent_steps + ahead + 1
+        step = len(self._energy) - self._unsent_steps
+        end = step + ahead + 1
         loudness = float(_to_lufs(np.mean(self._energy[max(0, end - self._window):end])))
         gain = self._gain_db
         if self.target is not None:
             glide = max(0.0, 1.0 - self._sent_steps / self._glide_steps)
             target = self.target + glide * (self._start - self.target)
             if loudness > target - QUIET_LU:  # a pause is not pumped up
-                gain = float(np.clip(target - loudness + self._limiter_loss_db, -MAX_CUT_DB, self._max_boost))
+                gain = target - loudness + self._limiter_loss_db
+                if glide == 0.0:
+                    gain = self._keep_short_term(gain, step, ahead)
+                gain = float(np.clip(gain, -MAX_CUT_DB, self._max_boost))
         if not self._sent_steps:
             self._gain_db = gain  # the first step starts where it should, not from 0 dB
         samples = self._raw[:self.step]
         ramp = np.linspace(self._gain_db, gain, len(samples), endpoint=False, dtype=np.float32)
+        self._sent_energy.append(self._energy[step] * float(np.mean(10 ** (ramp / 10))))
         self._raw = self._raw[self.step:]
         self._gain_db = gain
         self._unsent_steps -= 1
         self._sent_steps += 1
         return samples * 10 ** (ramp / 20)
+
+    def _keep_short_term(self, gain: float, step: int, ahead: int) -> float:
+        """``gain``, moved as little as it takes for the 3 s windows ending at the look-ahead's
+        end and middle to be within SHORT_TERM_MARGIN_LU of the target, were the steps
+        from ``step`` on all sent at it; when both bounds cannot be met, the lower."""
+        sent = np.asarray(self._sent_energy)
+        low, high = -np.inf, np.inf
+        for last in {step + ahead, step + ahead - ahead // 2}:
+            unsent = float(np.sum(self._energy[step:last + 1]))
+            before = SHORT_TERM_STEPS - (last - step + 1)  # steps of the window already sent
+            if before > len(sent) or unsent <= 0:
+                continue  # the window starts before the continuation, or is silent
+            past = float(np.sum(sent[len(sent) - before:]))
+            for bound in (self.target - SHORT_TERM_MARGIN_LU, self.target + SHORT_TERM_MARGIN_LU):
+                need = 10 ** ((bound + 0.691) / 10) * SHORT_TERM_STEPS - past  # energy the unsent steps must bring
+                db = 10 * np.log10(need / unsent) if need > 0 else -np.inf
+                low, high = (max(low, db), high) if bound < self.target else (low, min(high, db))
+        return float(np.clip(gain, low, high)) if low <= high else low
