@@ -11,9 +11,11 @@ Rows (ContinuationParams as the app runs them, except where said):
   full share always       the memory's share not scaled by how well the net predicts the seed
   pauses drawn on         the memory may land in and walk into the seed's pauses
   no band limit           the continuation not low-passed above the seed's bandwidth
+  no 3 s hold             the loudness gain follows its 2 s window only, not the 3 s windows too
   wander / stay close     follow 0.25 / 0.8
 Per set and row: mean seeds passing over the draws (all targets, scored 2-22 s after the
-seam), the number meeting each fidelity target, and the medians; the truth's on the last line.
+seam), the number meeting each fidelity target, the medians, and the seeds with every 3 s
+window within 2 LU (loud ok); the truth's on the last line.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from dataclasses import replace
 from pathlib import Path
 from unittest import mock
 
-from musicgen_gui.core import analysis, memory, session
+from musicgen_gui.core import analysis, loudness, memory, session
 from musicgen_gui.core import evaluation as ev
 from musicgen_gui.core.bundle import load_bundle
 from musicgen_gui.core.session import DEFAULT_FOLLOW, ContinuationParams
@@ -40,6 +42,7 @@ ROWS = {
     "full share always": ({}, lambda: mock.patch.object(memory, "SHARE_SCALE", (1.0, 1.0))),
     "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),
     "no band limit": ({}, lambda: mock.patch.object(session, "seed_bandwidth_hz", return_value=None)),
+    "no 3 s hold": ({}, lambda: mock.patch.object(loudness, "SHORT_TERM_MARGIN_LU", float("inf"))),
     "wander (follow 0.25)": ({"follow": 0.25}, None),
     "stay close (follow 0.8)": ({"follow": 0.8}, None),
 }
@@ -69,8 +72,8 @@ def main(argv=None) -> int:
         clips = ev.pick_clips([folder], bundle.features, args.seeds, 8.0, args.seconds)
         print(f"\n{bundle.name}, {name}: {len(clips)} seeds, {args.seconds:g} s, {args.draws} draw(s); "
               "passes (mean over draws) and medians, scored 2-22 s after the seam")
-        print(f"{'':<26} {'passes':>6} {'key':>5} {'beat':>5} {'timbre':>6} {'replay':>6} {'loud LU':>7}   meeting "
-              f"key/beat/timbre/replay")
+        print(f"{'':<26} {'passes':>6} {'key':>5} {'beat':>5} {'timbre':>6} {'replay':>6} {'loud LU':>7} {'loud ok':>7}"
+              "   meeting key/beat/timbre/replay")
         rows = {}
         truth = None
         for row in args.rows:
@@ -82,14 +85,16 @@ def main(argv=None) -> int:
             meeting = "/".join(f"{model['meeting'][t]['mean']:.1f}" for t in ("key", "beat", "timbre", "replay"))
             print(f"{row:<26} {model['passed']['mean']:>6.1f} " +
                   " ".join(f"{med[m]:>5.2f}" if med[m] is not None else "    –" for m in MEASURES[:2]) +
-                  f" {med['timbre_db']:>6.1f} {med['replay_fraction']:>6.2f} {med['loudness_max_lu']:>7.1f}   {meeting}",
+                  f" {med['timbre_db']:>6.1f} {med['replay_fraction']:>6.2f} {med['loudness_max_lu']:>7.1f}"
+                  f" {model['loudness_kept']['mean']:>7.1f}   {meeting}",
                   flush=True)
             rows[row] = summary
             truth = summary["truth"]
         tm = truth["median"]
         print(f"{'truth':<26} {truth['passed']:>6} {tm['key_correlation']:>5.2f} "
               f"{tm['beat_strength'] if tm['beat_strength'] is not None else float('nan'):>5.2f} "
-              f"{tm['timbre_db']:>6.1f} {tm['replay_fraction']:>6.2f} {tm['loudness_max_lu']:>7.1f}   "
+              f"{tm['timbre_db']:>6.1f} {tm['replay_fraction']:>6.2f} {tm['loudness_max_lu']:>7.1f} "
+              f"{truth['loudness_kept']:>7}   "
               + "/".join(str(truth["meeting"][t]) for t in ("key", "beat", "timbre", "replay")))
         out["sets"][name] = {"seeds": len(clips), "rows": rows}
     if args.json:
