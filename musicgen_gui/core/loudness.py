@@ -7,7 +7,7 @@
   overlap, -70 LUFS absolute and -10 LU relative gates).
 * ``Leveler`` streams the continuation through a gain that holds the loudness
   of the 2 s around each moment (centred once the look-ahead has grown) at the
-  seed's, so every 3 s window (the standard's short-term loudness) stays near
+  seed's, and keeps every 3 s window (the standard's short-term loudness) near
   it, then a look-ahead true-peak limiter: the frame-domain level
   anchor keeps the net fed at the right level, but what reaches the listener is
   measured and corrected on the samples themselves, so there is no bias.
