@@ -53,10 +53,10 @@ MAX_LIMITER_MAKEUP_DB = 6.0
 GLIDE_SECONDS = 1.0
 # The 2 s window cannot see a 3 s one: a clarinet phrase ending in a 2 s decay boosted
 # the decay, the next phrase came in, and the gain fell back before the 3 s window
-# holding the decay was made up (2.3 LU low). So the gain also keeps the 3 s windows
-# ending at the look-ahead's end and middle within this much of the target, counting
-# the steps sent at the gains they went out with. (With the window ending at the step
-# itself too, one step had to make up a whole window: a madrigal pumped to 3.5 LU.)
+# holding the decay was made up (2.3 LU low). So the gain also keeps every 3 s window
+# ending within the look-ahead within this much of the target, counting the steps sent
+# at the gains they went out with. Not the window ending at the step itself: one step
+# cannot make up a whole window, and trying pumped a madrigal to 3.5 LU.
 SHORT_TERM_STEPS = 30
 SHORT_TERM_MARGIN_LU = 1.5
 _ABSOLUTE_GATE, _RELATIVE_GATE = -70.0, -10.0
@@ -271,12 +271,12 @@ class Leveler:
         return samples * 10 ** (ramp / 20)
 
     def _keep_short_term(self, gain: float, step: int, ahead: int) -> float:
-        """``gain``, moved as little as it takes for the 3 s windows ending at the look-ahead's
-        end and middle to be within SHORT_TERM_MARGIN_LU of the target, were the steps
-        from ``step`` on all sent at it; when both bounds cannot be met, the lower."""
+        """``gain``, moved as little as it takes for the 3 s windows ending after ``step``,
+        up to the look-ahead's end, to be within SHORT_TERM_MARGIN_LU of the target, were
+        the steps from ``step`` on all sent at it; when both bounds cannot be met, the lower."""
         sent = np.asarray(self._sent_energy)
         low, high = -np.inf, np.inf
-        for last in {step + ahead, step + ahead - ahead // 2}:
+        for last in range(step + 1, step + ahead + 1):
             unsent = float(np.sum(self._energy[step:last + 1]))
             before = SHORT_TERM_STEPS - (last - step + 1)  # steps of the window already sent
             if before > len(sent) or unsent <= 0:
