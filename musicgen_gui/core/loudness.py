@@ -86,6 +86,11 @@ def _to_lufs(mean_square: np.ndarray | float) -> np.ndarray | float:
     return -0.691 + 10.0 * np.log10(np.maximum(mean_square, 1e-20))
 
 
+def _from_lufs(lufs: float) -> float:
+    """The K-weighted mean square that reads ``lufs``."""
+    return 10.0 ** ((lufs + 0.691) / 10.0)
+
+
 def mean_square_loudness(samples: np.ndarray, sample_rate: int) -> float:
     """Ungated loudness (LUFS) of a short signal, such as a second of it."""
     import scipy.signal
@@ -274,16 +279,19 @@ class Leveler:
         """``gain``, moved as little as it takes for the 3 s windows ending after ``step``,
         up to the look-ahead's end, to be within SHORT_TERM_MARGIN_LU of the target, were
         the steps from ``step`` on all sent at it; when both bounds cannot be met, the lower."""
-        sent = np.asarray(self._sent_energy)
+        # Sums once, not per window: the unsent steps from this one to each window's end,
+        # and the last n steps sent (n = 0, 1, ...).
+        unsent_to = np.cumsum(self._energy[step:step + ahead + 1])
+        last_sent = np.concatenate([[0.0], np.cumsum(np.asarray(self._sent_energy)[::-1])])
+        bounds = (self.target - SHORT_TERM_MARGIN_LU, self.target + SHORT_TERM_MARGIN_LU)
         low, high = -np.inf, np.inf
-        for last in range(step + 1, step + ahead + 1):
-            unsent = float(np.sum(self._energy[step:last + 1]))
-            before = SHORT_TERM_STEPS - (last - step + 1)  # steps of the window already sent
-            if before > len(sent) or unsent <= 0:
+        for k in range(1, ahead + 1):  # the window ending k steps after this one
+            unsent = float(unsent_to[k])
+            before = SHORT_TERM_STEPS - (k + 1)  # steps of the window already sent
+            if before >= len(last_sent) or unsent <= 0:
                 continue  # the window starts before the continuation, or is silent
-            past = float(np.sum(sent[len(sent) - before:]))
-            for bound in (self.target - SHORT_TERM_MARGIN_LU, self.target + SHORT_TERM_MARGIN_LU):
-                need = 10 ** ((bound + 0.691) / 10) * SHORT_TERM_STEPS - past  # energy the unsent steps must bring
+            for bound in bounds:
+                need = _from_lufs(bound) * SHORT_TERM_STEPS - last_sent[before]  # energy the unsent steps must bring
                 db = 10 * np.log10(need / unsent) if need > 0 else -np.inf
                 low, high = (max(low, db), high) if bound < self.target else (low, min(high, db))
         return float(np.clip(gain, low, high)) if low <= high else low
