@@ -1,6 +1,7 @@
 """Through a real sound server: chord into the virtual mic, record, continue, listen at the speaker monitor."""
 
 import numpy as np
+import scipy.ndimage
 import soundfile as sf
 from gui_driver import load
 from PySide6.QtCore import Qt
@@ -27,10 +28,6 @@ def best_alignment(haystack, needle):
     lag = int(np.argmax(corr))
     window = haystack[lag:lag + len(needle)]
     return lag, float(np.dot(window, needle) / (np.linalg.norm(window) * np.linalg.norm(needle)))
-
-
-def sliding_max(x, width):
-    return np.lib.stride_tricks.sliding_window_view(np.pad(x, (width // 2, width - width // 2 - 1)), width).max(axis=1)
 
 
 def largest_step_near(x, i, radius):
@@ -126,7 +123,7 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbo
     assert len(region) == RATE and best_alignment(lowpass(heard), lowpass(region))[1] > 0.95
     # Timed from the sound itself, not from the alignment: the chord repeats every 337 samples,
     # so a block the loaded server drops or repeats moves the best alignment by whole periods.
-    sounding = np.flatnonzero(sliding_max(np.abs(heard), 400) > 0.02)
+    sounding = np.flatnonzero(scipy.ndimage.maximum_filter1d(np.abs(heard), 400) > 0.02)
     assert abs(len(sounding) - len(region)) < 0.03 * RATE
     assert sounding[-1] - sounding[0] < len(region) + 0.06 * RATE
     spectrum = np.abs(np.fft.rfft(heard * np.hanning(len(heard))))
