@@ -32,7 +32,6 @@ def cmd_continue(args) -> int:
     from .core.analysis import analyse
     from .core.audio_io import load_audio, write_wav
     from .core.bundle import DEFAULT_MODEL, load_bundle
-    from .core.features import log_power
     from .core.session import MAX_SEED_SECONDS, ContinuationParams, ContinuationSession
 
     output = _writable_output(Path(args.output))
@@ -52,7 +51,7 @@ def cmd_continue(args) -> int:
         a = session.adaptation
         print(f"adapted: {a.steps} steps in {a.seconds:.1f} s (after {a.startup_seconds:.1f} s loading "
               f"TensorFlow), seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}", file=sys.stderr)
-    continuation = analyse(log_power(audio, bundle.features), bundle.features)
+    continuation = analyse(audio, bundle.features, like=session.seed_analysis)
     if args.with_seed:
         audio = np.concatenate([session.seed, audio])
     write_wav(output, audio, session.sample_rate, args.bits)

@@ -43,6 +43,32 @@ def drum_loop(seconds, bpm=120, sr=SR, seed=0):
     return out * 0.5
 
 
+_t = np.arange(int(0.15 * SR)) / SR
+KICK = (np.sin(2 * np.pi * (50 + 80 * np.exp(-30 * _t)) * _t) * np.exp(-20 * _t)).astype(np.float32)
+HAT = (np.random.default_rng(0).standard_normal(int(0.05 * SR)) * np.exp(-80 * np.arange(int(0.05 * SR)) / SR)
+       * 0.3).astype(np.float32)
+
+
+def hits(seconds, times, sound, gain=1.0, sr=SR):
+    """``sound`` at each of ``times`` (seconds), in ``seconds`` of silence."""
+    out = np.zeros(int(seconds * sr), np.float32)
+    for t in times:
+        a = int(round(t * sr))
+        if a < len(out):
+            end = min(len(out), a + len(sound))
+            out[a:end] += gain * sound[:end - a]
+    return out
+
+
+def groove(seconds, bpm, per_bar):
+    """A kick on each bar's first beat, hi-hats on the other beats and softer ones between."""
+    times = np.arange(0, seconds, 30.0 / bpm)
+    step = np.arange(len(times))
+    first, on_beat = step % (2 * per_bar) == 0, step % 2 == 0
+    return 0.5 * (hits(seconds, times[first], KICK) + hits(seconds, times[on_beat & ~first], HAT, 0.7)
+                  + hits(seconds, times[~on_beat], HAT, 0.25))
+
+
 def peak_frequency(x, sr):
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     return np.argmax(spectrum) * sr / len(x)

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from synth import SR, chord, drum_loop
+from synth import SR, chord, drum_loop, groove
 from testmodels import random_bundle
 
 from musicgen_gui.core import analysis
@@ -19,7 +19,7 @@ CFG = FeatureConfig()
 def walk(seed, steps, follow=0.6, rng_seed=0, use_beat=True):
     frames = log_power(align_to_frames(seed, CFG), CFG)
     bands = analysis.band_log_power(frames, CFG)
-    beat = analysis.estimate_beat(frames, CFG) if use_beat else None
+    beat = analysis.analyse(seed, CFG, frames).beat if use_beat else None
     memory = SeedMemory(frames, bands, beat, follow, np.random.default_rng(rng_seed))
     positions = []
     for _ in range(steps):
@@ -41,6 +41,16 @@ def test_jumps_move_by_whole_beats_so_the_groove_survives():
     # from after the first jump, itself up to half a frame off).
     assert np.all(np.abs(off_beat) <= 1.0 + 1e-9)
     assert np.all(np.abs(np.cumsum(off_beat)) <= 1.0 + 1e-9), np.cumsum(off_beat)
+
+
+def test_where_the_bar_is_known_jumps_move_by_whole_bars():
+    memory, positions = walk(groove(10.0, 100, 3), 2000)
+    assert memory.beat.beats_per_bar == 3
+    moves = np.diff(positions) - 1
+    jumps = moves[moves != 0][1:]  # after the first, from the seed's end
+    assert len(jumps) >= 10
+    bars = jumps / memory.beat.bar_frames
+    assert np.all(np.abs(bars - np.round(bars)) * memory.beat.bar_frames <= 1.0 + 1e-9), bars
 
 
 def test_a_seed_without_a_beat_still_walks_its_frames():
@@ -99,9 +109,9 @@ def test_a_net_that_predicts_the_seed_well_is_corrected_less():
     assert seed_error_ratio(persistence, np.zeros_like(ramp), 50) is None
 
 
-def chroma_correlation(a, b):
-    ca, cb = analysis.chroma(log_power(a, CFG), CFG), analysis.chroma(log_power(b, CFG), CFG)
-    return float(np.corrcoef(ca, cb)[0, 1])
+def triad_share(x):
+    """The share of the clip's chroma on A, C# and E (a flat chroma: a quarter)."""
+    return float(analysis.chroma(x, CFG.sample_rate)[[9, 1, 4]].sum())
 
 
 def test_the_memory_keeps_a_random_nets_continuation_in_the_seeds_key():
@@ -109,13 +119,13 @@ def test_the_memory_keeps_a_random_nets_continuation_in_the_seeds_key():
     continuation keeps the seed's pitches."""
     bundle = random_bundle()
     seed = chord((220.0, 277.18, 329.63), seconds=6.0) + drum_loop(6.0)  # A major over a beat
-    key = {}
+    share = {}
     for follow in (0.0, 1.0):
         audio = ContinuationSession(bundle, seed, ContinuationParams(8.0, 0.5, 3, follow=follow)).render()
-        key[follow] = chroma_correlation(audio[2 * SR:], seed)
+        share[follow] = triad_share(audio[2 * SR:])
     # A random net's noise outweighs a 40 % share (the default's effect on trained
     # models is measured in docs/EVALUATION.md); the mechanism shows at full follow.
-    assert key[1.0] > 0.9 and key[0.0] < 0.5, key
+    assert triad_share(seed) > 0.8 and share[1.0] > 0.7 and share[0.0] < 0.5, share
 
 
 def test_correct_pulls_harder_where_the_seed_is_quieter():

@@ -1,53 +1,123 @@
-"""Tempo, beat grid and key of a clip, from its log-power frames.
+"""Tempo, beats, bar and key of a clip, with how sure each reading is.
 
-Numpy only, a few milliseconds for a minute of audio: the generator needs the
-seed's beat grid before its first block, and the app shows tempo and key as soon
-as a seed is loaded (librosa's beat tracker would cost a second of import first).
+Numpy only, a few milliseconds per 10 s of audio: the generator needs the
+seed's beat grid before its first block, and the app shows tempo and key as
+soon as a seed is loaded (librosa's tracker would cost a second of import).
 
-* Onset strength: spectral flux (the positive change of log power in 32
-  log-spaced bands) per frame, as librosa's ``onset_strength`` does on mel bands.
-* Tempo: the lag of the onset envelope's autocorrelation peak between 50 and
-  220 BPM, weighted by a log-normal prior around 120 BPM (librosa's default), with
-  a parabolic fit for the fractional period. No beat when the normalised
-  autocorrelation there is weak (a drone, speech, free-time playing).
-* Beat phase: the offset whose comb of beats collects the most onset strength.
-* Key: Krumhansl-Kessler profiles correlated with the clip's mean chroma (the
-  power of its spectral peaks folded onto 12 pitch classes). No key when no
-  profile correlates well.
+Tempo and beats, after Ellis (2007) and the multi-band periodicity of Klapuri
+et al. (2006):
+
+* Onset envelopes: the spectral flux (positive change of log power) in a few
+  log-spaced bands, each with its slow trend removed.
+* Tempo: each band's autocorrelation is read as a tempogram; a period scores
+  by how strongly the bands repeat at one, two, three and four of it (a comb).
+  A single lag's peak falls into metrical traps (a dotted figure at 4:3 of
+  the beat, a triplet at 3:2); the comb's other teeth miss on those, while the
+  true beat repeats at every multiple. A log-normal prior around 120 BPM picks
+  between the beat and its double or half.
+* Beats: dynamic programming over the envelope with that period (Ellis), then
+  one straight line through the beats gives the grid's period and phase.
+* Bar: of three or four beats, the one where the low band's attacks and the
+  harmonic changes fall, where they clearly do.
+* Confidence: the comb's strength. No tempo where it is weak (a drone, noise,
+  free time), and "≈" where it is middling.
+
+Key: chroma from a semitone filterbank (constant Q: each note's own band, half
+a semitone each side) over an 8192-point spectrum (2.7 Hz bins, enough to
+tell semitones apart from 65 Hz up), tuned to the clip's own tuning (the
+circular mean of its spectral peaks' offset from A440), correlated with
+Temperley's (Kostka-Payne) key profiles. The margin over the best key of
+another signature says how sure it is.
+
+A long clip is read on its last ANALYSIS_SECONDS, the part the continuation
+follows; the readout says so.
 """
 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .features import FeatureConfig
+from .features import FeatureConfig, log_power
 
-PITCH_CLASSES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
-# Krumhansl & Kessler (1982) probe-tone ratings.
-_MAJOR = np.array([6.35, 2.23, 3.48, 2.33, 4.38, 4.09, 2.52, 5.19, 2.39, 3.66, 2.29, 2.88])
-_MINOR = np.array([6.33, 2.68, 3.52, 5.38, 2.60, 3.53, 2.54, 4.75, 3.98, 2.69, 3.34, 3.17])
+# Spelled as a musician writes the key: the signature with fewer accidentals
+# (G# minor, five sharps, not Ab minor, seven flats).
+MAJOR_NAMES = ("C", "Db", "D", "Eb", "E", "F", "F#", "G", "Ab", "A", "Bb", "B")
+MINOR_NAMES = ("C", "C#", "D", "Eb", "E", "F", "F#", "G", "G#", "A", "Bb", "B")
+# Temperley (2007), from the Kostka-Payne corpus; music21's TemperleyKostkaPayne.
+_MAJOR = np.array([0.748, 0.060, 0.488, 0.082, 0.670, 0.460, 0.096, 0.715, 0.104, 0.366, 0.057, 0.400])
+_MINOR = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404, 0.067, 0.133, 0.330])
 
-MIN_BPM, MAX_BPM, PRIOR_BPM, PRIOR_OCTAVES = 50.0, 220.0, 120.0, 1.0
-MIN_BEAT_STRENGTH = 0.3  # normalised autocorrelation at the beat period (noise: up to 0.2)
-MIN_KEY_CORRELATION = 0.5
+MIN_BPM, MAX_BPM, PRIOR_BPM, PRIOR_OCTAVES = 40.0, 240.0, 120.0, 1.0
+MIN_SECONDS = 3.0  # shorter selections get neither tempo nor key
+ANALYSIS_SECONDS = 30.0  # a longer clip is read on its last 30 s
+# The comb's strength: noise, random clicks and notes in free time reach 0.02-0.13, music 0.03-0.7.
+# Below BEAT_NONE no tempo; from BEAT_SURE no "≈".
+BEAT_NONE, BEAT_SURE = 0.1, 0.25
+# The beat is compound where the envelope repeats at a third of it more than at a half, by this much
+# (normalised autocorrelation; simple meters reach 0.07, 6/8 scores 0.1-0.35).
+COMPOUND = 0.1
+# A continuation keeps its seed's tempo where its comb there is this share of its best, and the seed's
+# key where that signature's share of the chroma is within this of the best's.
+LIKE_SHARE, LIKE_COVERAGE = 0.7, 0.03
+# The share of the chroma in the best signature's seven scale tones: noise and drums hold 0.61 (7/12
+# of a flat chroma), music 0.75 and more. Under MIN_COVERAGE there is no key; signatures within
+# COVERAGE_TIE of the best are tied; a key is sure from KEY_MARGIN over the next signature and a
+# profile correlation of KEY_SURE.
+MIN_COVERAGE, COVERAGE_TIE, KEY_MARGIN, KEY_SURE = 0.68, 0.01, 0.02, 0.6
+BAR_SURE = 2.0  # t statistic of the bar's beat against the others
+FLUX_FLOOR_DB = 40.0
+DB_PER_NEPER = 10.0 / np.log(10.0)  # decibels of power per natural-log unit
+FULL_BAND_DB, QUIET_BAND_DB = 10.0, 40.0  # a band this far below the loudest counts fully, and not at all
+MIN_FLUX_SPREAD = 0.05  # nepers per frame: less is numerical noise, not attacks
 SILENT_DB = -70.0  # a clip whose mean power is below this (dBFS-ish) has neither
-_ONSET_BANDS = 32
-_SMOOTHING = np.hanning(7)[1:-1] / np.hanning(7)[1:-1].sum()
+_ONSET_BANDS = 6
+_COMB = 4  # the comb's teeth: one to four beats
+_CHROMA_FFT, _CHROMA_HOP = 8192, 4096
+_LOWEST_NOTE, _HIGHEST_NOTE = 36, 96  # C2 (65 Hz) to C7 (2.1 kHz)
 
 
 @dataclass(frozen=True)
 class Beat:
     period_frames: float  # one beat, in frames (fractional)
-    first_frame: float  # where the first beat of the clip falls
-    strength: float  # normalised autocorrelation at the period, 0..1
+    first_frame: float  # where a beat falls, 0 <= first_frame < period_frames, on the grid's line
+    strength: float  # the comb's strength, 0..1
     frames_per_second: float
+    beats_per_bar: int | None = None  # 3 or 4 where the bar was found
+    bar_beat: int = 0  # which beat of the grid (0 = first_frame's) starts a bar
+    compound: bool = False  # the beat divides in three (6/8, 9/8, 12/8): it is a dotted quarter
 
     @property
     def bpm(self) -> float:
+        """Beats per minute, of the beat that is felt."""
         return 60.0 * self.frames_per_second / self.period_frames
+
+    @property
+    def quarter_bpm(self) -> float:
+        """Quarter notes per minute, as a score's metronome mark and a DAW count the tempo: a compound
+        beat (a dotted quarter) is one and a half of them."""
+        return self.bpm * (1.5 if self.compound else 1.0)
+
+    @property
+    def sure(self) -> bool:
+        return self.strength >= BEAT_SURE
+
+    @property
+    def bar_frames(self) -> float | None:
+        return self.period_frames * self.beats_per_bar if self.beats_per_bar else None
+
+    def beat_frames(self, n_frames: int) -> np.ndarray:
+        """The grid's beats (fractional frames) in 0..n_frames."""
+        return np.arange(self.first_frame, n_frames, self.period_frames)
+
+    def downbeat_frames(self, n_frames: int) -> np.ndarray:
+        """Where bars start, in 0..n_frames; empty without a bar."""
+        if not self.beats_per_bar:
+            return np.zeros(0)
+        first = self.first_frame + (self.bar_beat % self.beats_per_bar) * self.period_frames
+        return np.arange(first, n_frames, self.bar_frames)
 
 
 @dataclass(frozen=True)
@@ -55,10 +125,23 @@ class Key:
     tonic: int  # pitch class, 0 = C
     minor: bool
     correlation: float
+    margin: float = 1.0  # its signature's share of the chroma over the next signature's
 
     @property
     def name(self) -> str:
-        return f"{PITCH_CLASSES[self.tonic]} {'minor' if self.minor else 'major'}"
+        names = MINOR_NAMES if self.minor else MAJOR_NAMES
+        return f"{names[self.tonic]} {'minor' if self.minor else 'major'}"
+
+    @property
+    def sharps(self) -> int:
+        """The key signature: sharps (> 0) or flats (< 0)."""
+        major_tonic = (self.tonic + 3) % 12 if self.minor else self.tonic
+        fifths = (major_tonic * 7) % 12  # steps round the circle of fifths from C
+        return fifths - 12 if fifths > 6 or (fifths == 6 and self.minor) else fifths  # F# major, Eb minor
+
+    @property
+    def sure(self) -> bool:
+        return self.correlation >= KEY_SURE and self.margin >= KEY_MARGIN
 
 
 @dataclass(frozen=True)
@@ -66,12 +149,18 @@ class MusicAnalysis:
     beat: Beat | None
     key: Key | None
     silent: bool
+    excerpt_seconds: float | None = None  # set where only the clip's last part was read
 
     def describe(self) -> str:
-        """For a readout: '128 BPM · A minor'; 'none' for what was not found."""
-        tempo = f"{self.beat.bpm:.0f} BPM" if self.beat else "tempo none"
-        key = self.key.name if self.key else "key none"
-        return f"{tempo} · {key}"
+        """For a readout: '128 BPM · A minor'; '≈ 90 BPM · C major?' where unsure; 'none' for
+        what was not found."""
+        if self.beat is None:
+            tempo = "tempo none"
+        else:
+            tempo = f"{'' if self.beat.sure else '≈ '}{self.beat.quarter_bpm:.0f} BPM"
+        key = "key none" if self.key is None else self.key.name + ("" if self.key.sure else "?")
+        tail = f" (last {self.excerpt_seconds:.0f} s)" if self.excerpt_seconds else ""
+        return f"{tempo} · {key}{tail}"
 
 
 @functools.lru_cache(maxsize=8)
@@ -86,98 +175,277 @@ def _band_matrix(cfg: FeatureConfig, n_bands: int) -> np.ndarray:
     return m / np.maximum(m.sum(axis=0), 1.0)
 
 
-def band_log_power(log_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = _ONSET_BANDS) -> np.ndarray:
+def band_log_power(log_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = 32) -> np.ndarray:
     """Mean log power per log-spaced band: frames x n_bands."""
     return np.asarray(log_frames, np.float32) @ _band_matrix(cfg, n_bands)
 
 
-def onset_strength(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Spectral flux per frame (the first is 0), mean-free over the clip's positive part."""
-    bands = band_log_power(log_frames, cfg)
-    flux = np.zeros(len(bands), np.float64)
-    if len(bands) > 1:
-        flux[1:] = np.maximum(np.diff(bands, axis=0), 0.0).mean(axis=1)
-    return flux
+def _detrend(x: np.ndarray, width: int) -> np.ndarray:
+    """x less its moving average over ``width`` frames (along axis 0)."""
+    kernel = np.ones(width) / width
+    if x.ndim == 1:
+        return x - np.convolve(x, kernel, mode="same")
+    return x - np.stack([np.convolve(col, kernel, mode="same") for col in x.T], axis=1)
 
 
-def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig) -> Beat | None:
-    fps = cfg.frames_per_second
-    env = onset_strength(log_frames, cfg)
-    # Smoothed over a few frames: a beat of 21.5 frames then still lines up at lag 21 or 22.
-    env = np.convolve(env, _SMOOTHING, mode="same")
-    env = env - env.mean()
-    max_lag = int(np.ceil(60.0 * fps / MIN_BPM)) + 1
-    min_lag = max(2, int(np.floor(60.0 * fps / MAX_BPM)))
-    if len(env) < 2 * max_lag or not env.any():
-        return None
-    spectrum = np.fft.rfft(env, 2 * len(env))
-    ac = np.fft.irfft(spectrum * np.conj(spectrum))[:max_lag + 1]
-    if ac[0] <= 0:
-        return None
-    # Unbiased: a lag sees fewer overlapping frames.
-    ac = ac / (len(env) - np.arange(max_lag + 1)) * len(env) / ac[0]
-    lags = np.arange(min_lag, max_lag)
-    bpm = 60.0 * fps / lags
-    prior = np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
-    best = int(lags[np.argmax(np.maximum(ac[lags], 0.0) * prior)])
-    strength = float(ac[best])
-    if strength < MIN_BEAT_STRENGTH:
-        return None
-    a, b, c = ac[best - 1], ac[best], ac[best + 1]
-    denom = a - 2 * b + c
-    period = best + (0.5 * (a - c) / denom if denom < 0 else 0.0)
-    # Phase: the comb offset collecting the most onset strength.
-    beats = np.arange(0.0, len(env) - 1, period)
-    phases = np.arange(0.0, period, 0.25)
-    positive = np.maximum(env, 0.0)
-    score = [np.interp(beats[beats + p < len(env) - 1] + p, np.arange(len(env)), positive).sum() for p in phases]
-    return Beat(float(period), float(phases[int(np.argmax(score))]), min(strength, 1.0), fps)
+def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
+    """Spectral flux per frame in _ONSET_BANDS log-spaced bands (frames x bands), each less its
+    trend over half a second and scaled to unit spread (a quiet band counts as much as a loud one).
 
-
-def chroma(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Mean power per pitch class (12,), normalised to sum 1 (zeros for silence).
-
-    A bin is wider than a semitone below about 360 Hz, so the pitch comes from the
-    spectral peaks: each local maximum's frequency refined by a parabola through
-    its log power and its neighbours', between 100 Hz and 5 kHz.
+    The flux is taken per bin, against the louder of each bin's neighbours a frame before
+    (SuperFlux, Böck & Widmer 2013), so a new note on a sustained instrument counts as an
+    attack, and vibrato does not. Each bin is first raised to a floor FLUX_FLOOR_DB below its
+    frame's loudest bin: the beating of partials in the valleys between them is no attack.
     """
-    x = np.asarray(log_frames, np.float64)
-    if not len(x):
+    frames = np.asarray(log_frames, np.float64)
+    floor = np.maximum(frames.max(axis=1, keepdims=True) - FLUX_FLOOR_DB / DB_PER_NEPER,
+                       frames.max() - 2 * FLUX_FLOOR_DB / DB_PER_NEPER)
+    frames = np.maximum(frames, floor)
+    flux = np.zeros_like(frames)
+    if len(frames) > 1:
+        before = frames[:-1]
+        before = np.maximum(before, np.maximum(np.roll(before, 1, axis=1), np.roll(before, -1, axis=1)))
+        flux[1:] = np.maximum(frames[1:] - before, 0.0)
+    matrix = _band_matrix(cfg, _ONSET_BANDS)
+    flux = _detrend(flux @ matrix, max(3, int(round(0.5 * cfg.frames_per_second))))
+    # A band with no attacks (a held tone) keeps its tiny spread rather than being blown up to one,
+    # and a band far below the loudest (leakage, hiss) fades out of the count.
+    level = np.exp(frames - frames.max()).mean(axis=0) @ matrix
+    level_db = DB_PER_NEPER * np.log(level / level.max() + 1e-30)
+    weight = np.clip((level_db + QUIET_BAND_DB) / (QUIET_BAND_DB - FULL_BAND_DB), 0.0, 1.0)
+    return flux * weight / np.maximum(flux.std(axis=0), MIN_FLUX_SPREAD)
+
+
+def _autocorrelation(env: np.ndarray, max_lag: int) -> np.ndarray:
+    """The columns' unbiased autocorrelations summed, at lags 0..max_lag, over their summed power
+    or one band's worth (unit spread), whichever is more: bands without attacks add nothing."""
+    n = len(env)
+    spectrum = np.fft.rfft(env, 2 * n, axis=0)
+    ac = np.fft.irfft((spectrum * np.conj(spectrum)).real.sum(axis=1), 2 * n)[:max_lag + 1]
+    ac = ac / (n - np.arange(max_lag + 1))
+    return ac / max(float(ac[0]), 1.0)
+
+
+def tempo_strength(env: np.ndarray, fps: float) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate periods (frames, on a 0.25 % grid) and each one's comb strength (the mean
+    autocorrelation of the bands' envelopes, ``onset_envelopes``, at one to four periods)."""
+    max_lag = int(0.6 * len(env))
+    ac = _autocorrelation(env, max_lag)
+    periods = 60.0 * fps / np.exp(np.arange(np.log(MAX_BPM), np.log(MIN_BPM), -0.0025))
+    teeth = periods[:, None] * np.arange(1, _COMB + 1)[None, :]
+    valid = teeth <= max_lag
+    values = np.interp(np.where(valid, teeth, 0.0), np.arange(max_lag + 1), ac)
+    count = valid.sum(axis=1)
+    strength = np.where(count >= 2, (values * valid).sum(axis=1) / np.maximum(count, 1), 0.0)
+    return periods, strength
+
+
+def _track_beats(env: np.ndarray, period: float, tightness: float = 100.0) -> np.ndarray:
+    """Beat frames by dynamic programming (Ellis 2007): onsets rewarded, intervals off the period
+    penalised by tightness x log(interval / period)^2."""
+    score = env / max(float(env.std()), 1e-9)
+    n = len(score)
+    lo, hi = max(1, int(round(period / 2))), int(round(2 * period))
+    gaps = np.arange(lo, hi + 1)
+    penalty = -tightness * np.log(gaps / period) ** 2
+    total = score.copy()
+    back = np.full(n, -1)
+    for i in range(lo, n):
+        prev = i - gaps
+        ok = prev >= 0
+        candidates = total[prev[ok]] + penalty[ok]
+        best = int(np.argmax(candidates))
+        if candidates[best] > 0:
+            total[i] += candidates[best]
+            back[i] = prev[ok][best]
+    # The last beat: the best total within the final period.
+    i = n - int(round(period)) + int(np.argmax(total[n - int(round(period)):]))
+    beats = [i]
+    while back[beats[-1]] >= 0:
+        beats.append(back[beats[-1]])
+    return np.array(beats[::-1], float)
+
+
+def _fit_grid(beats: np.ndarray, period: float) -> tuple[float, float]:
+    """The straight line through the beats (counted in whole periods): its period and its frame at beat 0."""
+    steps = np.concatenate([[0], np.cumsum(np.maximum(1, np.round(np.diff(beats) / period)))])
+    if len(beats) < 4:
+        return period, float(beats[0])
+    slope, intercept = np.polyfit(steps, beats, 1)
+    if abs(slope / period - 1) > 0.05:
+        return period, float(beats[0])
+    return float(slope), float(intercept)
+
+
+def _bar(log_frames: np.ndarray, cfg: FeatureConfig, env: np.ndarray, first: float,
+         period: float) -> tuple[int | None, int]:
+    """Beats per bar (3 or 4) and which grid beat starts a bar, where a beat of the bar clearly
+    carries more low-band attacks and harmonic change than the others; (None, 0) otherwise."""
+    n = len(env)
+    beats = np.round(np.arange(first, n - 1, period)).astype(int)
+    if len(beats) < 12:
+        return None, 0
+    low = env[:, 0]
+    near = np.clip(beats[:, None] + np.arange(-2, 3)[None, :], 0, n - 1)
+    low_attack = low[near].max(axis=1)
+    bands = band_log_power(log_frames, cfg, 24).astype(np.float64)
+    edges = np.concatenate([beats, [n]])
+    segments = np.stack([bands[a:max(b, a + 1)].mean(axis=0) for a, b in zip(edges[:-1], edges[1:])])
+    segments -= segments.mean(axis=1, keepdims=True)
+    change = np.zeros(len(beats))
+    change[1:] = np.sqrt(((segments[1:] - segments[:-1]) ** 2).mean(axis=1))
+
+    def z(x):
+        return (x - x.mean()) / max(float(x.std()), 1e-9)
+
+    accent = z(low_attack) + z(change)
+    best = (0.0, None, 0)
+    for per_bar in (3, 4):
+        for phase in range(per_bar):
+            on = accent[phase::per_bar]
+            off = np.delete(accent, np.arange(phase, len(accent), per_bar))
+            if len(on) < 3:
+                continue
+            spread = np.sqrt(on.var() / len(on) + off.var() / len(off))
+            t = (on.mean() - off.mean()) / max(float(spread), 1e-9)
+            if t > best[0]:
+                best = (t, per_bar, phase)
+    t, per_bar, phase = best
+    return (per_bar, phase) if t >= BAR_SURE else (None, 0)
+
+
+def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig, like: Beat | None = None) -> Beat | None:
+    """The beat, or None. like: the beat of the music this continues, kept where this clip's comb is
+    nearly as strong at it (LIKE_SHARE of its best), so a continuation reads as its seed does."""
+    fps = cfg.frames_per_second
+    if len(log_frames) < MIN_SECONDS * fps:
+        return None
+    envelopes = onset_envelopes(log_frames, cfg)
+    periods, strength = tempo_strength(envelopes, fps)
+    bpm = 60.0 * fps / periods
+    score = np.maximum(strength, 0.0) * np.exp(-0.5 * (np.log2(bpm / PRIOR_BPM) / PRIOR_OCTAVES) ** 2)
+    best = int(np.argmax(score))
+    ac = _autocorrelation(envelopes, int(np.ceil(periods[best])) + 1)
+    at = functools.partial(np.interp, xp=np.arange(len(ac)), fp=ac)
+    compound = (at(periods[best] / 3) + at(2 * periods[best] / 3)) / 2 - at(periods[best] / 2) > COMPOUND
+    if like is not None:
+        near = np.abs(np.log(periods / like.period_frames)) <= np.log(1.04)
+        kept = int(np.argmax(np.where(near, score, -np.inf)))
+        if near.any() and score[kept] >= LIKE_SHARE * score[best] and strength[kept] >= BEAT_NONE:
+            best, compound = kept, like.compound
+            strength[best] = max(strength[best], like.strength)  # read as the seed is, as sure as it
+    if strength[best] < BEAT_NONE:
+        return None
+    beats = _track_beats(envelopes.sum(axis=1), periods[best])
+    period, first = _fit_grid(beats, periods[best])
+    first %= period
+    per_bar, bar_beat = _bar(log_frames, cfg, envelopes, first, period)
+    return Beat(period, first, min(float(strength[best]), 1.0), fps, per_bar, bar_beat, bool(compound))
+
+
+@functools.lru_cache(maxsize=4)
+def _note_filters(sample_rate: int, tuning: float) -> np.ndarray:
+    """Bins of a _CHROMA_FFT spectrum -> notes _LOWEST_NOTE.._HIGHEST_NOTE: cos² over each note's
+    semitone either side (adjacent notes' weights sum to 1), centred on the tuned pitches."""
+    hz = np.maximum(np.arange(_CHROMA_FFT // 2 + 1) * sample_rate / _CHROMA_FFT, 1.0)
+    pitch = 12.0 * np.log2(hz / 440.0) + 69.0 - tuning
+    notes = np.arange(_LOWEST_NOTE, _HIGHEST_NOTE + 1)
+    d = np.abs(pitch[:, None] - notes[None, :])
+    return np.where(d < 1.0, np.cos(0.5 * np.pi * d) ** 2, 0.0).astype(np.float32)
+
+
+def _spectra(samples: np.ndarray) -> np.ndarray:
+    """Power spectra of _CHROMA_FFT-sample Hann windows at _CHROMA_HOP: frames x bins."""
+    x = np.asarray(samples, np.float32)
+    if len(x) < _CHROMA_FFT:
+        x = np.pad(x, (0, _CHROMA_FFT - len(x)))
+    windows = np.lib.stride_tricks.sliding_window_view(x, _CHROMA_FFT)[::_CHROMA_HOP]
+    spectrum = np.fft.rfft(windows * np.hanning(_CHROMA_FFT).astype(np.float32), axis=1)
+    return spectrum.real ** 2 + spectrum.imag ** 2
+
+
+def estimate_tuning(power: np.ndarray, sample_rate: int) -> float:
+    """The clip's offset from A440 in semitones (-0.5..0.5): the circular mean of its mean spectrum's
+    peaks' offsets from the equal-tempered grid, each weighted by its power."""
+    mean = np.log(power.mean(axis=0) + 1e-20)
+    a, b, c = mean[:-2], mean[1:-1], mean[2:]
+    k = np.nonzero((b > a) & (b >= c) & (b > mean.max() - np.log(1e4)))[0]  # peaks within 40 dB
+    curvature = a[k] - 2 * b[k] + c[k]
+    offset = np.where(curvature < 0, 0.5 * (a[k] - c[k]) / np.where(curvature < 0, curvature, -1.0), 0.0)
+    hz = (k + 1 + offset) * sample_rate / _CHROMA_FFT
+    use = (hz >= 80.0) & (hz <= 2000.0)
+    if not use.any():
+        return 0.0
+    deviation = 12.0 * np.log2(hz[use] / 440.0)
+    weight = np.exp(b[k][use] - b[k][use].max())
+    angle = np.angle(np.sum(weight * np.exp(2j * np.pi * deviation)))
+    return float(angle / (2 * np.pi))
+
+
+def chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean chroma (12,), summing to 1 (zeros for silence): each frame's note powers folded to pitch
+    classes and scaled to sum 1, frames more than 20 dB below the loudest left out."""
+    power = _spectra(samples)
+    notes = power @ _note_filters(sample_rate, round(estimate_tuning(power, sample_rate), 2))
+    classes = np.zeros((len(notes), 12))
+    for pc in range(12):
+        classes[:, pc] = notes[:, (pc - _LOWEST_NOTE) % 12::12].sum(axis=1)
+    total = classes.sum(axis=1)
+    if not total.any():
         return np.zeros(12)
-    left, mid, right = x[:, :-2], x[:, 1:-1], x[:, 2:]
-    frame, k = np.nonzero((mid > left) & (mid >= right))
-    a, b, c = left[frame, k], mid[frame, k], right[frame, k]
-    curvature = a - 2 * b + c
-    offset = np.where(curvature < 0, 0.5 * (a - c) / np.where(curvature < 0, curvature, -1.0), 0.0)
-    hz = (k + 1 + offset) * cfg.sample_rate / cfg.n_fft
-    use = (hz >= 100.0) & (hz <= 5000.0)
-    pitch = np.round(12.0 * np.log2(hz[use] / 440.0) + 69.0).astype(int) % 12
-    power = np.zeros((len(x), 12))
-    np.add.at(power, (frame[use], pitch), np.exp(b[use]))
-    # Each frame counts by its own balance, so a loud bar does not outvote the rest.
-    power = power / np.maximum(power.sum(axis=1, keepdims=True), 1e-30)
-    total = power.mean(axis=0)
-    s = total.sum()
-    return total / s if s > 0 else total
+    loud = total > total.max() * 1e-2
+    profile = (classes[loud] / total[loud, None]).mean(axis=0)
+    return profile / profile.sum()
+
+
+def _standardised(x: np.ndarray) -> np.ndarray:
+    return (x - x.mean(axis=-1, keepdims=True)) / x.std(axis=-1, keepdims=True)
+
+
+# Every tonic's profile, standardised: (2 modes, 12 tonics, 12 pitch classes).
+_KEYS = _standardised(np.stack([p[(np.arange(12)[None, :] - np.arange(12)[:, None]) % 12] for p in (_MAJOR, _MINOR)]))
+# Each major key's seven scale tones (its signature's, shared with its relative minor): (12 tonics, 12).
+_DIATONIC = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], float)[(np.arange(12)[None, :] - np.arange(12)[:, None]) % 12]
 
 
 def key_correlations(profile: np.ndarray) -> np.ndarray:
     """Correlation of a 12-bin chroma profile with the 24 keys: (2, 12), [major, minor] x tonic."""
-    out = np.zeros((2, 12))
     if np.ptp(profile) == 0:
-        return out
-    for mode, template in enumerate((_MAJOR, _MINOR)):
-        for tonic in range(12):
-            out[mode, tonic] = np.corrcoef(profile, np.roll(template, tonic))[0, 1]
-    return out
+        return np.zeros((2, 12))
+    return _KEYS @ _standardised(np.asarray(profile, np.float64)) / 12.0
 
 
-def estimate_key(log_frames: np.ndarray, cfg: FeatureConfig) -> Key | None:
-    corr = key_correlations(chroma(log_frames, cfg))
-    mode, tonic = np.unravel_index(int(np.argmax(corr)), corr.shape)
-    if corr[mode, tonic] < MIN_KEY_CORRELATION:
+def key_from_chroma(profile: np.ndarray, like: Key | None = None) -> Key | None:
+    """The signature whose seven scale tones hold the most of the chroma, then of its major key and
+    relative minor the one whose profile correlates better. None where no key correlates at KEY_NONE.
+
+    Choosing the signature first keeps the key from flipping between neighbours (a minor key's
+    raised seventh otherwise pulls it towards its dominant). like: the key of the music this
+    continues, kept where its signature holds within LIKE_COVERAGE of the best's share."""
+    coverage = _DIATONIC @ profile
+    if coverage.max() < MIN_COVERAGE:
         return None
-    return Key(int(tonic), bool(mode), float(corr[mode, tonic]))
+    corr = key_correlations(profile)
+    relative = (np.arange(12) + 9) % 12
+    best_of_signature = np.maximum(corr[0], corr[1, relative])
+    # Signatures all but tied on coverage (a lone triad lies in three) go by the profiles.
+    close = coverage >= coverage.max() - COVERAGE_TIE
+    major = int(np.argmax(np.where(close, best_of_signature, -np.inf)))
+    minor = int(relative[major])
+    is_minor = corr[1, minor] > corr[0, major]
+    tonic = minor if is_minor else major
+    if like is not None:
+        like_major = (like.tonic + 3) % 12 if like.minor else like.tonic
+        if coverage[like_major] >= coverage.max() - LIKE_COVERAGE:
+            return like  # read as the seed is, as sure as it
+    margin = float(coverage[major] - np.max(np.delete(coverage, major)))
+    return Key(tonic, bool(is_minor), float(corr[int(is_minor), tonic]), margin)
+
+
+def estimate_key(samples: np.ndarray, sample_rate: int, like: Key | None = None) -> Key | None:
+    if len(samples) < MIN_SECONDS * sample_rate:
+        return None
+    return key_from_chroma(chroma(samples, sample_rate), like)
 
 
 def mean_level_db(log_frames: np.ndarray) -> float:
@@ -188,8 +456,27 @@ def mean_level_db(log_frames: np.ndarray) -> float:
     return float(10.0 / np.log(10.0) * (np.logaddexp.reduce(total) - np.log(len(total))))
 
 
-def analyse(log_frames: np.ndarray, cfg: FeatureConfig) -> MusicAnalysis:
-    """Tempo and key of a clip's log-power frames (features.log_power)."""
-    if mean_level_db(log_frames) < SILENT_DB:
+def analyse(samples: np.ndarray, cfg: FeatureConfig, log_frames: np.ndarray | None = None,
+            like: MusicAnalysis | None = None) -> MusicAnalysis:
+    """Tempo, beat grid, bar and key of a clip (mono samples at cfg.sample_rate).
+
+    log_frames: the clip's features.log_power frames, where the caller has them. A clip longer than
+    ANALYSIS_SECONDS is read on its last ANALYSIS_SECONDS; the beat grid's frames still count from
+    the clip's start. like: the analysis of the music this clip continues (a take's seed), whose
+    tempo and key are kept where this clip nearly agrees with them.
+    """
+    samples = np.asarray(samples, np.float32)
+    frames = log_power(samples, cfg) if log_frames is None else np.asarray(log_frames)
+    if mean_level_db(frames) < SILENT_DB:
         return MusicAnalysis(None, None, True)
-    return MusicAnalysis(estimate_beat(log_frames, cfg), estimate_key(log_frames, cfg), False)
+    keep = int(ANALYSIS_SECONDS * cfg.frames_per_second)
+    skipped = max(0, len(frames) - keep)
+    beat = estimate_beat(frames[skipped:], cfg, like.beat if like else None)
+    if beat is not None and skipped:
+        # The grid counted from the clip's start: beat 0 moves to the first beat at or after frame 0.
+        shift = np.floor((beat.first_frame + skipped) / beat.period_frames)
+        beat = replace(beat, first_frame=(beat.first_frame + skipped) % beat.period_frames,
+                       bar_beat=int((beat.bar_beat + shift) % beat.beats_per_bar) if beat.beats_per_bar else 0)
+    tail = samples[-int(ANALYSIS_SECONDS * cfg.sample_rate):] if skipped else samples
+    key = estimate_key(tail, cfg.sample_rate, like.key if like else None)
+    return MusicAnalysis(beat, key, False, ANALYSIS_SECONDS if skipped else None)

@@ -10,9 +10,11 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   matches what was just played (the Audio Oracle's suffix link, found by
   nearest neighbours on the last few frames in log bands), chosen at random
   among the best matches (kNN-LM's neighbours);
-* jumps move by whole beats of the seed's tempo (ImproteK's unit), preferring
-  whole bars of four, and happen on a beat, so the groove survives them; a seed
-  without a beat jumps anywhere the context matches, at least 2 s away;
+* jumps move by whole beats of the seed's tempo (ImproteK's unit) and happen on
+  a beat, so the groove survives them; where the seed's bar is known they move
+  by whole bars, so a jump lands on the same beat of the bar; otherwise whole
+  bars of four win close calls; a seed without a beat jumps anywhere the
+  context matches, at least 2 s away;
 * it never lands in, or walks into, a pause of the seed (a silence between
   movements, before a take starts): heard once in the seed, a pause came back
   every few seconds, and 3 s windows fell up to 11.5 LU below the seed's loudness.
@@ -198,6 +200,8 @@ class SeedMemory:
             ideal = here + ks * period - self._beat_error
             places = np.round(ideal).astype(int)
             keep = self._can_land[np.clip(places, 0, len(self.frames))]
+            if self.beat.beats_per_bar and (keep & (ks % self.beat.beats_per_bar == 0)).any():
+                keep &= ks % self.beat.beats_per_bar == 0  # whole bars where the bar is known
             places, ks, ideal = places[keep], ks[keep], ideal[keep]
         else:
             places = np.nonzero(self._can_land)[0]
@@ -207,8 +211,8 @@ class SeedMemory:
             places, ks = np.array([max(self._first, min(here, self._last))]), None
         context = recent_bands[-CONTEXT_FRAMES:].T  # bands x frames, as the windows are
         distance = np.sqrt(((self._contexts[places - CONTEXT_FRAMES] - context) ** 2).mean(axis=(1, 2)))
-        if ks is not None:
-            # Whole bars keep the bar's own pattern: they win close calls.
+        if ks is not None and not self.beat.beats_per_bar:
+            # Where the bar is not known, bars of four (the commonest) win close calls.
             distance = distance * np.where(ks % BAR_BEATS == 0, 0.8, 1.0)
         best = np.argsort(distance)[:CANDIDATES]
         pick = self._rng.choice(best) if vary else best[0]

@@ -275,17 +275,14 @@ class AppController(QObject):
         return self.seed.frames[-(-start // cfg.hop):max(0, (end - cfg.n_fft) // cfg.hop + 1)]
 
     def _analyse_seed(self) -> None:
-        frames, cfg = self.region_frames(), self.features
-        self._job(lambda: _describe(frames, cfg), lambda text: self._set_analysis(seed=text), lambda _: None)
+        samples, cfg = self.region_samples().copy(), self.features
+        self._job(lambda: _describe(samples, cfg), lambda text: self._set_analysis(seed=text), lambda _: None)
 
     def _analyse_take(self, take: Take) -> None:
-        frames, cfg = take.frames().copy(), self.features
+        samples, seed, cfg = take.continuation().copy(), take.seed, self.features
         self._analysed_at = time.monotonic()
-        if frames.shape[1] != cfg.n_bins:  # read from disk: only its samples were saved
-            samples = take.continuation().copy()
-            frames = None
-        self._job(lambda: _describe(log_power(samples, cfg) if frames is None else frames, cfg),
-                  lambda text: self._set_analysis(take=(take, text)), lambda _: None)
+        self._job(lambda: _describe(samples, cfg, seed), lambda text: self._set_analysis(take=(take, text)),
+                  lambda _: None)
 
     def analysis_text(self) -> str:
         """The readout: the selected seed's tempo and key, and the selected take's."""
@@ -661,8 +658,9 @@ class AppController(QObject):
         self.tick.emit()
 
 
-def _describe(frames: np.ndarray, cfg: FeatureConfig) -> str:
-    if not len(frames):
+def _describe(samples: np.ndarray, cfg: FeatureConfig, seed: np.ndarray | None = None) -> str:
+    """The readout of a clip; of a continuation, read as continuing its seed (analysis.analyse's like)."""
+    if len(samples) < cfg.n_fft:
         return ""
-    result = analyse(frames, cfg)
+    result = analyse(samples, cfg, like=analyse(seed, cfg) if seed is not None and len(seed) else None)
     return "silent" if result.silent else result.describe()

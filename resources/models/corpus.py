@@ -197,7 +197,8 @@ def render_piano(rel, tmp):
     return render_score(piano_score(rel), rel, tmp)
 
 
-def render_score(score, rel, tmp, soundfont=SOUNDFONT):
+def render_score(score, rel, tmp, soundfont=SOUNDFONT, with_midi=False):
+    """The score played by FluidSynth (mono at SR); with_midi: also the music21 MidiFile it played."""
     from music21 import midi
 
     mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
@@ -210,7 +211,7 @@ def render_score(score, rel, tmp, soundfont=SOUNDFONT):
     if res.returncode != 0 or not wav.is_file():
         fail(f"fluidsynth failed on {rel}: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")
     x, sr = sf.read(wav, dtype="float32")
-    return to_mono(x, sr)
+    return (to_mono(x, sr), mf) if with_midi else to_mono(x, sr)
 
 
 # ---------------------------------------------------------------- electronic

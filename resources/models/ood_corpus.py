@@ -183,8 +183,71 @@ def score(rel, program):
     return s
 
 
-def render_work(movements, tmp, program):
-    audio = [C.trim(C.render_score(score(rel, program), rel, tmp, soundfont=SOUNDFONT)) for rel in movements]
+def midi_labels(mf):
+    """A music21 MidiFile's tempo (quarter-note BPM), meter and key signature as they change:
+    {"tempo": [[seconds, bpm], ...], "meter": [[seconds, "3/4"], ...], "key": [[seconds, sharps, minor], ...]}.
+
+    Read from the MIDI file itself, so the labels are what FluidSynth played.
+    """
+    from music21.midi import MetaEvents
+
+    events = []  # (tick, kind, data)
+    for track in mf.tracks:
+        tick = 0
+        for e in track.events:
+            if e.isDeltaTime():
+                tick += e.time
+            elif e.type in (MetaEvents.SET_TEMPO, MetaEvents.TIME_SIGNATURE, MetaEvents.KEY_SIGNATURE):
+                events.append((tick, e.type, bytes(e.data)))
+    events.sort(key=lambda ev: ev[0])
+    per_quarter = mf.ticksPerQuarterNote
+    labels = {"tempo": [], "meter": [], "key": []}
+    seconds, last_tick, usec = 0.0, 0, 500000  # MIDI's default tempo: 120 BPM
+    for tick, kind, data in events:
+        seconds += (tick - last_tick) / per_quarter * usec / 1e6
+        last_tick = tick
+        if kind == MetaEvents.SET_TEMPO:
+            usec = int.from_bytes(data[:3], "big")
+            value = [round(60e6 / usec, 3)]
+            name = "tempo"
+        elif kind == MetaEvents.TIME_SIGNATURE:
+            value, name = [f"{data[0]}/{2 ** data[1]}"], "meter"
+        else:
+            value, name = [int.from_bytes(data[:1], "big", signed=True), bool(data[1])], "key"
+        if labels[name] and labels[name][-1][0] == round(seconds, 3):
+            labels[name][-1] = [round(seconds, 3), *value]  # a later event at the same moment wins
+        elif not labels[name] or labels[name][-1][1:] != value:
+            labels[name].append([round(seconds, 3), *value])
+    if not labels["tempo"] or labels["tempo"][0][0] > 0:
+        labels["tempo"].insert(0, [0.0, 120.0])
+    return labels
+
+
+def shifted(labels, seconds):
+    """Labels moved later by ``seconds`` (negative: earlier; what falls before 0 starts at 0)."""
+    out = {}
+    for name, changes in labels.items():
+        moved = [[round(t + seconds, 3), *v] for t, *v in changes]
+        before = [c for c in moved if c[0] <= 0]
+        out[name] = ([[0.0, *before[-1][1:]]] if before else []) + [c for c in moved if c[0] > 0]
+    return out
+
+
+def render_work(movements, tmp, program, labels):
+    """The movements rendered one after another; ``labels`` (a dict) gets their tempo, meter and key
+    in seconds of the returned audio."""
+    audio, start = [], 0.0
+    for rel in movements:
+        raw, mf = C.render_score(score(rel, program), rel, tmp, soundfont=SOUNDFONT, with_midi=True)
+        loud = np.flatnonzero(np.abs(raw) > C.SILENCE)
+        lead = max(loud[0] - C.PAD, 0) if loud.size else 0  # what trim() cuts from the start
+        x = C.trim(raw)
+        start += len(GAP) / C.SR if audio else 0.0
+        part = shifted(midi_labels(mf), start - lead / C.SR)
+        for name, changes in part.items():
+            labels.setdefault(name, []).extend(changes)
+        audio.append(x)
+        start += len(x) / C.SR
     return np.concatenate([a for x in audio for a in (GAP, x)][1:])
 
 
@@ -206,12 +269,14 @@ def music21_tracks(which, tmp):
             if training_overlap(rel):
                 C.fail(f"{rel}: {training_overlap(rel)}")
         notes = {**notes_of(movements[0]), "title": title}  # rights and author as the score notes them
+        labels = {}  # filled when rendered: what the score says the tempo, meter and key are
         tracks.append(C.Track(
             name=name, stratum=GM_NAMES[program], group=work(movements[0]),
             source="; ".join(f"music21 {music21.__version__} corpus: {rel}" for rel in movements),
             licence=f"{C.MUSIC21_LICENCE}; rendered with TimGM6mb.sf2 ({SOUNDFONT_LICENCE})",
             notices=["music21-corpus-license.txt", "TimGM6mb-copyright"],
-            make=lambda m=movements, p=program: render_work(m, tmp, p),
+            make=lambda m=movements, p=program, labels=labels: render_work(m, tmp, p, labels),
+            labels=labels,
             **notes,
             instrument=f"General MIDI program {program}: {GM_NAMES[program]}",
         ))
@@ -241,7 +306,10 @@ def build(which, out):
         C.log(f"ood {which}: {len(tracks)} tracks, {done} already built")
         for i, t in enumerate(tracks, 1):
             target = base / f"{t.name}.flac"
-            if target.is_file():
+            labels = base / f"{t.name}.labels.json"  # a rendered score's tempo, meter and key
+            if target.is_file() and ("labels" not in t.extra or labels.is_file()):
+                if "labels" in t.extra:
+                    t.extra["labels"].update(json.loads(labels.read_text()))
                 continue
             t0 = time.time()
             x = C.trim(t.make())
@@ -250,11 +318,15 @@ def build(which, out):
             part = base / f"{t.name}.flac.part"
             sf.write(part, np.clip(x, -1, 1), C.SR, format="FLAC", subtype="PCM_16")
             os.replace(part, target)
+            if "labels" in t.extra:
+                part = labels.with_suffix(".part")
+                part.write_text(json.dumps(t.extra["labels"]) + "\n")
+                os.replace(part, labels)
             C.log(f"[ood {which} {i}/{len(tracks)}] {t.name}: {len(x) / C.SR:.1f} s in {time.time() - t0:.1f} s")
 
-    keep = {f"{t.name}.flac" for t in tracks}
+    keep = {f"{t.name}{suffix}" for t in tracks for suffix in (".flac", ".labels.json")}
     for stale in base.iterdir():
-        if stale.is_file() and stale.suffix in (".flac", ".part") and stale.name not in keep:
+        if stale.is_file() and stale.name.endswith((".flac", ".part", ".labels.json")) and stale.name not in keep:
             stale.unlink()  # left by an older track list or an interrupted write
 
     durations = {t.name: sf.info(base / f"{t.name}.flac").duration for t in tracks}
