@@ -253,6 +253,12 @@ def cmd_evaluate(args) -> int:
                   f"{med['replay_fraction']:>9} {med['loudness_max_lu']:>11} "
                   f"{_pair(m['loudness_kept']['mean'], t['loudness_kept'], '.1f'):>9} "
                   f"{_pair(m['peaks_kept']['mean'], t['peaks_kept'], '.1f'):>9}")
+    print("\nreadout (tempo and key): seeds whose score's tempo / key it matches, of those labelled; seeds whose "
+          f"continuation reads as the seed where the truth does (mean over {args.draws} draws)")
+    for name, (_, evaluations) in results.items():
+        r = ev.summarise(evaluations)["readout"]
+        print(f"{name:<16} tempo {r['tempo_ok']}/{r['tempo_labelled']}  key {r['key_ok']}/{r['key_labelled']}  "
+              f"continuation as seed {r['continuation_same']['mean']:.1f}/{r['truth_same']}")
     if json_path is not None:
         settings = {"sets": sets, "seeds": args.seeds, "seed_seconds": args.seed_seconds, "seconds": args.seconds,
                     "draws": args.draws, "temperature": args.temperature, "rng_seed": args.rng_seed,

@@ -39,6 +39,7 @@ import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
+import scipy.fft
 
 from .features import FeatureConfig, log_power
 
@@ -53,9 +54,9 @@ _MINOR = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404
 MIN_BPM, MAX_BPM, PRIOR_BPM, PRIOR_OCTAVES = 40.0, 240.0, 120.0, 1.0
 MIN_SECONDS = 3.0  # shorter selections get neither tempo nor key
 ANALYSIS_SECONDS = 30.0  # a longer clip is read on its last 30 s
-# The comb's strength: noise, random clicks and notes in free time reach 0.02-0.13, music 0.03-0.7.
-# Below BEAT_NONE no tempo; from BEAT_SURE no "≈".
-BEAT_NONE, BEAT_SURE = 0.1, 0.25
+# The comb's strength: white noise reaches 0.02-0.05, random clicks and notes in free time 0.05-0.13,
+# music 0.03-0.7 (legato choirs and strings the least). Below BEAT_NONE no tempo; from BEAT_SURE no "≈".
+BEAT_NONE, BEAT_SURE = 0.065, 0.25
 # The beat is compound where the envelope repeats at a third of it more than at a half, by this much
 # (normalised autocorrelation; simple meters reach 0.07, 6/8 scores 0.1-0.35).
 COMPOUND = 0.1
@@ -197,7 +198,7 @@ def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     attack, and vibrato does not. Each bin is first raised to a floor FLUX_FLOOR_DB below its
     frame's loudest bin: the beating of partials in the valleys between them is no attack.
     """
-    frames = np.asarray(log_frames, np.float64)
+    frames = np.asarray(log_frames, np.float32)
     floor = np.maximum(frames.max(axis=1, keepdims=True) - FLUX_FLOOR_DB / DB_PER_NEPER,
                        frames.max() - 2 * FLUX_FLOOR_DB / DB_PER_NEPER)
     frames = np.maximum(frames, floor)
@@ -246,18 +247,17 @@ def _track_beats(env: np.ndarray, period: float, tightness: float = 100.0) -> np
     score = env / max(float(env.std()), 1e-9)
     n = len(score)
     lo, hi = max(1, int(round(period / 2))), int(round(2 * period))
-    gaps = np.arange(lo, hi + 1)
-    penalty = -tightness * np.log(gaps / period) ** 2
+    # Indexed from the farthest predecessor (i - hi) to the nearest (i - lo), as a slice reads them.
+    penalty = -tightness * np.log(np.arange(hi, lo - 1, -1) / period) ** 2
     total = score.copy()
     back = np.full(n, -1)
     for i in range(lo, n):
-        prev = i - gaps
-        ok = prev >= 0
-        candidates = total[prev[ok]] + penalty[ok]
+        start = i - hi
+        candidates = total[max(start, 0):i - lo + 1] + penalty[max(-start, 0):]
         best = int(np.argmax(candidates))
         if candidates[best] > 0:
             total[i] += candidates[best]
-            back[i] = prev[ok][best]
+            back[i] = max(start, 0) + best
     # The last beat: the best total within the final period.
     i = n - int(round(period)) + int(np.argmax(total[n - int(round(period)):]))
     beats = [i]
@@ -360,8 +360,13 @@ def _spectra(samples: np.ndarray) -> np.ndarray:
     if len(x) < _CHROMA_FFT:
         x = np.pad(x, (0, _CHROMA_FFT - len(x)))
     windows = np.lib.stride_tricks.sliding_window_view(x, _CHROMA_FFT)[::_CHROMA_HOP]
-    spectrum = np.fft.rfft(windows * np.hanning(_CHROMA_FFT).astype(np.float32), axis=1)
+    spectrum = scipy.fft.rfft(windows * _hann(_CHROMA_FFT), axis=1)  # float32 in, complex64 out
     return spectrum.real ** 2 + spectrum.imag ** 2
+
+
+@functools.lru_cache(maxsize=2)
+def _hann(n: int) -> np.ndarray:
+    return np.hanning(n).astype(np.float32)
 
 
 def estimate_tuning(power: np.ndarray, sample_rate: int) -> float:
@@ -452,8 +457,10 @@ def mean_level_db(log_frames: np.ndarray) -> float:
     """dB of the frames' mean total power (0 dB: a full-scale sine on a bin centre)."""
     if not len(log_frames):
         return -np.inf
-    total = np.logaddexp.reduce(np.asarray(log_frames, np.float64), axis=1)
-    return float(10.0 / np.log(10.0) * (np.logaddexp.reduce(total) - np.log(len(total))))
+    frames = np.asarray(log_frames, np.float64)
+    peak = frames.max()
+    mean = np.exp(frames - peak).sum(axis=1).mean()
+    return float(DB_PER_NEPER * (np.log(mean) + peak)) if mean > 0 else -np.inf
 
 
 def analyse(samples: np.ndarray, cfg: FeatureConfig, log_frames: np.ndarray | None = None,

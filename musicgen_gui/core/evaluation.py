@@ -28,8 +28,10 @@ import numpy as np
 from .audio_io import find_audio_files, load_audio
 from .bundle import ModelBundle
 from .errors import AudioLoadError, MusicgenError
+from .analysis import analyse
 from .features import FeatureConfig, log_power, power_to_log, stft, to_decibels
 from .fileio import atomic_file
+from .labels import key_agrees, label_at, read_labels, tempo_agrees
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor, teacher_forced_squares
 from .session import ContinuationParams, ContinuationSession
@@ -725,6 +727,47 @@ class Draw:
 
 
 @dataclass
+class Readout:
+    """The tempo and key readout (core.analysis) of a seed, of what really followed it and of each
+    draw, the last two read as continuing the seed over the first scored HORIZON_SECONDS; and
+    whether the seed's agrees with its score, where the file's set labels it (core.labels)."""
+
+    seed: str
+    truth: str
+    draws: list[str]
+    tempo_ok: bool | None = None  # None: no label
+    key_ok: bool | None = None
+
+    @property
+    def truth_same(self) -> bool:
+        return self.truth == self.seed
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@functools.lru_cache(maxsize=16)
+def _labels_of(folder: Path) -> dict[str, dict]:
+    return read_labels(folder)
+
+
+def read_out(cfg: FeatureConfig, clip: Clip, seed: np.ndarray, truth: np.ndarray,
+             continuations: Sequence[np.ndarray]) -> Readout:
+    seed_reading = analyse(seed, cfg)
+    span = slice(int(SKIP_SECONDS * cfg.sample_rate), int((SKIP_SECONDS + HORIZON_SECONDS) * cfg.sample_rate))
+    readout = Readout(seed_reading.describe(), analyse(truth[span], cfg, like=seed_reading).describe(),
+                      [analyse(c[span], cfg, like=seed_reading).describe() for c in continuations])
+    labels = _labels_of(clip.path.parent).get(clip.path.name)
+    if labels:
+        label = label_at(labels, clip.offset_seconds, clip.offset_seconds + len(seed) / cfg.sample_rate)
+        if label.bpm is not None:
+            readout.tempo_ok = tempo_agrees(seed_reading.beat and seed_reading.beat.quarter_bpm, label.bpm)
+        if label.sharps is not None:
+            readout.key_ok = key_agrees(seed_reading.key, label.sharps)
+    return readout
+
+
+@dataclass
 class SeedEvaluation:
     clip: Clip
     seed: np.ndarray  # as continued: aligned to the frames, ending where the truth starts
@@ -732,13 +775,15 @@ class SeedEvaluation:
     truth: dict[str, ContinuationScores]  # the true continuation's own scores per horizon
     draws: list[Draw]
     continuation: np.ndarray  # the first draw's audio, for the plots
+    readout: Readout | None = None
 
     def to_dict(self) -> dict:
         return {"file": str(self.clip.path), "offset_seconds": round(self.clip.offset_seconds, 3),
                 "truth_seconds": round(self.clip.truth_seconds, 3),
                 "seed": self.profile.to_dict(self.clip.sample_rate),
                 "truth": {h: s.to_dict() for h, s in self.truth.items()},
-                "draws": [d.to_dict() for d in self.draws]}
+                "draws": [d.to_dict() for d in self.draws],
+                "readout": self.readout.to_dict() if self.readout else None}
 
 
 def evaluate_clip(bundle: ModelBundle, clip: Clip, params: ContinuationParams, draws: int = 1) -> SeedEvaluation:
@@ -751,11 +796,12 @@ def evaluate_clip(bundle: ModelBundle, clip: Clip, params: ContinuationParams, d
     if draws < 1:
         raise MusicgenError("continue each seed at least once")
     cfg = bundle.features
-    results, first = [], None
+    results, first, heard = [], None, []
     for d in range(draws):
         p = replace(params, rng_seed=None if params.rng_seed is None else params.rng_seed + DRAW_RNG_STRIDE * d)
         session = ContinuationSession(bundle, clip.seed, p)
         continuation = session.render()
+        heard.append(continuation)
         if first is None:
             first, seed = continuation, session.seed
             frozen = frozen_continuation(cfg, seed, len(continuation))
@@ -765,7 +811,7 @@ def evaluate_clip(bundle: ModelBundle, clip: Clip, params: ContinuationParams, d
                             session.adaptation.steps if session.adaptation else 0))
     truth = {h: score_continuation(cfg, profile, seed, clip.truth, clip.truth, frozen, end)
              for h, end in HORIZONS.items()}
-    return SeedEvaluation(clip, seed, profile, truth, results, first)
+    return SeedEvaluation(clip, seed, profile, truth, results, first, read_out(cfg, clip, seed, clip.truth, heard))
 
 
 def _tally(scores: Sequence[ContinuationScores]) -> dict:
@@ -790,7 +836,8 @@ def summarise(evaluations: Sequence[SeedEvaluation]) -> dict:
     seeds passing, meeting each target, keeping loudness and peaks, and each measure's median."""
     draws = min((len(e.draws) for e in evaluations), default=0)
     out = {"seeds": len(evaluations), "draws": draws,
-           "seeds_with_beat": sum(e.profile.has_beat for e in evaluations)}
+           "seeds_with_beat": sum(e.profile.has_beat for e in evaluations),
+           "readout": summarise_readouts([e.readout for e in evaluations if e.readout])}
     for horizon in HORIZONS:
         tallies = [_tally([e.draws[d].scores[horizon] for e in evaluations]) for d in range(draws)]
         truth = [e.truth[horizon] for e in evaluations]
@@ -807,6 +854,20 @@ def summarise(evaluations: Sequence[SeedEvaluation]) -> dict:
             "truth": {**_tally(truth), "median": _medians(truth)},
         }
     return out
+
+
+def summarise_readouts(readouts: Sequence[Readout]) -> dict:
+    """Labelled seeds and how many read as their score says; seeds whose truth reads as the seed
+    does, and over the draws the mean number of those whose continuation does too."""
+    same = [r for r in readouts if r.truth_same]
+    draws = min((len(r.draws) for r in same), default=0)
+    per_draw = [sum(r.draws[d] == r.seed for r in same) for d in range(draws)]
+    return {"tempo_labelled": sum(r.tempo_ok is not None for r in readouts),
+            "tempo_ok": sum(bool(r.tempo_ok) for r in readouts),
+            "key_labelled": sum(r.key_ok is not None for r in readouts),
+            "key_ok": sum(bool(r.key_ok) for r in readouts),
+            "truth_same": len(same),
+            "continuation_same": {"mean": float(np.mean(per_draw)) if per_draw else 0.0, "per_draw": per_draw}}
 
 
 def report(bundle: ModelBundle, settings: dict,
