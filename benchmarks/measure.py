@@ -43,6 +43,7 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
 
     from musicgen_gui.gui.main_window import MainWindow
     from musicgen_gui.gui.mode import IDLE
+    from musicgen_gui.core.session import ContinuationParams
     from musicgen_gui.gui.settings import AppSettings
 
     app = QApplication.instance() or QApplication([])
@@ -50,7 +51,7 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
     settings = AppSettings(Path(settings_dir) / "settings.ini")
     settings.model = model
     settings.lead_in = 0.0
-    settings.seconds = seconds
+    settings.params = ContinuationParams(seconds=seconds)
     window = MainWindow(settings, recordings_dir=Path(settings_dir), takes_dir=Path(settings_dir) / "takes")
     window.show()
     c = window.controller
@@ -73,16 +74,16 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
                 window.waveform.set_region(0.0, SEED_SECONDS)  # the first 10 s of a longer file
                 QTimer.singleShot(STREAM_SETTLE_MS, step)
 
-            wait(lambda: c.bundle is not None, lambda: c.load_seed(seed, then=loaded))
+            wait(lambda: c.bundle is not None, lambda: c.seed.load(seed, then=loaded))
         elif action == "run":
             def press():
                 window.continue_action.trigger()
                 wait(lambda: c.mode == IDLE, finish_run)
 
             if primed:  # as a user would: the next continuation is primed a moment after the last one ends
-                wait(lambda: c.generation.primed, press)
+                wait(lambda: c.run.generation.primed, press)
             else:  # as if Continue came right after a change of settings
-                wait(lambda: c.generation.primed, lambda: (c.generation.drop_primer(), press()))
+                wait(lambda: c.run.generation.primed, lambda: (c.run.generation.drop_primer(), press()))
         elif action == "stop-test":
             window.panel.seconds.setValue(600.0)
             window.continue_action.trigger()
@@ -96,7 +97,7 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
             app.quit()
 
     def finish_run():
-        s = c.stats
+        s = c.run.stats
         results.append({"primed": s.get("primed"), "first_sound_ms": round(1000 * s.get("first_sound", float("nan")), 1),
                         "underruns": s.get("underruns"), "device_underflows": s.get("xruns"),
                         "spectrogram_fps": round(s.get("fps", 0.0), 1)})
@@ -104,18 +105,18 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
 
     def stop_now():
         pressed = time.perf_counter()
-        playback = c.playback
+        playback = c.run.playback
         window.stop_action.trigger()
         returned = time.perf_counter()
 
         def report():
             results.append({"stop_returned_ms": round(1000 * (returned - pressed), 1),
                             "stop_to_silence_ms": round(1000 * (playback.silent_time - pressed), 1),
-                            "underruns_before_stop": c.stats.get("underruns"),
-                            "device_underflows_before_stop": c.stats.get("xruns")})
+                            "underruns_before_stop": c.run.stats.get("underruns"),
+                            "device_underflows_before_stop": c.run.stats.get("xruns")})
             step()
 
-        wait(lambda: not c.generation.running and playback.silent_time is not None, report)
+        wait(lambda: not c.run.generation.running and playback.silent_time is not None, report)
 
     QTimer.singleShot(0, step)
     app.exec()

@@ -93,6 +93,7 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
     from musicgen_gui.gui.dialogs import ExportDialog
     from musicgen_gui.gui.main_window import MainWindow
     from musicgen_gui.gui.mode import IDLE
+    from musicgen_gui.core.session import ContinuationParams
     from musicgen_gui.gui.settings import AppSettings
 
     bundled = bundled_model_names()
@@ -108,7 +109,7 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
     app = QApplication.instance() or QApplication([])
     settings = AppSettings(work / "settings.ini")
     settings.model = model
-    settings.seconds = 20.0
+    settings.params = ContinuationParams(seconds=20.0)
     settings.lead_in = 1.0
     window = MainWindow(settings, recordings_dir=work / "recordings", takes_dir=work / "takes")
     window.setGeometry(0, 0, *SIZE)
@@ -144,10 +145,10 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
         window.record_action.trigger()
         feeder.terminate()
         feeder.wait()
-        wait(lambda: c.seed is not None, recorded)
+        wait(lambda: c.seed.clip is not None, recorded)
 
     def recorded():
-        seconds = len(c.seed.samples) / c.seed.sample_rate
+        seconds = len(c.seed.clip.samples) / c.seed.clip.sample_rate
         window.waveform.set_region(min(1.0, seconds / 4), seconds)
         after(1500, seed_loaded)
 
@@ -157,7 +158,7 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
         after(6000, streaming)
 
     def idle():
-        return c.mode == IDLE and not c.generation.running and not c.busy
+        return c.mode == IDLE and not c.run.generation.running and not c.busy
 
     def streaming():
         shot("streaming")
@@ -181,7 +182,7 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
 
     def export():
         window.training.close()
-        dialog = ExportDialog(window.settings, c.current, window)
+        dialog = ExportDialog(window.settings, c.takes.current, window)
         dialog.move(440, 300)
         dialog.show()
         after(500, lambda: (shot("export"), dialog.close(), window.close(), app.quit()))

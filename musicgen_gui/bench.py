@@ -116,7 +116,7 @@ def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring, i
 
     rss_before = proc_status_mb("VmRSS")
     peak = rss_before
-    session = ContinuationSession(bundle, seed, ContinuationParams(seconds, 0.5, 0, int8=int8))
+    session = ContinuationSession(bundle, seed, ContinuationParams(seconds=seconds, temperature=0.5, rng_seed=0, int8=int8))
     first = None
     next_sample = check_every = 2 * session.sample_rate
     for block in session.blocks():
@@ -138,7 +138,7 @@ def first_block_ms(bundle: ModelBundle, seed: np.ndarray, ring: _Ring) -> float:
     from .core.session import ContinuationParams, ContinuationSession
 
     start = time.perf_counter()
-    blocks = ContinuationSession(bundle, seed, ContinuationParams(5.0, 0.5, 0)).blocks()
+    blocks = ContinuationSession(bundle, seed, ContinuationParams(seconds=5.0, temperature=0.5, rng_seed=0)).blocks()
     ring.write(next(blocks).samples)
     elapsed = time.perf_counter() - start
     blocks.close()
@@ -287,10 +287,10 @@ w = MainWindow()
 w.show()
 if len(sys.argv) > 1:
     w.open_files(sys.argv[1:])
-    while w.controller.seed is None:
+    while w.controller.seed.clip is None:
         app.processEvents()
 app.processEvents()
-seed = w.controller.seed
+seed = w.controller.seed.clip
 print(time.perf_counter() - t, 'tensorflow' in sys.modules or 'keras' in sys.modules,
       len(seed.samples) / seed.sample_rate if seed else 0.0)
 w.close()

@@ -40,8 +40,10 @@ def cmd_continue(args) -> int:
     if seed.truncated:
         print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
     session = ContinuationSession(bundle, seed.samples,
-                                  ContinuationParams(args.seconds, args.temperature, args.rng_seed,
-                                                     not args.no_anchor, args.adapt, not args.float32, args.follow))
+                                  ContinuationParams(seconds=args.seconds, temperature=args.temperature,
+                                                     rng_seed=args.rng_seed, anchor=not args.no_anchor,
+                                                     adapt_seconds=args.adapt, int8=not args.float32,
+                                                     follow=args.follow))
     if args.adapt:
         print(f"adapting the model to the seed for {args.adapt:g} s", file=sys.stderr)
     started = time.perf_counter()

@@ -6,10 +6,10 @@ from musicgen_gui.gui.mode import IDLE, STREAMING
 def load(qtbot, window, path) -> bool:
     """Load ``path`` as the seed and wait: True if it became the seed."""
     c = window.controller
-    before = c.seed
-    assert c.load_seed(path)
+    before = c.seed.clip
+    assert c.seed.load(path)
     qtbot.waitUntil(lambda: not c.busy, timeout=20000)
-    return c.seed is not before and c.seed is not None and c.seed.path == str(path)
+    return c.seed.clip is not before and c.seed.clip is not None and c.seed.clip.path == str(path)
 
 
 def run_to_end(qtbot, window, action=None, timeout=30000):
@@ -17,6 +17,6 @@ def run_to_end(qtbot, window, action=None, timeout=30000):
     c = window.controller
     (action or window.continue_action).trigger()
     assert c.mode == STREAMING
-    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=timeout)
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running, timeout=timeout)
     qtbot.waitUntil(lambda: not c.busy)  # the take's analysis
-    return c.current
+    return c.takes.current

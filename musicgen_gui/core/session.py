@@ -6,6 +6,7 @@ GUI iterates ``blocks()`` and streams each block, the CLI calls ``render()``.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -54,6 +55,16 @@ class ContinuationParams:
     # (quantized.py: steps 2.2-2.6x faster); False: in float32, as trained.
     int8: bool = True
     follow: float = DEFAULT_FOLLOW
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> ContinuationParams:
+        """From ``to_dict``'s output, or an older or newer one: unknown keys are ignored and missing
+        ones take their defaults, so settings and takes saved by another version still load."""
+        names = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in names})
 
 
 @dataclass

@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core import quantized
 from ..core.bundle import resources_dir
+from ..core.session import ContinuationParams
 from .dialogs import TrainingDialog
 from .main_window import MainWindow
 from .mode import IDLE
@@ -52,7 +53,7 @@ def run_script(seed_file: str, seconds: float) -> int:
     app = _application()
     with tempfile.TemporaryDirectory(prefix="musicgen-script-") as tmp:
         settings = AppSettings(Path(tmp) / "settings.ini")
-        settings.seconds = seconds
+        settings.params = ContinuationParams(seconds=seconds)
         window = MainWindow(settings, recordings_dir=Path(tmp), takes_dir=Path(tmp) / "takes")
         window.show()
         c = window.controller
@@ -62,12 +63,12 @@ def run_script(seed_file: str, seconds: float) -> int:
         def finish(error: str | None = None) -> None:
             window.open_training()
             result["training"] = window.findChild(TrainingDialog).status.text()
-            take = c.current
+            take = c.takes.current
             rate = take.sample_rate if take is not None else 1
             result.update(generated_s=round(take.n_samples / rate, 3) if take is not None else 0.0,
                           int8_unavailable=quantized.unavailable(),
                           audio=c.audio.status(), message=error or window.message_bar.text or None,
-                          **{k: c.stats[k] for k in ("primed", "first_sound", "underruns") if k in c.stats})
+                          **{k: c.run.stats[k] for k in ("primed", "first_sound", "underruns") if k in c.run.stats})
             window.close()
             app.exit(0 if error is None and result["generated_s"] >= seconds else 1)
 
@@ -84,10 +85,10 @@ def run_script(seed_file: str, seconds: float) -> int:
             check()
 
         def start() -> None:
-            c.seedLoaded.connect(lambda: (c.continue_seed(), when(lambda: c.mode == IDLE and not c.generation.running,
-                                                                 finish)))
-            c.message.connect(lambda text, kind, group: kind == "error" and c.seed is None and finish(text))
-            c.load_seed(seed_file)
+            c.seed.loaded.connect(lambda _: (c.run.continue_seed(),
+                                             when(lambda: c.mode == IDLE and not c.run.generation.running, finish)))
+            c.message.connect(lambda text, kind, group: kind == "error" and c.seed.clip is None and finish(text))
+            c.seed.load(seed_file)
 
         QTimer.singleShot(0, lambda: when(lambda: c.bundle is not None, start))  # exit() needs a running loop
         code = app.exec()

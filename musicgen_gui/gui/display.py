@@ -1,132 +1,216 @@
-"""Draws the controller's state on the plots: the seed, a run as it streams, a recording as it comes in.
+"""Draws on the plots what the controller's parts report: the seed, a take, a run as it streams, a
+recording as it comes in, and the playhead.
 
-The controller's timer ticks while something runs; each tick appends what is
-new and moves the markers. Everything is on one timeline, the seed clip's
-seconds: the seam is where the selected region ends.
+The waveform and the spectrogram share one time axis (their x is linked). Two
+things can be shown on it: the seed clip, in its own seconds, with the selected
+region and the seam where a continuation would start; or a take, its seed from
+0 s and its continuation after the seam. Selecting, playing or generating a take
+shows it; loading, selecting or playing the seed shows the seed. Everything
+comes in through the parts' signals; nothing here reads their state.
 """
 
 from __future__ import annotations
 
+import dataclasses
+from pathlib import Path
+
 import numpy as np
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Signal
 
 from ..audio.recorder import PEAK_SECONDS
-from .controller import AppController
-from .mode import IDLE, PLAYING, RECORDING, STREAMING
+from ..core.features import align_to_frames, log_power
 from .views import LevelMeter, SpectrogramView, WaveformView
 
-SEED_VIEW_SECONDS = 10.0  # seed shown on the spectrogram before the seam
-STREAM_VIEW_SECONDS = 30.0  # the spectrogram scrolls past this while streaming
+SEED_VIEW_SECONDS = 10.0  # seed shown before the seam while a take streams
+STREAM_VIEW_SECONDS = 20.0  # and continuation, before the view scrolls
+STREAM_SEED_SECONDS = 60.0  # the most of the seed drawn on the spectrogram while streaming (it costs time)
 LIVE_VIEW_SECONDS = 8.0  # the scrolling views while recording
+WAVEFORM_EVERY_TICKS = 10  # a streaming take's waveform is redrawn this rarely: it is all of it each time
+
+
+def take_title(take) -> str:
+    source = Path(take.source).name if take.source else "a recording"
+    return (f"{take.name}: seed {source} {take.region_s[0]:.2f}–{take.region_s[1]:.2f} s "
+            f"+ {take.kept / take.sample_rate:.1f} s continuation")
 
 
 class Display(QObject):
-    def __init__(self, controller: AppController, waveform: WaveformView, spectrogram: SpectrogramView,
-                 level_meter: LevelMeter, parent=None):
+    shownChanged = Signal(object)  # what the views show: None for the seed, else the take
+
+    def __init__(self, controller, waveform: WaveformView, spectrogram: SpectrogramView, level_meter: LevelMeter,
+                 parent=None):
         super().__init__(parent)
         self.c, self.waveform, self.spectrogram, self.level_meter = controller, waveform, spectrogram, level_meter
-        self._drawn = 0
+        self._clip = None
+        self._region = (0, 0)
+        self._selected = None  # the take selected in the list
+        self._shown = None  # the take the views show (None: the seed, if any)
+        self._streaming = None  # the take being generated
         self._seam = 0.0
-        self._streaming = False
-        self._take = None  # the one streaming
+        self._drawn = 0
+        self._ticks = 0
         self._recorder = None
         self._peaks: list[np.ndarray] = []
-        controller.seedLoaded.connect(self.show_seed)
-        controller.runStarted.connect(self._run_started)
-        controller.recordingStarted.connect(self._recording_started)
-        controller.tick.connect(self._tick)
-        controller.changed.connect(self._changed)
+        c = controller
+        c.seed.loaded.connect(self._seed_loaded)
+        c.seed.regionChanged.connect(self._region_changed)
+        c.seed.recordingStarted.connect(self._recording_started)
+        c.seed.recordingEnded.connect(self._recording_ended)
+        c.run.started.connect(self._run_started)
+        c.run.progress.connect(self._run_progress)
+        c.run.ended.connect(self._run_ended)
+        c.takes.selected.connect(self._take_selected)
+        c.takes.playing.connect(self._playing)
+        c.takes.position.connect(self._position)
+        c.takes.stopped.connect(lambda: self._set_playhead(None))
+        c.tick.connect(self._tick)
+
+    def _cfg(self, rate: int):
+        cfg = self.c.features
+        return cfg if cfg.sample_rate == rate else dataclasses.replace(cfg, sample_rate=rate)
+
+    # -------------------------------------------------------------- the seed
+    def _seed_loaded(self, clip) -> None:
+        self._clip, self._region = clip, (0, len(clip.samples))
+        self.show_seed()
+
+    def _region_changed(self, start: int, end: int) -> None:
+        self._region = (start, end)
+        if self._shown is None and self._clip is not None:
+            self.spectrogram.set_markers(seam=end / self._clip.sample_rate)
 
     def show_seed(self) -> None:
-        c = self.c
-        self.waveform.set_audio(c.seed.samples, c.seed.sample_rate)
-        self.show_region()
-
-    def show_region(self) -> None:
-        """The end of the selected region, with the seam where the continuation will start."""
-        c, cfg = self.c, self.c.features
-        if c.seed is None or c.mode != IDLE:
+        """The seed clip, whole, with the selected region and the seam at its end."""
+        clip = self._clip
+        if clip is None:
             return
-        frames = c.region_frames()[-int(SEED_VIEW_SECONDS * cfg.frames_per_second):]
-        seam = c.region[1] / cfg.sample_rate
-        self.spectrogram.reset(cfg, origin_s=seam - len(frames) / cfg.frames_per_second + self._first_offset(cfg))
-        self.spectrogram.append(frames)
+        cfg = self._cfg(clip.sample_rate)
+        self._shown = None
+        self.waveform.set_audio(clip.samples, clip.sample_rate, self._region)
+        self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / cfg.sample_rate)
+        self.spectrogram.append(clip.frames)
         self.spectrogram.render()
-        left = seam - len(frames) / cfg.frames_per_second
-        self.spectrogram.set_view(left, seam + min(c.settings.seconds, STREAM_VIEW_SECONDS - SEED_VIEW_SECONDS))
-        self.spectrogram.set_markers(seam=seam)
+        self.spectrogram.set_markers(seam=self._region[1] / clip.sample_rate)
+        self.waveform.setXRange(0, len(clip.samples) / clip.sample_rate, padding=0.01)
+        self.shownChanged.emit(None)
 
-    @staticmethod
-    def _first_offset(cfg) -> float:
-        """Centre of the first continuation frame after the seam: the seed's frames end on its last sample."""
-        return (cfg.hop - cfg.n_fft / 2) / cfg.sample_rate
+    # ------------------------------------------------------------- a take
+    def _take_selected(self, take) -> None:
+        self._selected = take
+        if take is not None and take is not self._streaming:
+            self.show_take(take)
 
-    def _run_started(self, take, run_start: int) -> None:
-        c, cfg = self.c, self.c.features
-        self._take = take
-        self._seam = take.region_s[1] + run_start / cfg.sample_rate
-        if take.parent is None and c.seed is not None and c.seed.path == take.source:
-            before = c.region_frames()[-int(SEED_VIEW_SECONDS * cfg.frames_per_second):]
-        else:  # an extension: the take it extends, where it was generated in this session
-            before = take.frames()[-int(SEED_VIEW_SECONDS * cfg.frames_per_second):]
-            before = before if before.shape[1] == cfg.n_bins else before[:0]
-        start = self._seam + self._first_offset(cfg) - len(before) / cfg.frames_per_second
-        self.spectrogram.reset(cfg, origin_s=start)
-        self.spectrogram.append(before)
+    def show_take(self, take=None) -> None:
+        """A take, whole (the one selected if none is given): seed, continuation, and where it was stopped."""
+        take = take or self._selected
+        if take is None or take is self._streaming:
+            return
+        cfg, rate = self._cfg(take.sample_rate), take.sample_rate
+        self._shown = take
+        continuation = take.continuation(unheard=True)
+        self.waveform.show_take(take_title(take), take.seed, continuation, rate)
+        audio = np.concatenate([take.seed, continuation])
+        self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
+        self.spectrogram.append(log_power(audio, cfg))
+        self.spectrogram.render()
+        self._seam = len(take.seed) / rate
+        stopped = None if take.heard is None else self._seam + take.kept / rate
+        self.spectrogram.set_markers(seam=self._seam, playhead=stopped)
+        self.waveform.set_playhead(None)
+        self.waveform.setXRange(0, len(audio) / rate, padding=0.01)
+        self.shownChanged.emit(take)
+
+    # ---------------------------------------------------------------- a run
+    def _run_started(self, take, run_start: int, lead: int) -> None:
+        rate = take.sample_rate
+        cfg = self._cfg(rate)
+        self._streaming = self._shown = take
+        before = np.concatenate([take.seed, take.continuation(unheard=True)[:run_start]])
+        drawn = align_to_frames(before[-int(STREAM_SEED_SECONDS * rate):], cfg)
+        self.spectrogram.reset(cfg, origin_s=(len(before) - len(drawn) + cfg.n_fft / 2) / rate)
+        self.spectrogram.append(log_power(drawn, cfg))
+        self.spectrogram.render()
+        self.waveform.show_take(take_title(take), take.seed, before[len(take.seed):], rate)
+        self._seam = len(before) / rate
         self._drawn = take.n_frames
-        self._streaming = True
-        left = min(start - 0.5 / cfg.frames_per_second, self._seam - 1.0)  # room for the seam's label
-        self.spectrogram.set_view(left, max(self._seam + min(take.settings["seconds"], 20.0), left + 5.0))
+        left = max(0.0, self._seam - SEED_VIEW_SECONDS)
+        self.spectrogram.set_view(left, self._seam + min(take.params.seconds, STREAM_VIEW_SECONDS))
+        self.spectrogram.set_markers(seam=self._seam)
+        self.shownChanged.emit(take)
 
-    def _recording_started(self, recorder) -> None:
-        self._recorder, self._peaks = recorder, []
-        self.waveform.clear_audio("")
-        self.spectrogram.reset(recorder.feature_config, origin_s=0.0, window_s=LIVE_VIEW_SECONDS)
-        cfg = self.c.features
-        self.spectrogram.set_top(cfg.n_bins * cfg.sample_rate / cfg.n_fft)
-
-    def _changed(self) -> None:
-        if self._streaming and self.c.mode != STREAMING:  # the run ended: its last frames, and all of it in view
-            self._streaming = False
-            self.draw_stream()
-            take = self._take  # a take stopped mid-stream: where the listener stopped hearing it
-            heard = None if take.heard is None else self._seam + (take.heard - self.c.run_start) / take.sample_rate
-            self.spectrogram.set_markers(seam=self._seam, playhead=heard)
-            self.spectrogram.fit()
-        self.level_meter.setVisible(self.c.mode == RECORDING)
-        if self.c.mode == IDLE and self._recorder is not None:  # the recording ended: back to the seed, if any
-            self._recorder = None
-            self.show_seed() if self.c.seed is not None else self.waveform.clear_audio()
-        if self.c.mode != PLAYING:
-            self.waveform.set_playhead(None)
-
-    def _tick(self) -> None:
-        c = self.c
-        if c.mode == RECORDING and self._recorder is not None:
-            recorder = self._recorder
-            while not recorder.frames.empty():
-                self.spectrogram.append(recorder.frames.get_nowait())
-            while not recorder.peaks.empty():
-                self._peaks.append(recorder.peaks.get_nowait())
-            self.spectrogram.render()
-            if self._peaks:
-                self._peaks = [np.concatenate(self._peaks)]
-                self.waveform.show_live(self._peaks[0], PEAK_SECONDS, LIVE_VIEW_SECONDS)
-            self.level_meter.set_peak(recorder.level)
-        elif c.mode == PLAYING and c.playing is None and c.playback is not None:
-            self.waveform.set_playhead((c.play_offset + c.playback.position) / c.features.sample_rate)
-        elif c.mode == STREAMING:
-            self.draw_stream()
-
-    def draw_stream(self) -> None:
-        c, take = self.c, self._take
+    def _run_progress(self, take, heard: int | None) -> None:
         new = take.new_frames(self._drawn)
         self._drawn += len(new)
         self.spectrogram.append(new)
         self.spectrogram.render()
         rate = take.sample_rate
-        generated = self._seam + (take.n_samples - c.run_start) / rate
-        playhead = None
-        if c.playback is not None:
-            playhead = self._seam + (c.playback.position - c.lead_samples) / rate
-        self.spectrogram.set_markers(seam=self._seam, playhead=playhead, generated=generated)
+        self._ticks += 1
+        if self._ticks % WAVEFORM_EVERY_TICKS == 0:
+            self.waveform.set_continuation(take.continuation(unheard=True))
+        seed_s = len(take.seed) / rate
+        playhead = None if heard is None else seed_s + heard / rate
+        self.spectrogram.set_markers(seam=self._seam, playhead=playhead, generated=seed_s + take.n_samples / rate)
+        self.waveform.set_playhead(playhead)
+
+    def _run_ended(self, take) -> None:
+        self._streaming = None
+        if take.n_samples == 0:  # nothing was made, and the take is gone
+            self.show_seed()
+            return
+        self._run_progress(take, None)
+        self.waveform.set_continuation(take.continuation(unheard=True))
+        self.waveform.setTitle(take_title(take))
+        stopped = None if take.heard is None else (len(take.seed) + take.kept) / take.sample_rate
+        self.spectrogram.set_markers(seam=self._seam, playhead=stopped)
+        self.spectrogram.fit()
+
+    # ------------------------------------------------------------ playback
+    def _playing(self, take, offset: int) -> None:
+        if take is None and self._shown is not None:
+            self.show_seed()
+        elif take is not None and take is not self._shown:
+            self.show_take(take)
+
+    def _position(self, take, seconds: float) -> None:
+        self._set_playhead(seconds if take is None else len(take.seed) / take.sample_rate + seconds)
+
+    def _set_playhead(self, x: float | None) -> None:
+        self.waveform.set_playhead(x)
+        if self._shown is not None:
+            self.spectrogram.set_markers(seam=self._seam, playhead=x)
+        elif self._clip is not None:
+            self.spectrogram.set_markers(seam=self._region[1] / self._clip.sample_rate, playhead=x)
+
+    # ----------------------------------------------------------- recording
+    def _recording_started(self, recorder) -> None:
+        self._recorder, self._peaks = recorder, []
+        self.level_meter.show()
+        self.waveform.clear_audio("")
+        self.spectrogram.reset(recorder.feature_config, origin_s=0.0, window_s=LIVE_VIEW_SECONDS)
+        cfg = self.c.features
+        self.spectrogram.set_top(cfg.n_bins * cfg.sample_rate / cfg.n_fft)
+
+    def _recording_ended(self) -> None:
+        self._recorder = None
+        self.level_meter.hide()
+        self.spectrogram.set_window(None)
+        if self._shown is not None:
+            self.show_take(self._shown)
+        elif self._clip is not None:
+            self.show_seed()
+        else:
+            self.waveform.clear_audio()
+
+    def _tick(self) -> None:
+        recorder = self._recorder
+        if recorder is None:
+            return
+        while not recorder.frames.empty():
+            self.spectrogram.append(recorder.frames.get_nowait())
+        while not recorder.peaks.empty():
+            self._peaks.append(recorder.peaks.get_nowait())
+        self.spectrogram.render()
+        if self._peaks:
+            self._peaks = [np.concatenate(self._peaks)]
+            self.waveform.show_live(self._peaks[0], PEAK_SECONDS, LIVE_VIEW_SECONDS)
+        self.level_meter.set_peak(recorder.level)

@@ -1,8 +1,8 @@
-"""The main window: builds the widgets and connects them to the AppController.
+"""The main window: builds the widgets and connects them to the AppController's parts.
 
-State and commands are the controller's (controller.py); drawing on the plots
-is the Display's (display.py); what each action may do in each mode is the
-table in mode.py.
+State and commands are the controller's (controller.py, and its parts seed.py,
+run.py and playback.py); drawing on the plots is the Display's (display.py);
+what each action may do in each mode is the table in mode.py.
 """
 
 from __future__ import annotations
@@ -12,16 +12,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import (QApplication, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow, QMenu,
-                               QSplitter, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog, QHBoxLayout, QLabel, QMainWindow,
+                               QMenu, QSplitter, QTabBar, QVBoxLayout, QWidget)
 
 from ..audio import recorder as recordings
 from ..core.audio_io import AUDIO_EXTENSIONS
-from .controller import DEVICE_LOST, AppController
+from .controller import AppController
 from .dialogs import ExportDialog, TrainingDialog
 from .display import Display
 from .message_bar import MessageBar
 from .model_chooser import ModelChooser
+from .seed import DEVICE_LOST
 from .settings import AppSettings
 from .settings_panel import SettingsPanel
 from .shortcuts import ShortcutsWin
@@ -48,22 +49,24 @@ class MainWindow(QMainWindow):
         c.tick.connect(lambda: self.stream_status.setText(c.status()))
         c.message.connect(lambda text, kind, group: self.message_bar.show_message(text, kind, group=group))
         c.clearMessages.connect(lambda: self.message_bar.hide_unless(DEVICE_LOST))
-        c.seedLoaded.connect(lambda: self.setWindowTitle(f"musicgen — {Path(c.seed.path).name}"))
-        c.analysisChanged.connect(lambda: self.analysis.setText(c.analysis_text()))
+        c.seed.loaded.connect(lambda clip: self.setWindowTitle(f"musicgen — {Path(clip.path).name}"))
+        c.analysisChanged.connect(self.analysis.setText)
         c.rngSeedShown.connect(self.panel.show_rng_seed)
         c.audio.devicesChanged.connect(self._show_devices)
-        self.takes.selected.connect(c.select)
+        self.takes.selected.connect(c.takes.select)
+        c.takes.selected.connect(self.takes.show_take)
+        self.display.shownChanged.connect(self._shown_changed)
         self.shortcuts = ShortcutsWin(self)
         QApplication.instance().installEventFilter(self.shortcuts)
         self.panel.restore(self.settings)
-        c.set_settings(self.panel.values())
-        self.panel.changed.connect(lambda: c.set_settings(self.panel.values()))
+        self._settings_changed()
+        self.panel.changed.connect(self._settings_changed)
         self.restoreGeometry(self.settings.geometry) if self.settings.geometry is not None else self.resize(1200, 760)
         if self.settings.window_state is not None:
             self.restoreState(self.settings.window_state)
         c.audio.choose(self.settings.input_device, self.settings.output_device)
         self.models.populate()
-        c.load_takes()
+        c.takes.load_saved()
         recordings.prune(recordings_dir, in_use=self.settings.recent_files)
         self.offer_recovery()
         self.refresh()
@@ -74,6 +77,15 @@ class MainWindow(QMainWindow):
         self.waveform = WaveformView()
         self.waveform.regionChanged.connect(self._region_changed)
         self.spectrogram = SpectrogramView()
+        self.spectrogram.setXLink(self.waveform)  # one time axis
+        self.view_tabs = QTabBar()
+        self.view_tabs.addTab("Seed")
+        self.view_tabs.addTab("Take")
+        self.view_tabs.setToolTip("Show the seed (to select the part to continue) or the selected take")
+        self.view_tabs.tabBarClicked.connect(self._tab_clicked)
+        self.log_frequency = QCheckBox("Log frequency")
+        self.log_frequency.setToolTip("Frequency on a log scale, every octave equally tall, so that notes show")
+        self.log_frequency.toggled.connect(self.spectrogram.set_log_frequency)
         self.level_meter = LevelMeter()
         self.level_meter.hide()
         self.analysis = QLabel()
@@ -92,7 +104,11 @@ class MainWindow(QMainWindow):
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
         column.addWidget(self.message_bar)
-        column.addWidget(self.analysis)
+        above = QHBoxLayout()
+        above.addWidget(self.view_tabs)
+        above.addWidget(self.analysis, 1)
+        above.addWidget(self.log_frequency)
+        column.addLayout(above)
         column.addWidget(splitter, 1)
         self.setCentralWidget(central)
 
@@ -131,33 +147,34 @@ class MainWindow(QMainWindow):
         a, c = self._action, self.controller
         self.open_action = a("Open…", QKeySequence.StandardKey.Open, self.open_file_dialog, "Load a seed from a file",
                              "open")
-        self.record_action = a("Record", "R", c.toggle_recording, "Record a seed from the microphone", "record")
+        self.record_action = a("Record", "R", c.seed.toggle_recording, "Record a seed from the microphone", "record")
         self.record_action.setCheckable(True)
-        self.play_action = a("Play seed", "Space", c.toggle_seed_playback, "Play the selected part of the seed",
+        self.play_action = a("Play seed", "Space", c.takes.toggle_seed_playback, "Play the selected part of the seed",
                              "play_seed")
-        self.continue_action = a("Continue", ["Ctrl+Return", "Ctrl+Enter"], c.continue_seed,
+        self.continue_action = a("Continue", ["Ctrl+Return", "Ctrl+Enter"], c.run.continue_seed,
                                  "Continue the selected seed as a new take, playing it as it is generated",
                                  "continue")
-        self.stop_action = a("Stop", "Esc", c.stop, "Stop generating, playing or recording", "stop")
-        self.extend_action = a("Extend", "Ctrl+Shift+Return", c.extend,
+        self.stop_action = a("Stop", "Esc", c.stop, "Stop generating or playing; cancel a recording (its file is "
+                             "kept, the seed stays)", "stop")
+        self.extend_action = a("Extend", "Ctrl+Shift+Return", c.run.extend,
                                "A new take: the selected one as heard, continued from its end", "extend")
-        self.regenerate_action = a("Regenerate", "Ctrl+Shift+R", c.regenerate,
+        self.regenerate_action = a("Regenerate", "Ctrl+Shift+R", c.run.regenerate,
                                    "A new take from the selected take's seed, with the current settings",
                                    "regenerate")
         self.export_action = a("Export…", "Ctrl+E", self.export_dialog, "Write the selected take to a WAV file",
                                "export")
-        self.play_take_action = a("Play take", "P", lambda: c.play_take(), "Play the selected take", "play_take")
-        self.compare_action = a("A/B", "B", c.compare, "Switch between the last two takes selected, at the same "
+        self.play_take_action = a("Play take", "P", lambda: c.takes.play_take(), "Play the selected take", "play_take")
+        self.compare_action = a("A/B", "B", c.takes.compare, "Switch between the last two takes selected, at the same "
                                 "point", "compare")
-        self.delete_action = a("Delete take", QKeySequence.StandardKey.Delete, c.delete_take,
+        self.delete_action = a("Delete take", QKeySequence.StandardKey.Delete, c.takes.delete,
                                "Delete the selected take (Undo brings it back)", "delete_take")
-        self.undo_action = a("Undo delete", QKeySequence.StandardKey.Undo, c.undo_delete, "Bring back the last "
+        self.undo_action = a("Undo delete", QKeySequence.StandardKey.Undo, c.takes.undo_delete, "Bring back the last "
                              "deleted take")
         self.rename_action = a("Rename take", "F2", lambda: self.takes.rename_current(), "Rename the selected take")
         self.train_action = a("Train a model…", "Ctrl+T", self.open_training, "Train a model on folders of music")
         self.load_model_action = a("Load model…", "Ctrl+M", lambda: self.models.load_dialog(), "Load a model file from disk")
         quit_action = a("Quit", QKeySequence.StandardKey.Quit, self.close, "Quit")
-        self.takes = TakePanel(c.takes, [self.play_take_action, self.compare_action, self.export_action,
+        self.takes = TakePanel(c.takes.model, [self.play_take_action, self.compare_action, self.export_action,
                                          self.delete_action])
         self._dock("Takes", self.takes)
 
@@ -188,15 +205,16 @@ class MainWindow(QMainWindow):
             if action.data():
                 action.setEnabled(c.enabled(action.data()))
         self.record_action.setChecked(c.mode.value == "recording")
-        self.undo_action.setEnabled(c.takes.can_undo and c.mode.value == "idle")
+        self.undo_action.setEnabled(c.takes.model.can_undo and c.mode.value == "idle")
         self.panel.model.setEnabled(c.enabled("choose_model") and not c.model_loading)
         for widget in (self.panel.input_device, self.panel.output_device, self.panel.refresh_devices):
             widget.setEnabled(c.enabled("choose_devices"))
         self.stream_status.setText(c.status())
         self.model_status.setText(c.model_status())
         self.audio_status.setText(c.audio.status())
-        self.takes.show_take(c.current)
         self.analysis.setText(c.analysis_text())
+        self.view_tabs.setTabEnabled(1, c.takes.current is not None and c.mode.value != "recording")
+        self.view_tabs.setEnabled(c.mode.value != "recording")
 
     # ------------------------------------------------------ models, devices
     def _devices_picked(self, *_) -> None:
@@ -209,29 +227,38 @@ class MainWindow(QMainWindow):
             if device is not None:
                 setattr(self.settings, key, device.name)
 
+    def _settings_changed(self) -> None:
+        self.controller.set_settings(self.panel.params(), self.panel.lead_in.value())
+
     def _region_changed(self) -> None:
-        self.controller.set_region(*self.waveform.region())
-        self.display.show_region()
+        self.controller.seed.set_region(*self.waveform.region())
+
+    def _tab_clicked(self, index: int) -> None:
+        self.display.show_seed() if index == 0 else self.display.show_take()
+
+    def _shown_changed(self, take) -> None:
+        self.view_tabs.setCurrentIndex(0 if take is None else 1)
+        self.view_tabs.setTabText(1, take.name if take is not None else "Take")
 
     # ---------------------------------------------------------------- seed
     def open_file_dialog(self) -> None:
         folder = str(Path(self.settings.recent_files[0]).parent) if self.settings.recent_files else ""
         path, _ = QFileDialog.getOpenFileName(self, "Open a seed", folder, AUDIO_FILTER)
         if path:
-            self.controller.load_seed(path)
+            self.controller.seed.load(path)
 
     def open_files(self, paths: list[str]) -> None:
         """Files from the command line: the first is loaded, the rest go to Open recent."""
         for path in reversed(paths[1:]):
             self.settings.add_recent_file(str(Path(path).resolve()))
         rest = f"the other {len(paths) - 1} are in File ▸ Open recent."
-        self.controller.load_seed(paths[0], then=lambda: paths[1:] and self.message_bar.show_message(
+        self.controller.seed.load(paths[0], then=lambda: paths[1:] and self.message_bar.show_message(
             f"Opened {Path(paths[0]).name}; {rest}", "info"))
 
     def _fill_recent_menu(self) -> None:
         self.recent_menu.clear()
         for path in self.settings.recent_files:
-            self.recent_menu.addAction(path).triggered.connect(lambda _=False, p=path: self.controller.load_seed(p))
+            self.recent_menu.addAction(path).triggered.connect(lambda _=False, p=path: self.controller.seed.load(p))
         if self.recent_menu.isEmpty():
             self.recent_menu.addAction("(none)").setEnabled(False)
 
@@ -241,7 +268,7 @@ class MainWindow(QMainWindow):
 
     def dropEvent(self, event) -> None:
         path = self._dropped_file(event.mimeData())
-        if path and self.controller.load_seed(path):
+        if path and self.controller.seed.load(path):
             event.acceptProposedAction()
 
     @staticmethod
@@ -259,16 +286,16 @@ class MainWindow(QMainWindow):
             when = time.strftime("%d %b %H:%M", time.localtime(path.stat().st_mtime))
             self.message_bar.show_message(
                 f"A recording was interrupted ({seconds:.1f} s, {when}). Recover it as the seed?", "info",
-                actions=[("Recover", lambda: self.controller.recover_recording(path)),
+                actions=[("Recover", lambda: self.controller.seed.recover(path)),
                          ("Discard", lambda: (recordings.discard(path), self.offer_recovery()))])
 
     # ------------------------------------------------------ export, training
     def export_dialog(self) -> None:
-        take = self.controller.current
+        take = self.controller.takes.current
         if take is not None and self.controller.enabled("export"):
             dialog = ExportDialog(self.settings, take, self)
             if dialog.exec():
-                self.controller.export(take, dialog.path, dialog.with_seed, dialog.bits, dialog.unheard)
+                self.controller.takes.export(take, dialog.path, dialog.with_seed, dialog.bits, dialog.unheard)
 
     def open_training(self) -> None:
         if self.training is None:

@@ -11,7 +11,7 @@ from pathlib import Path
 from PySide6.QtCore import QByteArray, QSettings
 
 from ..core.adapt import DEFAULT_ADAPT_SECONDS
-from ..core.session import DEFAULT_FOLLOW
+from ..core.session import DEFAULT_FOLLOW, ContinuationParams
 
 VERSION = 1  # stored so that a later version can migrate keys whose meaning changes
 MAX_RECENT = 10
@@ -64,12 +64,12 @@ class AppSettings:
     input_device = _Key("audio/input", "")
     output_device = _Key("audio/output", "")
     model = _Key("model/last", "")  # a bundled model's name or a bundle's path
-    seconds = _Key("continue/seconds", 20.0, float)
-    temperature = _Key("continue/temperature", 0.5, float)
-    follow = _Key("continue/follow", DEFAULT_FOLLOW, float)  # 1: stay close to the seed, 0: wander
-    rng_seed = _Key("continue/rng_seed", None, int)  # None: a new random seed each time
+    _seconds = _Key("continue/seconds", 20.0, float)
+    _temperature = _Key("continue/temperature", 0.5, float)
+    _follow = _Key("continue/follow", DEFAULT_FOLLOW, float)  # 1: stay close to the seed, 0: wander
+    _rng_seed = _Key("continue/rng_seed", None, int)  # None: a new random seed each time
+    _anchor = _Key("continue/anchor", True, _boolean)
     lead_in = _Key("continue/lead_in", 2.0, float)  # seconds of seed played before the continuation
-    anchor = _Key("continue/anchor", True, _boolean)
     adapt = _Key("continue/adapt", False, _boolean)
     adapt_seconds = _Key("continue/adapt_seconds", DEFAULT_ADAPT_SECONDS, float)
     export_bits = _Key("export/bits", "16")
@@ -77,6 +77,18 @@ class AppSettings:
     export_folder = _Key("export/folder", "")
     geometry = _Key("window/geometry", None, QByteArray)
     window_state = _Key("window/state", None, QByteArray)
+
+    @property
+    def params(self) -> ContinuationParams:
+        """The generation settings last used (adapting to the seed only while ``adapt`` is on)."""
+        return ContinuationParams(seconds=self._seconds, temperature=self._temperature, rng_seed=self._rng_seed,
+                                  anchor=self._anchor, adapt_seconds=self.adapt_seconds if self.adapt else 0.0,
+                                  follow=self._follow)
+
+    @params.setter
+    def params(self, p: ContinuationParams) -> None:
+        self._seconds, self._temperature, self._rng_seed = p.seconds, p.temperature, p.rng_seed
+        self._anchor, self._follow = p.anchor, p.follow
 
     def _list(self, key: str) -> list[str]:
         value = self._q.value(key)

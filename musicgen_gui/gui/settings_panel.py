@@ -16,9 +16,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from ..audio import devices
 from ..core.adapt import MAX_ADAPT_SECONDS
 from ..core.bundle import DEFAULT_MODEL, EXTENSION, bundled_model_names
-from ..core.session import MAX_SECONDS
+from ..core.session import MAX_SECONDS, ContinuationParams
 from ..core.training import training_unavailable
-from .controller import Settings
 from .settings import AppSettings
 
 LOAD_FROM_DISK = "__load__"  # the model picker's "Load from disk…" entry
@@ -63,10 +62,14 @@ class SettingsPanel(QWidget):
         self.follow.setRange(0, FOLLOW_STEPS)
         self.follow.setToolTip("How closely the continuation follows the seed's tempo, key and sound: "
                                "right stays close, left lets it wander")
+        self._follow_label = QLabel()
+        self._follow_label.setMinimumWidth(32)
+        self.follow.valueChanged.connect(self._show_follow)
         row = QHBoxLayout()
         row.addWidget(QLabel("wander"))
         row.addWidget(self.follow, 1)
         row.addWidget(QLabel("stay close"))
+        row.addWidget(self._follow_label)
         form.addRow("Follow the seed", row)
 
         self.fixed_seed = QCheckBox("Fixed")
@@ -130,32 +133,31 @@ class SettingsPanel(QWidget):
                        self.adapt_seconds.valueChanged, self.lead_in.valueChanged):
             signal.connect(self.changed)
 
-    def values(self) -> Settings:
-        return Settings(seconds=self.seconds.value(), temperature=self.temperature_value,
-                        fixed_seed=self.fixed_seed.isChecked(), rng_seed=self.rng_seed.value(),
-                        anchor=self.anchor.isChecked(), adapt_seconds=self.adapt_value,
-                        follow=self.follow.value() / FOLLOW_STEPS, lead_in=self.lead_in.value())
+    def params(self) -> ContinuationParams:
+        """What the panel says; ``rng_seed`` is None unless "Fixed" is ticked."""
+        return ContinuationParams(seconds=self.seconds.value(), temperature=self.temperature_value,
+                                  rng_seed=self.rng_seed.value() if self.fixed_seed.isChecked() else None,
+                                  anchor=self.anchor.isChecked(), adapt_seconds=self.adapt_value,
+                                  follow=self.follow.value() / FOLLOW_STEPS)
 
     def restore(self, s: AppSettings) -> None:
-        self.seconds.setValue(s.seconds)
-        self.set_temperature(s.temperature)
-        self.follow.setValue(int(round(s.follow * FOLLOW_STEPS)))
-        self.fixed_seed.setChecked(s.rng_seed is not None)
-        self.rng_seed.setValue(s.rng_seed or 0)
-        self.lead_in.setValue(s.lead_in)
-        self.anchor.setChecked(s.anchor)
+        p = s.params
+        self.seconds.setValue(p.seconds)
+        self.set_temperature(p.temperature)
+        self.follow.setValue(int(round(p.follow * FOLLOW_STEPS)))
+        self._show_follow()
+        self.fixed_seed.setChecked(p.rng_seed is not None)
+        self.rng_seed.setValue(p.rng_seed or 0)
+        self.anchor.setChecked(p.anchor)
         self.adapt.setChecked(s.adapt)
         self.adapt_seconds.setValue(s.adapt_seconds)
+        self.lead_in.setValue(s.lead_in)
 
     def save(self, s: AppSettings) -> None:
-        s.seconds = self.seconds.value()
-        s.temperature = self.temperature_value
-        s.follow = self.follow.value() / FOLLOW_STEPS
-        s.rng_seed = self.rng_seed.value() if self.fixed_seed.isChecked() else None
-        s.lead_in = self.lead_in.value()
-        s.anchor = self.anchor.isChecked()
+        s.params = self.params()
         s.adapt = self.adapt.isChecked()
-        s.adapt_seconds = self.adapt_seconds.value()
+        s.adapt_seconds = self.adapt_seconds.value()  # kept while adapting is off, for the next time
+        s.lead_in = self.lead_in.value()
 
     def fill_models(self, settings: AppSettings, user_models: Path) -> str | None:
         """List the bundled, trained and loaded models; returns the one to load (the saved choice)."""
@@ -201,6 +203,9 @@ class SettingsPanel(QWidget):
 
     def _show_temperature(self, *_) -> None:
         self._temperature_label.setText(f"{self.temperature_value:.2f}")
+
+    def _show_follow(self, *_) -> None:
+        self._follow_label.setText(f"{self.follow.value() / FOLLOW_STEPS:.2f}")
 
     @property
     def adapt_value(self) -> float:

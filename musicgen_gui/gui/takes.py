@@ -32,6 +32,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
 from ..core.audio_io import write_wav
 from ..core.fileio import atomic_file
+from ..core.session import ContinuationParams
 
 _DELETED = ".deleted"  # deleted takes wait here until the app quits, for Undo
 
@@ -46,7 +47,7 @@ def takes_dir() -> Path:
 class Take:
     sample_rate: int
     seed: np.ndarray  # the selected region, whole: an export with the seed starts with it
-    settings: dict  # seconds, temperature, rng_seed (the one used), anchor, adapt_seconds, follow
+    params: ContinuationParams | None  # its rng_seed is the one used; None until its run starts
     model: str  # the model's name or file
     source: str = ""  # the seed's file, and the region's start and end in seconds
     region_s: tuple[float, float] = (0.0, 0.0)
@@ -114,16 +115,15 @@ class Take:
 
     def summary(self) -> str:
         """One line for the list; details() has the rest."""
-        s = self.settings
         text = f"{self.name} · {self.kept / self.sample_rate:.1f} s"
         if self.unheard:
             text += f" (+{self.unheard / self.sample_rate:.1f} unheard)"
-        return text + f" · {Path(self.model).stem} · seed {s['rng_seed']}"
+        return text + f" · {Path(self.model).stem} · seed {self.params.rng_seed}"
 
     def details(self) -> str:
-        s = self.settings
         lines = [f"seed: {self.source or 'recording'} {self.region_s[0]:.2f}-{self.region_s[1]:.2f} s",
-                 f"model: {self.model}", "settings: " + ", ".join(f"{k} {v}" for k, v in s.items())]
+                 f"model: {self.model}",
+                 "settings: " + ", ".join(f"{k} {v}" for k, v in self.params.to_dict().items())]
         if self.parent:
             lines.append(f"extends take {self.parent}")
         if self.temperature_changes:
@@ -133,7 +133,7 @@ class Take:
 
     def metadata(self) -> dict:
         return {"version": 1, "name": self.name, "ident": self.ident, "model": self.model, "source": self.source,
-                "region_s": list(self.region_s), "settings": self.settings, "parent": self.parent,
+                "region_s": list(self.region_s), "settings": self.params.to_dict(), "parent": self.parent,
                 "heard": self.heard, "temperature_changes": self.temperature_changes,
                 "sample_rate": self.sample_rate, "generated": self.n_samples}
 
@@ -175,7 +175,7 @@ class TakeStore:
                 m = json.loads(meta.read_text())
                 seed, _ = sf.read(meta.parent / "seed.wav", dtype="float32")
                 continuation, _ = sf.read(meta.parent / "continuation.wav", dtype="float32")
-                takes.append(Take(int(m["sample_rate"]), seed, dict(m["settings"]), m["model"], m["source"],
+                takes.append(Take(int(m["sample_rate"]), seed, ContinuationParams.from_dict(m["settings"]), m["model"], m["source"],
                                   tuple(m["region_s"]), m["name"], m["ident"], m["parent"], m["heard"],
                                   [tuple(c) for c in m["temperature_changes"]], continuation))
             except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:

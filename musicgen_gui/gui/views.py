@@ -21,6 +21,8 @@ PLAYHEAD_PEN = pg.mkPen("#ffd54f", width=2)
 SEAM_PEN = pg.mkPen("#4fc3f7", width=2, style=Qt.PenStyle.DashLine)
 GENERATED_PEN = pg.mkPen("#81c784", width=1, style=Qt.PenStyle.DotLine)
 LABEL_FILL = pg.mkBrush(0, 0, 0, 170)  # labels stay readable over the bright parts of the image
+LOG_FLOOR_HZ = 40.0  # the log-frequency view's lowest frequency: below it an STFT bin spans an octave
+LOG_ROWS = 384  # rows of the log-frequency image, spaced evenly in log frequency
 
 
 class _SelectingViewBox(pg.ViewBox):
@@ -39,7 +41,11 @@ class _SelectingViewBox(pg.ViewBox):
 
 
 class _Region(pg.LinearRegionItem):
-    """Its edges move; a drag inside it selects afresh (the view box gets it), as in an audio editor."""
+    """Its edges move; a drag inside it selects afresh (the view box gets it), as in an audio editor.
+    Its body never claims a drag: pyqtgraph gives a drag to the item that claimed it on hover."""
+
+    def hoverEvent(self, ev):
+        pass
 
     def mouseDragEvent(self, ev):
         ev.ignore()
@@ -54,7 +60,8 @@ def _setup(plot: pg.PlotWidget) -> None:
 
 
 class WaveformView(pg.PlotWidget):
-    """The loaded clip; the draggable region picks the part used as the seed."""
+    """The loaded clip, where dragging selects the part used as the seed; or a take: its seed, and its
+    continuation after the seam (nothing to select)."""
 
     regionChanged = Signal()  # after the user lets go of the region
 
@@ -68,6 +75,14 @@ class WaveformView(pg.PlotWidget):
         self._curve = self.plot(pen=pg.mkPen("#90caf9"))
         self._curve.setDownsampling(auto=True, method="peak")
         self._curve.setClipToView(True)
+        self._continuation = self.plot(pen=pg.mkPen("#81c784"))
+        self._continuation.setDownsampling(auto=True, method="peak")
+        self._continuation.setClipToView(True)
+        self._seam = pg.InfiniteLine(pen=SEAM_PEN)
+        self._seam.hide()
+        self.addItem(self._seam)
+        self._selecting = False
+        self._seam_s = 0.0
         self._region = _Region(brush=pg.mkBrush(79, 195, 247, 50))
         self._region.sigRegionChanged.connect(self._show_region)
         self._region.sigRegionChangeFinished.connect(self.regionChanged)
@@ -82,30 +97,53 @@ class WaveformView(pg.PlotWidget):
         self.setXRange(0, 1)
 
     def _dragged(self, start: float, end: float, finished: bool) -> None:
-        if self._length:
+        if self._length and self._selecting:
             limit = self._length / self._rate
             self._region.setRegion((max(0.0, start), min(limit, end)))
             if finished:
                 self.regionChanged.emit()
 
     def _show_region(self) -> None:
-        if self._length:
+        if self._length and self._selecting:
             start, end = (n / self._rate for n in self.region())
             self.setTitle(f"Seed: {start:.2f}–{end:.2f} s selected ({end - start:.2f} s of "
                           f"{self._length / self._rate:.2f} s); drag to select")
 
-    def set_audio(self, samples: np.ndarray, rate: int) -> None:
-        self._rate, self._length = rate, len(samples)
+    def set_audio(self, samples: np.ndarray, rate: int, region: tuple[int, int] | None = None) -> None:
+        """A seed clip, with ``region`` (samples; None: all of it) selected."""
+        self._rate, self._length, self._selecting = rate, len(samples), True
         seconds = len(samples) / rate
         self._curve.setData(np.arange(len(samples)) / rate, samples)
+        self._continuation.setData([], [])
+        self._seam.hide()
         self._hint.hide()
         self._region.setBounds((0, seconds))
-        self._region.setRegion((0, seconds))
+        start, end = region if region is not None else (0, len(samples))
+        self._region.setRegion((start / rate, end / rate))
         self._region.show()
+        self._show_region()
         self.setXRange(0, seconds, padding=0.01)
+
+    def show_take(self, title: str, seed: np.ndarray, continuation: np.ndarray, rate: int) -> None:
+        """A take: its seed from 0 s, its continuation from the seam."""
+        self._rate, self._length, self._selecting = rate, 0, False
+        self._region.hide()
+        self._hint.hide()
+        self._curve.setData(np.arange(len(seed)) / rate, seed)
+        self._seam_s = len(seed) / rate
+        self._seam.setValue(self._seam_s)
+        self._seam.show()
+        self.set_continuation(continuation)
+        self.setTitle(title)
+
+    def set_continuation(self, samples: np.ndarray) -> None:
+        """The take's continuation so far (it grows while it streams)."""
+        self._continuation.setData(self._seam_s + np.arange(len(samples)) / self._rate, samples)
 
     def clear_audio(self, hint: str = EMPTY_HINT) -> None:
         self._curve.setData([], [])
+        self._continuation.setData([], [])
+        self._seam.hide()
         self._region.hide()
         self._hint.setText(hint)
         self._hint.setVisible(bool(hint))
@@ -122,9 +160,12 @@ class WaveformView(pg.PlotWidget):
         self.setTitle(f"Recording: {len(peaks) * step_s:.1f} s · press R again to stop and use it as the seed")
 
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
-        """What the curve draws now: (seconds, values)."""
-        x, y = self._curve.getData()
-        return (np.zeros(0), np.zeros(0)) if x is None else (x, y)
+        """What the curves draw now, the seed's then the continuation's: (seconds, values)."""
+        parts = [c.getData() for c in (self._curve, self._continuation)]
+        parts = [(x, y) for x, y in parts if x is not None]
+        if not parts:
+            return np.zeros(0), np.zeros(0)
+        return np.concatenate([x for x, _ in parts]), np.concatenate([y for _, y in parts])
 
     def region(self) -> tuple[int, int]:
         """The selected part, in samples."""
@@ -173,6 +214,7 @@ class SpectrogramView(pg.PlotWidget):
             item.hide()
             self.addItem(item)
         self._right = None
+        self._log = False
         self.reset(FeatureConfig(), origin_s=0.0)
         self.setXRange(0.0, 30.0, padding=0)
 
@@ -185,13 +227,40 @@ class SpectrogramView(pg.PlotWidget):
         self._db = np.full((256, cfg.n_bins), DB_RANGE[0], np.float32)
         self._n = 0
         self._image.clear()
-        self.setYRange(0, cfg.n_bins * cfg.sample_rate / cfg.n_fft, padding=0)
+        self._top_hz = self._image_top = cfg.n_bins * cfg.sample_rate / cfg.n_fft
+        self._show_frequencies()
         self._right = None
         self.set_markers()
 
     def set_top(self, hz: float) -> None:
         """Keep the frequency axis at ``hz`` (the model's range), whatever rate the frames have."""
-        self.setYRange(0, hz, padding=0)
+        self._top_hz = hz
+        self._show_frequencies()
+
+    def set_log_frequency(self, on: bool) -> None:
+        """Frequency on a log scale (octaves equally tall, as notes are heard), or linear."""
+        self._log = on
+        self.getAxis("left").setLogMode(on)
+        self._show_frequencies()
+        self._drawn = -1
+        self.render()
+
+    @property
+    def log_frequency(self) -> bool:
+        return self._log
+
+    def _show_frequencies(self) -> None:
+        if self._log:
+            self.setYRange(math.log10(LOG_FLOOR_HZ), math.log10(self._top_hz), padding=0)
+        else:
+            self.setYRange(0, self._top_hz, padding=0)
+
+    def _log_rows(self, image: np.ndarray) -> np.ndarray:
+        """The image's columns (bins) resampled to rows evenly spaced in log frequency."""
+        cfg = self._cfg
+        hz = LOG_FLOOR_HZ * (self._image_top / LOG_FLOOR_HZ) ** np.linspace(0.0, 1.0, LOG_ROWS)
+        bins = np.minimum(np.rint(hz * cfg.n_fft / cfg.sample_rate).astype(int), cfg.n_bins - 1)
+        return image[:, bins]
 
     def set_window(self, window_s: float | None) -> None:
         """Scroll through the last ``window_s`` seconds, or (None) show every frame."""
@@ -231,10 +300,14 @@ class SpectrogramView(pg.PlotWidget):
         shown = self._db[first:self._n]
         if not len(shown):
             return
-        self._image.setImage(shown, levels=DB_RANGE, autoLevels=False)
-        top = self._cfg.n_bins * self._cfg.sample_rate / self._cfg.n_fft
         left = self._x0 + first * self._dt
-        self._image.setRect(left, 0, len(shown) * self._dt, top)
+        if self._log:
+            self._image.setImage(self._log_rows(shown), levels=DB_RANGE, autoLevels=False)
+            bottom = math.log10(LOG_FLOOR_HZ)
+            self._image.setRect(left, bottom, len(shown) * self._dt, math.log10(self._image_top) - bottom)
+        else:
+            self._image.setImage(shown, levels=DB_RANGE, autoLevels=False)
+            self._image.setRect(left, 0, len(shown) * self._dt, self._image_top)
         if self._window is not None:  # never wider than what there is: no empty black area
             self.setXRange(max(self._x0, self.end_time - self._window * self._dt),
                            max(self.end_time, self._x0 + self._window * self._dt), padding=0)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QThread, Signal
+from PySide6.QtCore import QObject, QThread, Signal
 
 from ..core.errors import MusicgenError
 from ..core.training import train  # TensorFlow is imported only inside train()
@@ -75,3 +75,34 @@ class TrainingWorker(QThread):
             self.failed.emit(describe(exc))
         else:
             self.done.emit(str(path))
+
+
+class Jobs(QObject):
+    """The one-off background jobs in flight (loading, analysing, saving, exporting): each a CallWorker,
+    kept until its thread has ended."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self._jobs: set[CallWorker] = set()
+
+    def run(self, fn: Callable[[], object], on_done, on_failed) -> CallWorker:
+        job = CallWorker(fn)
+        job.done.connect(on_done)
+        job.failed.connect(on_failed)
+        job.finished.connect(self._finished)
+        self._jobs.add(job)
+        job.start()
+        return job
+
+    def _finished(self) -> None:
+        job = self.sender()
+        job.wait()
+        self._jobs.discard(job)
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._jobs)
+
+    def wait_all(self) -> None:
+        for job in list(self._jobs):
+            job.wait()

@@ -21,32 +21,33 @@ from PySide6.QtWidgets import QApplication
 from musicgen_gui.audio import devices
 from musicgen_gui.gui.main_window import MainWindow
 from musicgen_gui.gui.mode import IDLE
+from musicgen_gui.core.session import ContinuationParams
 from musicgen_gui.gui.settings import AppSettings
 
 folder, model, seed = map(Path, sys.argv[1:])
 app = QApplication([])
 found = devices.list_devices(devices.INPUT) + devices.list_devices(devices.OUTPUT)
 settings = AppSettings(folder / "settings.ini")
-settings.model, settings.seconds = str(model), 1.0
+settings.model, settings.params = str(model), ContinuationParams(seconds=1.0)
 window = MainWindow(settings, recordings_dir=folder / "recordings", takes_dir=folder / "takes")
 window.show()
 c = window.controller
 while c.bundle is None:
     app.processEvents()
 result = dict(devices=len(found), status=window.audio_status.text(), record=window.record_action.isEnabled())
-c.load_seed(seed)
-while c.seed is None:
+c.seed.load(seed)
+while c.seed.clip is None:
     app.processEvents()
 result["play"] = window.play_action.isEnabled()
-c.toggle_recording()  # the shortcuts' slots do nothing
-c.toggle_seed_playback()
+c.seed.toggle_recording()  # the shortcuts' slots do nothing
+c.takes.toggle_seed_playback()
 result["mode_after_shortcuts"] = c.mode.value
-c.continue_seed()
-while c.mode != IDLE or c.generation.running:
+c.run.continue_seed()
+while c.mode != IDLE or c.run.generation.running:
     app.processEvents()
-c.export(c.current, str(folder / "take.wav"), with_seed=False, bits="16")
+c.takes.export(c.takes.current, str(folder / "take.wav"), with_seed=False, bits="16")
 window.close()
-result["generated"] = c.current.n_samples
+result["generated"] = c.takes.current.n_samples
 print(json.dumps(result))
 """
 
@@ -78,13 +79,13 @@ def test_streaming_stops_with_a_message_when_the_speaker_goes_away(doomed_sound_
     window.panel.seconds.setValue(600.0)
     window.continue_action.trigger()
     assert c.mode == STREAMING
-    qtbot.waitUntil(lambda: c.playback.position > 0, timeout=20000)
+    qtbot.waitUntil(lambda: c.run.playback.position > 0 and c.run.take.n_samples > 0, timeout=20000)
     doomed_sound_server.kill()
     qtbot.waitUntil(lambda: c.mode.value == "idle", timeout=20000)
     assert window.message_bar.text.startswith(f"Playback stopped: {window.settings.output_device}")
     assert "stopped working. Anything generated is kept" in window.message_bar.text
-    qtbot.waitUntil(lambda: not c.generation.running)
-    assert c.current.n_samples > 0  # what was generated is kept, and can be exported
+    qtbot.waitUntil(lambda: not c.run.generation.running)
+    assert c.takes.current.n_samples > 0  # what was generated is kept, and can be exported
     assert window.export_action.isEnabled() and not window.play_action.isEnabled()
     assert window.audio_status.text() == "No speakers: playback is off"
     window.panel.refresh_devices.click()  # the server is gone: nothing is found
@@ -98,14 +99,14 @@ def test_playing_the_seed_stops_with_a_message_when_the_audio_process_dies(qtbot
     assert load(qtbot, window, write_chord("long.wav", 20.0))
     window.play_action.trigger()
     assert c.mode == PLAYING
-    qtbot.waitUntil(lambda: c.playback.position > 0, timeout=20000)
+    qtbot.waitUntil(lambda: c.takes.playback.position > 0, timeout=20000)
     os.kill(c.audio.player.pid, signal.SIGKILL)
     qtbot.waitUntil(lambda: c.mode.value == "idle", timeout=20000)
     assert window.message_bar.text.startswith("Playback stopped: the audio process ended.")
     window.panel.refresh_devices.click()  # a new audio process: playing works again
     assert c.audio.player is not None and window.play_action.isEnabled()
     window.play_action.trigger()
-    qtbot.waitUntil(lambda: c.playback.position > 0, timeout=20000)
+    qtbot.waitUntil(lambda: c.takes.playback.position > 0, timeout=20000)
     c.stop()
 
 
@@ -120,7 +121,7 @@ def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_soun
     qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
                     timeout=15000)
     doomed_sound_server.kill()
-    qtbot.waitUntil(lambda: c.mode.value == "idle" and c.seed is not None, timeout=20000)
+    qtbot.waitUntil(lambda: c.mode.value == "idle" and c.seed.clip is not None, timeout=20000)
     feeder.wait()
     # The speakers went with the server too, found by another timer in either order: both are said.
     qtbot.waitUntil(lambda: "Playback is off:" in window.message_bar.text, timeout=20000)
@@ -128,7 +129,7 @@ def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_soun
     assert len(lines) == 2
     assert any(line.startswith("Recording stopped:") and "recorded so far are the seed" in line for line in lines)
     assert window.audio_status.text() == "No audio device: recording and playback are off"
-    assert c.seed.path.startswith(str(tmp_path / "recordings"))
-    assert abs(len(c.seed.samples) / c.seed.sample_rate - recorder.samples_written / recorder.sample_rate) < 0.01
-    assert np.abs(c.seed.samples[-11025:]).max() > 0.3  # the chord up to the end
+    assert c.seed.clip.path.startswith(str(tmp_path / "recordings"))
+    assert abs(len(c.seed.clip.samples) / c.seed.clip.sample_rate - recorder.samples_written / recorder.sample_rate) < 0.01
+    assert np.abs(c.seed.clip.samples[-11025:]).max() > 0.3  # the chord up to the end
     assert not window.record_action.isEnabled()

@@ -62,10 +62,10 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     window.record_action.trigger()  # stop while the chord still sounds: the seed ends mid-chord
     feeder.terminate()
     feeder.wait()
-    qtbot.waitUntil(lambda: c.seed is not None)
+    qtbot.waitUntil(lambda: c.seed.clip is not None)
     assert c.mode == IDLE and not window.stream_status.text().startswith("●")
-    assert c.seed.path.startswith(str(tmp_path / "recordings"))
-    seconds = len(c.seed.samples) / RATE
+    assert c.seed.clip.path.startswith(str(tmp_path / "recordings"))
+    seconds = len(c.seed.clip.samples) / RATE
     window.waveform.set_region(1.0, seconds)  # skip the silence before the chord arrived
 
     speaker = sound_server.record_speaker(RATE)
@@ -73,12 +73,12 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     assert c.mode == STREAMING
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=60000)
     heard = speaker.stop()
-    assert c.stats["underruns"] == 0
+    assert c.run.stats["underruns"] == 0
     assert window.message_bar.text == ""
 
-    take = c.current
+    take = c.takes.current
     out = tmp_path / "take.wav"
-    c.export(take, str(out), with_seed=True, bits="float")
+    c.takes.export(take, str(out), with_seed=True, bits="float")
     qtbot.waitUntil(out.exists)
     exported, _ = sf.read(out, dtype="float32")
     seed, continuation = take.seed, take.continuation()
@@ -119,7 +119,7 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbo
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=10000)
     heard = speaker.stop()
     # Exactly the region: it is found in what was heard, and nothing else was played.
-    region = c.region_samples()
+    region = c.seed.region_samples()
     assert len(region) == RATE and best_alignment(lowpass(heard), lowpass(region))[1] > 0.95
     # Timed from the sound itself, not from the alignment: the chord repeats every 337 samples,
     # so a block the loaded server drops or repeats moves the best alignment by whole periods.
@@ -155,18 +155,18 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     window.panel.seconds.setValue(60.0)
     window.panel.lead_in.setValue(0.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: c.playback is not None and c.playback.position > RATE, timeout=20000)
-    qtbot.waitUntil(lambda: c.run_take.n_samples > c.playback.position + RATE)  # generation is ahead
+    qtbot.waitUntil(lambda: c.run.playback is not None and c.run.playback.position > RATE, timeout=20000)
+    qtbot.waitUntil(lambda: c.run.take.n_samples > c.run.playback.position + RATE)  # generation is ahead
     window.stop_action.trigger()
-    take = c.current
-    qtbot.waitUntil(lambda: not c.generation.running)
+    take = c.takes.current
+    qtbot.waitUntil(lambda: not c.run.generation.running)
     assert RATE <= take.kept < take.n_samples and take.unheard >= RATE
     assert "generated after Stop" in window.stream_status.text()
     out = tmp_path / "heard.wav"
-    c.export(take, str(out), with_seed=False, bits="float")
+    c.takes.export(take, str(out), with_seed=False, bits="float")
     qtbot.waitUntil(out.exists)
     assert sf.info(out).frames == take.kept
-    c.export(take, str(tmp_path / "all.wav"), with_seed=False, bits="float", unheard=True)
+    c.takes.export(take, str(tmp_path / "all.wav"), with_seed=False, bits="float", unheard=True)
     qtbot.waitUntil((tmp_path / "all.wav").exists)
     assert sf.info(tmp_path / "all.wav").frames == take.n_samples
 
@@ -179,16 +179,16 @@ def test_a_b_switches_between_two_takes_at_the_same_point(qtbot, sound_server, m
     window.panel.lead_in.setValue(0.0)
     for _ in range(2):
         window.continue_action.trigger()
-        qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=30000)
-    first, second = c.takes.takes()
-    assert c.current is second and window.compare_action.isEnabled()
+        qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running, timeout=30000)
+    first, second = c.takes.model.takes()
+    assert c.takes.current is second and window.compare_action.isEnabled()
     window.play_take_action.trigger()
-    assert c.mode == PLAYING and c.playing is second
-    qtbot.waitUntil(lambda: c.playback.position > RATE, timeout=10000)
+    assert c.mode == PLAYING and c.takes.played is second
+    qtbot.waitUntil(lambda: c.takes.playback.position > RATE, timeout=10000)
     window.compare_action.trigger()  # B: the other take, from where the first had got to
-    assert c.playing is first and c.play_offset > RATE
-    qtbot.waitUntil(lambda: c.playback.position > RATE // 2, timeout=10000)
+    assert c.takes.played is first and c.takes.offset > RATE
+    qtbot.waitUntil(lambda: c.takes.playback.position > RATE // 2, timeout=10000)
     window.compare_action.trigger()
-    assert c.playing is second and c.play_offset > 1.5 * RATE
+    assert c.takes.played is second and c.takes.offset > 1.5 * RATE
     window.stop_action.trigger()
     assert c.mode == IDLE

@@ -54,7 +54,7 @@ def test_malformed_seeds_show_the_cli_message_and_the_window_stays_usable(qtbot,
         expected = cli_error(capsys, tmp_path, path, tiny_bundle_path)
         assert not load(qtbot, window, path), case
         assert window.message_bar.text == expected, case
-        assert c.seed is None and c.mode == IDLE
+        assert c.seed.clip is None and c.mode == IDLE
     short = tmp_path / "short.wav"
     sf.write(short, chord(seconds=0.1), SR)
     expected = cli_error(capsys, tmp_path, short, tiny_bundle_path)
@@ -65,8 +65,8 @@ def test_malformed_seeds_show_the_cli_message_and_the_window_stays_usable(qtbot,
     assert window.message_bar.text == ""
     window.panel.seconds.setValue(1.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=20000)
-    assert c.current.n_samples == SR
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running, timeout=20000)
+    assert c.takes.current.n_samples == SR
 
 
 @pytest.mark.parametrize("case", ["audio file", "empty zip", "text"])
@@ -96,8 +96,8 @@ def generate(qtbot, window, seed_file, seconds):
     window.panel.seconds.setValue(seconds)
     window.continue_action.trigger()
     c = window.controller
-    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running and not c.busy, timeout=60000)
-    return c.current
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running and not c.busy, timeout=60000)
+    return c.takes.current
 
 
 @pytest.mark.parametrize("disk", ["full", "read-only"])
@@ -106,7 +106,7 @@ def test_export_to_a_full_disk_or_a_read_only_folder_is_reported_and_leaves_noth
     take = generate(qtbot, window, chord_file, 2.0)
     with tmpfs(tmp_path / "disk", size="64k", read_only=disk == "read-only") as folder:
         out = folder / "take.wav"
-        window.controller.export(take, str(out), with_seed=True, bits="float")
+        window.controller.takes.export(take, str(out), with_seed=True, bits="float")
         reason = "No space left on device" if disk == "full" else "Read-only file system"
         qtbot.waitUntil(lambda: window.message_bar.text == f"cannot write {out}: {reason}")
         qtbot.waitUntil(lambda: not window.controller.busy)
@@ -117,7 +117,7 @@ def test_export_to_a_full_disk_or_a_read_only_folder_is_reported_and_leaves_noth
 def test_quitting_during_an_export_finishes_the_file(qtbot, window, chord_file, tmp_path):
     take = generate(qtbot, window, chord_file, 30.0)
     out = tmp_path / "take.wav"
-    window.controller.export(take, str(out), with_seed=True, bits="24")
+    window.controller.takes.export(take, str(out), with_seed=True, bits="24")
     window.close()
     assert sf.info(out).frames == len(take.seed) + 30 * SR
     assert [p.name for p in tmp_path.glob(".take.wav*")] == []

@@ -6,7 +6,8 @@ from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
-from musicgen_gui.gui.controller import DEVICE_LOST
+from musicgen_gui.core.session import ContinuationParams
+from musicgen_gui.gui.seed import DEVICE_LOST
 from musicgen_gui.gui.dialogs import ExportDialog
 from musicgen_gui.gui.mode import IDLE, STREAMING, TABLE
 from musicgen_gui.gui.settings import AppSettings
@@ -41,9 +42,9 @@ def test_without_audio_devices_the_app_says_so_and_still_continues(qtbot, window
 def test_dropping_a_file_on_a_plot_loads_it_as_the_seed(qtbot, window, chord_file):
     c = window.controller
     assert drop(window.spectrogram.viewport(), chord_file)
-    qtbot.waitUntil(lambda: c.seed is not None)
-    assert c.seed.sample_rate == c.bundle.features.sample_rate == RATE
-    assert len(c.seed.samples) == 4 * RATE  # downmixed and resampled from 44.1 kHz stereo
+    qtbot.waitUntil(lambda: c.seed.clip is not None)
+    assert c.seed.clip.sample_rate == c.bundle.features.sample_rate == RATE
+    assert len(c.seed.clip.samples) == 4 * RATE  # downmixed and resampled from 44.1 kHz stereo
     assert window.settings.recent_files == [str(chord_file)]
     assert window.message_bar.text == ""
 
@@ -52,7 +53,7 @@ def test_dropping_something_else_is_refused(qtbot, window, tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not audio")
     assert not drop(window, text)
-    assert window.controller.seed is None
+    assert window.controller.seed.clip is None
 
 
 def test_a_broken_file_is_reported_in_the_message_bar(qtbot, window, tmp_path):
@@ -60,7 +61,7 @@ def test_a_broken_file_is_reported_in_the_message_bar(qtbot, window, tmp_path):
     bad.write_bytes(b"RIFF not really a wave file")
     assert not load(qtbot, window, bad)
     assert "broken.wav" in window.message_bar.text
-    assert window.controller.seed is None
+    assert window.controller.seed.clip is None
 
 
 def test_messages_of_one_group_stack_and_any_other_replaces_them(qtbot, window):
@@ -91,13 +92,13 @@ def test_the_selected_region_is_the_seed_and_is_exported_whole(qtbot, window, ch
     c = window.controller
     assert load(qtbot, window, chord_file)
     window.waveform.set_region(1.0, 2.5)
-    region = c.seed.samples[RATE:int(2.5 * RATE)]
+    region = c.seed.clip.samples[RATE:int(2.5 * RATE)]
     assert "1.50 s" in window.waveform.plotItem.titleLabel.text
     window.panel.seconds.setValue(1.0)
     take = run_to_end(qtbot, window)
     assert np.array_equal(take.seed, region)  # whole, not trimmed to the frame grid
     out = tmp_path / "both.wav"
-    c.export(take, str(out), with_seed=True, bits="float")
+    c.takes.export(take, str(out), with_seed=True, bits="float")
     qtbot.waitUntil(lambda: "Exported" in window.message_bar.text)
     written, _ = sf.read(out, dtype="float32")
     assert np.array_equal(written[:len(region)], region)
@@ -113,7 +114,7 @@ def test_continue_streams_frames_to_the_spectrogram_and_makes_a_take(qtbot, wind
     take = run_to_end(qtbot, window)
     assert take.n_samples == take.kept == 2 * RATE
     assert window.spectrogram.frame_count - seed_frames >= 2 * RATE // c.bundle.features.hop
-    assert c.takes.rowCount() == 1 and take.name == "Take 1"
+    assert c.takes.model.rowCount() == 1 and take.name == "Take 1"
     assert window.export_action.isEnabled() and window.extend_action.isEnabled()
     assert window.stream_status.text() == "Take 1: 2.0 s"  # not what was shown while streaming
 
@@ -138,8 +139,8 @@ def test_adapting_to_the_seed_says_so_then_streams_the_continuation(qtbot, windo
     window.continue_action.trigger()
     qtbot.waitUntil(lambda: "adapting the model to the seed" in window.stream_status.text(), timeout=5000)
     c = window.controller
-    qtbot.waitUntil(lambda: c.mode == IDLE and not c.generation.running, timeout=30000)
-    assert c.current.n_samples == RATE and c.current.settings["adapt_seconds"] == 4.0
+    qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running, timeout=30000)
+    assert c.takes.current.n_samples == RATE and c.takes.current.params.adapt_seconds == 4.0
 
 
 def test_a_too_short_seed_disables_continue_and_says_why(qtbot, window, chord_file):
@@ -149,7 +150,7 @@ def test_a_too_short_seed_disables_continue_and_says_why(qtbot, window, chord_fi
     assert window.stream_status.text().startswith("Continue is off: the seed is too short (0.10 s); "
                                                   "it must be at least 0.21 s")
     window.continue_action.trigger()
-    assert window.controller.mode == IDLE and window.controller.takes.rowCount() == 0
+    assert window.controller.mode == IDLE and window.controller.takes.model.rowCount() == 0
     window.waveform.set_region(1.0, 2.0)
     assert window.continue_action.isEnabled() and window.stream_status.text() == ""
 
@@ -161,7 +162,7 @@ def test_export_writes_a_wav_of_the_right_length(qtbot, window, chord_file, tmp_
     window.panel.seconds.setValue(1.5)
     take = run_to_end(qtbot, window)
     out = tmp_path / "take.wav"
-    window.controller.export(take, str(out), with_seed=with_seed, bits=bits)
+    window.controller.takes.export(take, str(out), with_seed=with_seed, bits=bits)
     qtbot.waitUntil(out.exists)  # written atomically: it appears complete
     info = sf.info(out)
     expected = take.kept + (len(take.seed) if with_seed else 0)
@@ -174,7 +175,7 @@ def test_an_export_error_is_shown(qtbot, window, chord_file, tmp_path):
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)
     take = run_to_end(qtbot, window)
-    window.controller.export(take, str(tmp_path / "no such folder" / "take.wav"), with_seed=False, bits="16")
+    window.controller.takes.export(take, str(tmp_path / "no such folder" / "take.wav"), with_seed=False, bits="16")
     qtbot.waitUntil(lambda: "does not exist" in window.message_bar.text)
 
 
@@ -218,7 +219,7 @@ def test_every_continue_extend_and_regenerate_makes_a_take_and_keeps_the_others(
     window.waveform.set_region(0.5, 3.0)  # moving the region drops nothing
     regenerated = run_to_end(qtbot, window, window.regenerate_action)
     assert np.array_equal(regenerated.seed, extended.seed)  # the selected take's seed, not the new region
-    assert [t.name for t in c.takes.takes()] == ["Take 1", "Take 2", "Take 3"]
+    assert [t.name for t in c.takes.model.takes()] == ["Take 1", "Take 2", "Take 3"]
     assert np.array_equal(first.continuation(), kept)
 
 
@@ -228,10 +229,10 @@ def test_the_shown_random_seed_with_fixed_reproduces_a_take_sample_for_sample(qt
     window.panel.fixed_seed.setChecked(False)
     first = run_to_end(qtbot, window)
     qtbot.wait(500)  # the next run is primed meanwhile, with a seed of its own
-    assert window.panel.rng_seed.value() == first.settings["rng_seed"]
+    assert window.panel.rng_seed.value() == first.params.rng_seed
     window.panel.fixed_seed.setChecked(True)
     again = run_to_end(qtbot, window, window.regenerate_action)
-    assert again.settings["rng_seed"] == first.settings["rng_seed"]
+    assert again.params.rng_seed == first.params.rng_seed
     assert np.array_equal(again.continuation(), first.continuation())
 
 
@@ -242,18 +243,18 @@ def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_aud
     window.panel.seconds.setValue(1.0)
     run_to_end(qtbot, window)
     second = run_to_end(qtbot, window)
-    assert c.takes.setData(c.takes.index(0), "the good one")
+    assert c.takes.model.setData(c.takes.model.index(0), "the good one")
     window.delete_action.trigger()
-    assert [t.name for t in c.takes.takes()] == ["the good one"]
+    assert [t.name for t in c.takes.model.takes()] == ["the good one"]
     window.undo_action.trigger()
-    assert [t.name for t in c.takes.takes()] == ["the good one", "Take 2"] and c.current is second
+    assert [t.name for t in c.takes.model.takes()] == ["the good one", "Take 2"] and c.takes.current is second
     window.delete_action.trigger()
     window.close()
     again = make_window(AppSettings(window.settings.path))
-    takes = again.controller.takes.takes()
+    takes = again.controller.takes.model.takes()
     assert [t.name for t in takes] == ["the good one"]
-    assert takes[0].n_samples == RATE and takes[0].settings["rng_seed"] == c.takes.takes()[0].settings["rng_seed"]
-    again.controller.select(takes[0])  # its tempo and key, from the saved samples
+    assert takes[0].n_samples == RATE and takes[0].params.rng_seed == c.takes.model.takes()[0].params.rng_seed
+    again.controller.takes.select(takes[0])  # its tempo and key, from the saved samples
     qtbot.waitUntil(lambda: not again.controller.busy)
     assert again.analysis.text().startswith("the good one: ")
 
@@ -263,14 +264,14 @@ def test_stop_cancels_generation_applies_variation_live_and_leaves_no_thread(qtb
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: c.current.n_frames > 0)
+    qtbot.waitUntil(lambda: c.takes.current.n_frames > 0)
     window.panel.set_temperature(1.5)  # reaches the running worker as a message
-    qtbot.waitUntil(lambda: bool(c.current.temperature_changes), timeout=10000)
-    assert c.current.temperature_changes[0][1] == 1.5
+    qtbot.waitUntil(lambda: bool(c.takes.current.temperature_changes), timeout=10000)
+    assert c.takes.current.temperature_changes[0][1] == 1.5
     window.stop_action.trigger()
     assert c.mode == IDLE
-    qtbot.waitUntil(lambda: not c.generation.running and not c.busy)
-    assert 0 < c.current.n_samples < 600 * RATE
+    qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
+    assert 0 < c.takes.current.n_samples < 600 * RATE
     # no_dangling_threads fails the test if anything is still running
 
 
@@ -278,7 +279,7 @@ def test_closing_while_generating_waits_for_the_worker(qtbot, window, chord_file
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: window.controller.current.n_frames > 0)
+    qtbot.waitUntil(lambda: window.controller.takes.current.n_frames > 0)
     window.close()
 
 
@@ -297,10 +298,10 @@ def test_settings_survive_a_restart(qtbot, no_audio, make_window, tmp_path, tiny
     first.close()
     second = make_window(AppSettings(tmp_path / "settings.ini"), model=False)
     qtbot.waitUntil(lambda: second.controller.bundle is not None)
-    values = second.panel.values()
-    assert (values.seconds, values.temperature, values.follow, values.rng_seed) == (42.0, 0.8, 0.2, 1234)
-    assert values.fixed_seed and values.lead_in == 3.5 and not values.anchor and values.adapt_seconds == 20.0
-    assert second.controller.settings == values
+    assert second.panel.params() == ContinuationParams(seconds=42.0, temperature=0.8, rng_seed=1234, anchor=False,
+                                                      adapt_seconds=20.0, follow=0.2)
+    assert second.panel.lead_in.value() == 3.5 and second.panel.fixed_seed.isChecked()
+    assert (second.controller.params, second.controller.lead_in) == (second.panel.params(), 3.5)
     assert second.panel.selected_model() == str(tiny_bundle_path)
     assert (second.width(), second.height()) == (700, 520)
 
@@ -324,10 +325,10 @@ def test_keyboard_shortcuts_work_wherever_focus_is(qtbot, window, chord_file):
     qtbot.waitUntil(window.isActiveWindow)
     qtbot.keyClick(window, Qt.Key.Key_Return, Qt.KeyboardModifier.ControlModifier)
     assert c.mode == STREAMING
-    qtbot.waitUntil(lambda: c.current.n_samples > 0)
+    qtbot.waitUntil(lambda: c.takes.current.n_samples > 0)
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert c.mode == IDLE
-    qtbot.waitUntil(lambda: not c.generation.running and not c.busy)
+    qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
     window.panel.seconds.setFocus()  # a spin box's own Ctrl+E would move its cursor
     opened = []
     QTimer.singleShot(100, lambda: (opened.append(QApplication.activeModalWidget()),
@@ -339,8 +340,8 @@ def test_keyboard_shortcuts_work_wherever_focus_is(qtbot, window, chord_file):
 def test_several_files_open_the_first_and_list_the_rest(qtbot, window, write_chord):
     files = [write_chord(f"{n}.wav", 1.0) for n in ("one", "two", "three")]
     window.open_files([str(f) for f in files])
-    qtbot.waitUntil(lambda: window.controller.seed is not None)
-    assert window.controller.seed.path == str(files[0])
+    qtbot.waitUntil(lambda: window.controller.seed.clip is not None)
+    assert window.controller.seed.clip.path == str(files[0])
     assert window.settings.recent_files[:3] == [str(f) for f in files]
     assert "the other 2 are in File ▸ Open recent" in window.message_bar.text
 
@@ -372,7 +373,7 @@ def test_dragging_anywhere_on_the_waveform_selects_a_region_and_shows_its_length
     for seconds in np.linspace(1.1, 3.0, 10):
         send(QEvent.Type.MouseMove, seconds, Qt.MouseButton.LeftButton)
     send(QEvent.Type.MouseButtonRelease, 3.0, Qt.MouseButton.NoButton)
-    start, end = c.region
+    start, end = c.seed.region
     assert abs(start / RATE - 1.0) < 0.05 and abs(end / RATE - 3.0) < 0.05
     assert f"({(end - start) / RATE:.2f} s of 4.00 s)" in view.plotItem.titleLabel.text
 
@@ -384,5 +385,5 @@ def test_how_closely_to_follow_the_seed_is_a_setting_of_each_take(qtbot, window,
     wandering = run_to_end(qtbot, window)
     window.panel.follow.setValue(window.panel.follow.maximum())  # "stay close"
     close = run_to_end(qtbot, window)
-    assert (wandering.settings["follow"], close.settings["follow"]) == (0.0, 1.0)
+    assert (wandering.params.follow, close.params.follow) == (0.0, 1.0)
     assert "follow 1.0" in close.details()

@@ -31,12 +31,12 @@ def test_the_next_start_offers_the_killed_recording_and_recover_makes_it_the_see
     qtbot.mouseClick(button(window, "Recover"), Qt.MouseButton.LeftButton)
     finished = killed.partial.with_name(killed.partial.name.replace(PARTIAL, ".wav"))
     assert not killed.partial.exists() and finished.exists()
-    qtbot.waitUntil(lambda: c.seed is not None)
-    assert c.seed.path == str(finished)
+    qtbot.waitUntil(lambda: c.seed.clip is not None)
+    assert c.seed.clip.path == str(finished)
     assert "Recovered" in window.message_bar.text
-    seconds = len(c.seed.samples) / c.seed.sample_rate
+    seconds = len(c.seed.clip.samples) / c.seed.clip.sample_rate
     assert abs(seconds - killed.received / killed.sample_rate) < 1.0
-    assert abs(peak_frequency(c.seed.samples[-c.seed.sample_rate:], c.seed.sample_rate) - 523.25) < 2
+    assert abs(peak_frequency(c.seed.clip.samples[-c.seed.clip.sample_rate:], c.seed.clip.sample_rate) - 523.25) < 2
     assert window.continue_action.isEnabled()
     window.close()
     assert make_window().message_bar.text == ""  # recovered: not offered again
@@ -48,7 +48,7 @@ def test_discard_deletes_the_interrupted_recording(qtbot, sound_server, make_win
     assert "A recording was interrupted" in window.message_bar.text
     qtbot.mouseClick(button(window, "Discard"), Qt.MouseButton.LeftButton)
     assert not killed.partial.exists() and list(killed.partial.parent.iterdir()) == []
-    assert window.message_bar.text == "" and window.controller.seed is None
+    assert window.message_bar.text == "" and window.controller.seed.clip is None
 
 
 def test_quitting_while_recording_keeps_the_take_as_a_finished_file(qtbot, sound_server, make_window, tmp_path,
@@ -73,21 +73,22 @@ _GENERATE_UNTIL_KILLED = """
 import sys
 from pathlib import Path
 from PySide6.QtWidgets import QApplication
+from musicgen_gui.core.session import ContinuationParams
 from musicgen_gui.gui.main_window import MainWindow
 from musicgen_gui.gui.settings import AppSettings
 
 folder, model, seed = map(Path, sys.argv[1:])
 app = QApplication([])
 settings = AppSettings(folder / "settings.ini")
-settings.model, settings.seconds = str(model), 600.0
+settings.model, settings.params = str(model), ContinuationParams(seconds=600.0)
 window = MainWindow(settings, recordings_dir=folder / "recordings", takes_dir=folder / "takes")
 window.show()
 c = window.controller
-while c.bundle is None or c.seed is None:
-    if c.bundle is not None and c.seed is None and not c.busy:
-        c.load_seed(seed)
+while c.bundle is None or c.seed.clip is None:
+    if c.bundle is not None and c.seed.clip is None and not c.busy:
+        c.seed.load(seed)
     app.processEvents()
-c.continue_seed()
+c.run.continue_seed()
 print("generating", flush=True)
 while True:
     app.processEvents()
@@ -112,7 +113,7 @@ def test_a_take_being_generated_survives_kill_9(qtbot, no_audio, make_window, tm
         app.wait()
     on_disk = sf.info(next(saved.glob("*/continuation.wav"))).frames
     window = make_window(AppSettings(tmp_path / "settings.ini"))
-    takes = window.controller.takes.takes()
+    takes = window.controller.takes.model.takes()
     assert [t.name for t in takes] == ["Take 1"]
-    assert takes[0].n_samples == on_disk > 0 and takes[0].settings["seconds"] == 600.0
+    assert takes[0].n_samples == on_disk > 0 and takes[0].params.seconds == 600.0
     assert np.abs(takes[0].continuation()).max() > 0

@@ -1,0 +1,209 @@
+"""The seed: loading a file or recording one, the selected region, and its tempo and key.
+
+``SeedController`` owns the clip and the region and says what changed through
+signals; slow work (decoding, analysing) runs as the app's background jobs.
+Recording lives here because a finished recording becomes the seed; a cancelled
+one (Esc) is kept on disk and listed in Open recent, and the seed stays as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QObject, Signal
+
+from ..audio import recorder as recordings
+from ..core.analysis import analyse
+from ..core.audio_io import load_audio
+from ..core.errors import MusicgenError
+from ..core.features import FeatureConfig, log_power
+from ..core.session import MAX_SEED_SECONDS
+from .mode import IDLE, RECORDING
+
+DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
+
+
+@dataclass(frozen=True)
+class SeedClip:
+    path: str
+    samples: np.ndarray  # mono float32 at the model's rate
+    sample_rate: int
+    frames: np.ndarray  # log-power frames of the whole clip
+
+
+def describe(samples: np.ndarray, cfg: FeatureConfig, seed: np.ndarray | None = None) -> str:
+    """The readout of a clip: tempo and key, or "silent"; of a continuation, read as continuing its seed
+    (analysis.analyse's like)."""
+    if len(samples) < cfg.n_fft:
+        return ""
+    result = analyse(samples, cfg, like=analyse(seed, cfg) if seed is not None and len(seed) else None)
+    return "silent" if result.silent else result.describe()
+
+
+class SeedController(QObject):
+    loaded = Signal(object)  # the new SeedClip
+    regionChanged = Signal(int, int)  # the selected part, in samples
+    analysed = Signal(str)  # the region's tempo and key ("" while unknown)
+    recordingStarted = Signal(object)  # the Recorder
+    recordingEnded = Signal()
+
+    def __init__(self, app):
+        """``app``: the AppController (mode, features, settings, audio, jobs, messages)."""
+        super().__init__(app)
+        self.app = app
+        self.clip: SeedClip | None = None
+        self.region = (0, 0)
+        self.analysis = ""
+
+    # ----------------------------------------------------------- loading
+    def load(self, path: str | Path, remember: bool = True, then=None) -> bool:
+        """Decode and analyse ``path`` in the background; ``loaded`` (or a message) when done.
+        False if it cannot start now (something is running)."""
+        app = self.app
+        if app.mode != IDLE:
+            return False
+        cfg = app.features
+
+        def decode():
+            loaded = load_audio(path, cfg.sample_rate, max_seconds=MAX_SEED_SECONDS)
+            return loaded, log_power(loaded.samples, cfg)
+
+        def done(result):
+            loaded, frames = result
+            if app.mode != IDLE:
+                return
+            self.clip = SeedClip(str(path), loaded.samples, cfg.sample_rate, frames)
+            self.region = (0, len(loaded.samples))
+            app.clearMessages.emit()
+            if loaded.truncated:
+                app.info(f"Only the first {MAX_SEED_SECONDS / 60:.0f} minutes of {Path(path).name} are used.")
+            if remember:
+                app.app_settings.add_recent_file(str(path))
+            self.loaded.emit(self.clip)
+            self._analyse()
+            app.seed_changed()
+            if then is not None:
+                then()
+
+        app.jobs.run(decode, done, app.error)
+        return True
+
+    def reload(self) -> None:
+        """The model's rate changed: decode the same file again at the new rate."""
+        if self.clip is not None:
+            self.load(self.clip.path, remember=False)
+
+    def set_region(self, start: int, end: int) -> None:
+        if self.clip is None or (start, end) == self.region:
+            return
+        self.region = (start, end)
+        self.regionChanged.emit(start, end)
+        self._analyse()
+        self.app.seed_changed()
+
+    def region_samples(self) -> np.ndarray:
+        return self.clip.samples[self.region[0]:self.region[1]]
+
+    def key(self) -> tuple:
+        """What a continuation of the region is made from (a primed run must match it)."""
+        return ("seed", self.clip.path, len(self.clip.samples), self.region)
+
+    def blocker(self) -> str | None:
+        """Why the region cannot be continued, if it cannot."""
+        cfg = self.app.features
+        length = self.region[1] - self.region[0]
+        if length < cfg.min_seed_samples:
+            return (f"the seed is too short ({length / cfg.sample_rate:.2f} s); "
+                    f"it must be at least {cfg.min_seed_samples / cfg.sample_rate:.2f} s long")
+        return None
+
+    def _analyse(self) -> None:
+        samples, cfg = self.region_samples().copy(), self.app.features
+        self._set_analysis("")
+        self.app.jobs.run(lambda: describe(samples, cfg), self._set_analysis, lambda _: None)
+
+    def _set_analysis(self, text: str) -> None:
+        self.analysis = text
+        self.analysed.emit(text)
+
+    # --------------------------------------------------------- recording
+    def toggle_recording(self) -> None:
+        """R: start recording, or stop and make the recording the seed."""
+        app = self.app
+        if app.mode == RECORDING:
+            self.finish_recording()
+        elif app.enabled("record") and app.mode == IDLE:
+            try:
+                recorder = app.audio.start_recording()
+            except MusicgenError as exc:
+                app.error(str(exc))
+                app.changed.emit()
+                return
+            app.set_mode(RECORDING)
+            self.recordingStarted.emit(recorder)
+
+    def status(self) -> str:
+        rec = self.app.audio.recorder
+        return f"● Recording {rec.samples_written / rec.sample_rate:.1f} s" if rec and rec.sample_rate else ""
+
+    def cancel_recording(self) -> None:
+        """Esc: stop recording and keep the file (in Open recent), but leave the seed as it was."""
+        if self.app.mode != RECORDING:
+            return
+        recorder = self._stop_recording(lost=False)
+        if recorder.path is None:
+            self.app.info("Recording cancelled; nothing was recorded.")
+            return
+        self.app.app_settings.add_recent_file(str(recorder.path))
+        self.app.info(f"Recording cancelled; the {recorder.samples_written / recorder.sample_rate:.1f} s recorded "
+                      f"are kept as {recorder.path} (File ▸ Open recent). The seed is unchanged.")
+
+    def finish_recording(self, lost: str | None = None) -> None:
+        """Stop recording and make it the seed; ``lost``: why the microphone stopped on its own."""
+        app = self.app
+        if app.mode != RECORDING:
+            return
+        recorder = self._stop_recording(lost=lost is not None)
+        path = recorder.path
+        if path is None:
+            app.error(f"Recording stopped: {lost}. Nothing was recorded." if lost else "Nothing was recorded.",
+                      DEVICE_LOST if lost else None)
+            return
+        seconds = recorder.samples_written / recorder.sample_rate
+
+        def loaded():
+            if lost is not None:
+                app.error(f"Recording stopped: {lost}. The {seconds:.1f} s recorded so far are the seed "
+                          f"(saved as {path}).", DEVICE_LOST)
+            elif recorder.error:
+                app.error(recorder.error)
+            elif recorder.overflows or recorder.dropped:
+                app.info("The recording has short gaps: the computer was too busy.")
+            else:
+                app.info(f"Recorded {seconds:.1f} s to {path}")
+
+        self.load(path, then=loaded)
+
+    def _stop_recording(self, lost: bool):
+        recorder = self.app.audio.stop_recording(lost=lost)
+        self.app.set_mode(IDLE)
+        self.recordingEnded.emit()
+        return recorder
+
+    def recover(self, path: Path) -> None:
+        if self.app.mode != IDLE:
+            return
+        try:
+            finished = recordings.recover(path)
+        except MusicgenError as exc:
+            self.app.error(str(exc))
+            return
+        self.load(finished, then=lambda: self.app.info(
+            f"Recovered the interrupted recording as the seed (saved as {finished})."))
+
+    def tick(self) -> None:
+        recorder = self.app.audio.recorder
+        if self.app.mode == RECORDING and recorder is not None and recorder.error:
+            self.finish_recording()
