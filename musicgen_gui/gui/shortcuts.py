@@ -1,15 +1,26 @@
-"""The window's shortcuts work wherever focus is."""
+"""The window's shortcuts work wherever focus is, except over what is typed into a field."""
 
 from __future__ import annotations
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtGui import QKeySequence
-from PySide6.QtWidgets import QAbstractSpinBox, QLineEdit, QMainWindow, QTextEdit
+from PySide6.QtWidgets import (QAbstractSpinBox, QApplication, QComboBox, QLineEdit, QMainWindow, QPlainTextEdit,
+                               QTextEdit)
+
+_EDITING = (QLineEdit, QTextEdit, QPlainTextEdit, QAbstractSpinBox)  # a take's rename editor is a QLineEdit
+_PLAIN = Qt.KeyboardModifier.ShiftModifier | Qt.KeyboardModifier.KeypadModifier
+
+
+def _typing_into(widget) -> bool:
+    return isinstance(widget, _EDITING) or (isinstance(widget, QComboBox) and widget.isEditable())
 
 
 class ShortcutsWin(QObject):
-    """An application event filter: the window's shortcuts win over a focused field's own keys (Space or
-    R in the Length box), except plain keys typed into text (renaming a take) and deleting in a number box."""
+    """An application event filter: the window's shortcuts win over a focused widget's own keys (Space on
+    a button, B in the take list, Ctrl+E in a number box), but a plain key (no Ctrl, Alt or Meta) typed
+    into a text field, a spin box or an item's editor goes to that field when the field takes it: typing
+    "r" or Delete there never records or deletes a take. Keys a field does not take (Esc in a number
+    box) still reach the shortcuts."""
 
     def __init__(self, window: QMainWindow):
         super().__init__(window)
@@ -18,12 +29,9 @@ class ShortcutsWin(QObject):
     def eventFilter(self, watched: QObject, event: QEvent) -> bool:
         if event.type() != QEvent.Type.ShortcutOverride or not self.window.isActiveWindow():
             return False
-        typing = isinstance(watched, (QLineEdit, QTextEdit)) and not isinstance(watched.parent(), QAbstractSpinBox)
-        plain = not event.modifiers() & ~Qt.KeyboardModifier.ShiftModifier & ~Qt.KeyboardModifier.KeypadModifier
-        editing = isinstance(watched, QAbstractSpinBox) and event.key() in (Qt.Key.Key_Delete, Qt.Key.Key_Backspace)
-        if (typing and plain) or editing:
-            return False
+        if _typing_into(QApplication.focusWidget()) and not event.modifiers() & ~_PLAIN:
+            return False  # Qt asks the field, which accepts the keys it edits with
         pressed = QKeySequence(event.keyCombination())
-        # Not overridden (True: the field never sees it): the shortcut fires.
+        # Not overridden (True: the widget never sees it): the shortcut fires.
         return any(s.matches(pressed) == QKeySequence.SequenceMatch.ExactMatch
                    for action in self.window.actions() for s in action.shortcuts())
