@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QModelIndex, Signal
 from PySide6.QtWidgets import QAbstractItemView, QHBoxLayout, QListView, QToolButton, QVBoxLayout, QWidget
 
 from .takes import TakeListModel
@@ -38,6 +38,9 @@ class TakePanel(QWidget):
         row = self.model.row_of(take) if take is not None else -1
         if row != self.view.currentIndex().row():
             self.view.setCurrentIndex(self.model.index(row) if row >= 0 else self.model.index(-1))
+
+    def index_of(self, take) -> QModelIndex:
+        return self.model.index(self.model.row_of(take))
 
     def rename_current(self) -> None:
         if self.view.currentIndex().isValid():

@@ -22,6 +22,7 @@ SEAM_PEN = pg.mkPen("#4fc3f7", width=2, style=Qt.PenStyle.DashLine)
 GENERATED_PEN = pg.mkPen("#81c784", width=1, style=Qt.PenStyle.DotLine)
 LABEL_FILL = pg.mkBrush(0, 0, 0, 170)  # labels stay readable over the bright parts of the image
 LOG_FLOOR_HZ = 40.0  # the log-frequency view's lowest frequency: below it an STFT bin spans an octave
+LEFT_AXIS_PX = 64
 LOG_ROWS = 384  # rows of the log-frequency image, spaced evenly in log frequency
 
 
@@ -57,6 +58,8 @@ def _setup(plot: pg.PlotWidget) -> None:
     plot.getPlotItem().hideButtons()
     plot.setMouseEnabled(x=True, y=False)  # zoom and pan in time only
     plot.setLabel("bottom", "time", units="s")
+    # Both plots' left axes are as wide, so that their linked time axes line up, range for range.
+    plot.getAxis("left").setWidth(LEFT_AXIS_PX)
 
 
 class WaveformView(pg.PlotWidget):
@@ -69,7 +72,6 @@ class WaveformView(pg.PlotWidget):
         super().__init__(parent, title="Seed", viewBox=_SelectingViewBox(self._dragged))
         _setup(self)
         self.setYRange(-1, 1)
-        self.hideAxis("left")
         self._rate = 1
         self._length = 0
         self._curve = self.plot(pen=pg.mkPen("#90caf9"))
@@ -85,7 +87,7 @@ class WaveformView(pg.PlotWidget):
         self._seam_s = 0.0
         self._region = _Region(brush=pg.mkBrush(79, 195, 247, 50))
         self._region.sigRegionChanged.connect(self._show_region)
-        self._region.sigRegionChangeFinished.connect(self.regionChanged)
+        self._region.sigRegionChangeFinished.connect(lambda: self._selecting and self.regionChanged.emit())
         self._region.hide()
         self.addItem(self._region)
         self._playhead = pg.InfiniteLine(pen=PLAYHEAD_PEN)
@@ -161,7 +163,7 @@ class WaveformView(pg.PlotWidget):
 
     def shown(self) -> tuple[np.ndarray, np.ndarray]:
         """What the curves draw now, the seed's then the continuation's: (seconds, values)."""
-        parts = [c.getData() for c in (self._curve, self._continuation)]
+        parts = [c.getOriginalDataset() for c in (self._curve, self._continuation)]
         parts = [(x, y) for x, y in parts if x is not None]
         if not parts:
             return np.zeros(0), np.zeros(0)
@@ -174,13 +176,18 @@ class WaveformView(pg.PlotWidget):
         return start, min(self._length, max(start, int(round(end * self._rate))))
 
     def set_region(self, start_s: float, end_s: float) -> None:
-        self._region.setRegion((start_s, end_s))
-        self.regionChanged.emit()
+        """Select this part of the seed clip (shown, not a take)."""
+        if self._selecting:
+            self._region.setRegion((start_s, end_s))
+            self.regionChanged.emit()
 
     def set_playhead(self, seconds: float | None) -> None:
         self._playhead.setVisible(seconds is not None)
         if seconds is not None:
             self._playhead.setValue(seconds)
+
+    def playhead(self) -> float | None:
+        return self._playhead.value() if self._playhead.isVisible() else None
 
 
 class SpectrogramView(pg.PlotWidget):
@@ -255,10 +262,13 @@ class SpectrogramView(pg.PlotWidget):
         else:
             self.setYRange(0, self._top_hz, padding=0)
 
+    def _log_hz(self) -> np.ndarray:
+        return LOG_FLOOR_HZ * (self._image_top / LOG_FLOOR_HZ) ** np.linspace(0.0, 1.0, LOG_ROWS)
+
     def _log_rows(self, image: np.ndarray) -> np.ndarray:
         """The image's columns (bins) resampled to rows evenly spaced in log frequency."""
         cfg = self._cfg
-        hz = LOG_FLOOR_HZ * (self._image_top / LOG_FLOOR_HZ) ** np.linspace(0.0, 1.0, LOG_ROWS)
+        hz = self._log_hz()
         bins = np.minimum(np.rint(hz * cfg.n_fft / cfg.sample_rate).astype(int), cfg.n_bins - 1)
         return image[:, bins]
 
@@ -275,6 +285,10 @@ class SpectrogramView(pg.PlotWidget):
     @property
     def frame_count(self) -> int:
         return self._n
+
+    @property
+    def start_time(self) -> float:
+        return self._x0
 
     @property
     def end_time(self) -> float:
@@ -315,6 +329,18 @@ class SpectrogramView(pg.PlotWidget):
             width = self._right - self.viewRange()[0][0]
             self._right = self.end_time
             self.setXRange(self.end_time - width, self.end_time, padding=0)
+
+    def spectrum_at(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
+        """The column drawn at ``seconds``: (the frequency of each row in Hz, its dB), as shown (log or linear)."""
+        cfg = self._cfg
+        frame = min(self._n - 1, max(0, int(round((seconds - self._x0) / self._dt - 0.5))))
+        column = self._db[frame:frame + 1]
+        if self._log:
+            return self._log_hz(), self._log_rows(column)[0]
+        return np.arange(cfg.n_bins) * cfg.sample_rate / cfg.n_fft, column[0]
+
+    def playhead(self) -> float | None:
+        return self._playhead.value() if self._playhead.isVisible() else None
 
     def fit(self, until_s: float | None = None) -> None:
         """Show everything from the first frame to ``until_s`` (or the last frame)."""

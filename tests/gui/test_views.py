@@ -1,0 +1,122 @@
+"""What the waveform and the spectrogram show, driven by real mouse clicks and key presses: a take
+selected, played or compared A/B shows in both views, on one time axis, with a moving playhead."""
+
+import numpy as np
+import pytest
+from gui_driver import load, run_to_end
+from PySide6.QtCore import Qt
+
+from musicgen_gui.gui.mode import PLAYING
+from musicgen_gui.gui.settings import AppSettings
+from musicgen_gui.gui.views import LOG_FLOOR_HZ
+
+RATE = 22050
+N_FFT = 1024
+
+
+def click_take(qtbot, window, take):
+    view = window.takes.view
+    index = window.takes.index_of(take)
+    view.scrollTo(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
+
+
+def assert_shows(window, take):
+    """Both views show the take whole, its seed from 0 s and its continuation after the seam, on one axis."""
+    x, y = window.waveform.shown()
+    audio = np.concatenate([take.seed, take.continuation(unheard=True)])
+    assert len(x) == len(audio) and np.array_equal(y, audio)
+    assert abs(x[len(take.seed)] - len(take.seed) / RATE) < 1e-9
+    spectrogram = window.spectrogram  # the frames streamed, or the take's own
+    assert 0.0 <= spectrogram.start_time < N_FFT / RATE and abs(spectrogram.end_time - len(audio) / RATE) < 0.3
+    assert window.view_tabs.currentIndex() == 1 and window.view_tabs.tabText(1) == take.name
+    assert take.name in window.waveform.plotItem.titleLabel.text
+    assert window.waveform.viewRange()[0] == pytest.approx(window.spectrogram.viewRange()[0])
+
+
+def test_a_selected_take_shows_in_both_views_and_after_a_restart(qtbot, no_audio, make_window, chord_file):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    first = run_to_end(qtbot, window)
+    assert_shows(window, first)  # the take just made
+    window.waveform.set_region(1.0, 3.0)  # a take is shown: nothing to select
+    assert c.seed.region == (0, 4 * RATE)
+    qtbot.mouseClick(window.view_tabs, Qt.MouseButton.LeftButton, pos=window.view_tabs.tabRect(0).center())
+    x, _ = window.waveform.shown()
+    assert len(x) == len(c.seed.clip.samples) and window.view_tabs.currentIndex() == 0  # the seed clip, whole
+    window.waveform.set_region(1.0, 3.0)
+    second = run_to_end(qtbot, window)
+    assert len(second.seed) == 2 * RATE
+    assert_shows(window, second)
+    click_take(qtbot, window, first)
+    assert c.takes.current is first
+    assert_shows(window, first)
+    window.close()
+    again = make_window(AppSettings(window.settings.path))
+    saved = again.controller.takes.model.takes()
+    assert [t.name for t in saved] == ["Take 1", "Take 2"]
+    click_take(qtbot, again, saved[1])
+    assert_shows(again, saved[1])
+    assert np.allclose(again.waveform.shown()[1], np.concatenate([second.seed, second.continuation()]))
+
+
+def test_the_two_views_share_one_time_axis(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    assert window.waveform.viewRange()[0] == pytest.approx(window.spectrogram.viewRange()[0])
+    window.waveform.setXRange(1.0, 2.0, padding=0)
+    assert window.spectrogram.viewRange()[0] == pytest.approx([1.0, 2.0])
+    window.spectrogram.setXRange(0.5, 3.5, padding=0)
+    assert window.waveform.viewRange()[0] == pytest.approx([0.5, 3.5])
+
+
+def test_log_frequency_shows_the_chords_notes_where_they_are(qtbot, window, chord_file):
+    assert load(qtbot, window, chord_file)
+    spectrogram = window.spectrogram
+    hz, db = spectrogram.spectrum_at(2.0)
+    assert len(hz) == 512 and spectrogram.viewRange()[1][0] == pytest.approx(0.0)
+    qtbot.mouseClick(window.log_frequency, Qt.MouseButton.LeftButton)
+    assert window.log_frequency.isChecked() and spectrogram.log_frequency
+    low, high = spectrogram.viewRange()[1]
+    assert low == pytest.approx(np.log10(LOG_FLOOR_HZ)) and high == pytest.approx(np.log10(512 * RATE / N_FFT))
+    hz, db = spectrogram.spectrum_at(2.0)
+    assert np.all(np.diff(np.log(hz)) == pytest.approx(np.log(hz[1] / hz[0])))  # evenly spaced in log frequency
+    loud = hz[db > db.max() - 3.0]
+    notes = np.array([261.63, 329.63, 392.0])
+    # Every loud row is within a semitone and a half of a note of the chord: rows are a third of a semitone
+    # apart, but the STFT's 21.5 Hz bins are wider than that down here.
+    assert np.all(np.min(np.abs(12 * np.log2(loud[:, None] / notes[None, :])), axis=1) < 1.5)
+
+
+def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selection(qtbot, sound_server,
+                                                                                   make_window, chord_file):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(3.0)
+    window.panel.lead_in.setValue(0.0)
+    first = run_to_end(qtbot, window)
+    second = run_to_end(qtbot, window)
+    click_take(qtbot, window, first)
+    click_take(qtbot, window, second)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window, Qt.Key.Key_P)
+    assert c.mode == PLAYING
+    seam = len(second.seed) / RATE
+    qtbot.waitUntil(lambda: (window.waveform.playhead() or 0) > seam + 0.5, timeout=10000)
+    assert window.spectrogram.playhead() == window.waveform.playhead()
+    assert window.stream_status.text().startswith("Playing Take 2")
+    qtbot.keyClick(window, Qt.Key.Key_B)  # A/B: the selection, the views and the readout follow the sound
+    assert c.takes.current is first and window.takes.view.currentIndex() == window.takes.index_of(first)
+    assert window.stream_status.text().startswith("Playing Take 1")
+    assert window.view_tabs.tabText(1) == "Take 1"
+    qtbot.waitUntil(lambda: "Take 1: " in window.analysis.text(), timeout=10000)
+    before = window.waveform.playhead()
+    qtbot.waitUntil(lambda: window.waveform.playhead() is not None and window.waveform.playhead() > before + 0.2,
+                    timeout=10000)
+    qtbot.keyClick(window, Qt.Key.Key_B)
+    assert c.takes.current is second and window.stream_status.text().startswith("Playing Take 2")
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    assert window.waveform.playhead() is None
