@@ -1,6 +1,14 @@
-"""Driving the window as a user would, through its actions, and waiting on the controller's state."""
+"""Driving the window as a user would, through its actions and real clicks, waiting on the controller's state,
+and checking what the views show."""
+
+import numpy as np
+import pytest
+from PySide6.QtCore import Qt
 
 from musicgen_gui.gui.mode import IDLE, STREAMING
+
+RATE = 22050
+N_FFT = 1024
 
 
 def load(qtbot, window, path) -> bool:
@@ -20,3 +28,23 @@ def run_to_end(qtbot, window, action=None, timeout=30000):
     qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running, timeout=timeout)
     qtbot.waitUntil(lambda: not c.busy)  # the take's analysis
     return c.takes.current
+
+
+def click_take(qtbot, window, take):
+    view = window.takes.view
+    index = window.takes.index_of(take)
+    view.scrollTo(index)
+    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
+
+
+def assert_shows(window, take):
+    """Both views show the take whole, its seed from 0 s and its continuation after the seam, on one axis."""
+    x, y = window.waveform.shown()
+    audio = np.concatenate([take.seed, take.continuation(unheard=True)])
+    assert len(x) == len(audio) and np.array_equal(y, audio)
+    assert abs(x[len(take.seed)] - len(take.seed) / RATE) < 1e-9
+    spectrogram = window.spectrogram  # the frames streamed, or the take's own
+    assert 0.0 <= spectrogram.start_time < N_FFT / RATE and abs(spectrogram.end_time - len(audio) / RATE) < 0.3
+    assert window.view_tabs.currentIndex() == 1 and window.view_tabs.tabText(1) == take.name
+    assert take.name in window.waveform.plotItem.titleLabel.text
+    assert window.waveform.viewRange()[0] == pytest.approx(window.spectrogram.viewRange()[0])

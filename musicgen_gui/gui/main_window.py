@@ -50,6 +50,7 @@ class MainWindow(QMainWindow):
         c.message.connect(lambda text, kind, group: self.message_bar.show_message(text, kind, group=group))
         c.clearMessages.connect(lambda: self.message_bar.hide_unless(DEVICE_LOST))
         c.seed.loaded.connect(lambda clip: self.setWindowTitle(f"musicgen — {Path(clip.path).name}"))
+        c.seed.loaded.connect(lambda clip: self.takes.set_seed(clip.path))
         c.analysisChanged.connect(self.analysis.setText)
         c.rngSeedShown.connect(self.panel.show_rng_seed)
         c.audio.devicesChanged.connect(self._show_devices)

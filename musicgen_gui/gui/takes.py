@@ -10,14 +10,18 @@ starts, so the worker never replaces an array the GUI is reading.
 ``heard`` is where the listener stopped hearing it (Stop mid-stream); what was
 generated past it is kept and offered, but is not part of the take unless asked.
 
-``TakeStore`` writes each take to ``<data>/takes/<id>/`` (two float WAV files
-and a JSON file, each written atomically, the JSON last) every few seconds while
-it is generated and when its run ends, so takes survive a crash and a restart. ``TakeListModel`` is the list the window shows;
+``TakeStore`` writes each take to ``<data>/takes/<id>/`` (its continuation as a
+float WAV file and a JSON file, each written atomically, the JSON last) every few
+seconds while it is generated and when its run ends, so takes survive a crash
+and a restart. Seeds are stored once, under ``seeds/`` named by a hash of their
+samples, however many takes continue them; takes saved before that kept their
+own ``seed.wav``, and still load. ``TakeListModel`` is the list the window shows;
 deleting moves a take aside, so that it can be undone.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import shutil
@@ -35,6 +39,12 @@ from ..core.fileio import atomic_file
 from ..core.session import ContinuationParams
 
 _DELETED = ".deleted"  # deleted takes wait here until the app quits, for Undo
+_SEEDS = "seeds"  # one stored copy of each seed, named by its hash
+# The settings a take's line in the list shows where they differ from the take before: label, format.
+_SHOWN = {"temperature": ("variation", lambda v: f"{v:.2f}"), "follow": ("follow", lambda v: f"{v:.2f}"),
+          "anchor": ("anchor", lambda v: "on" if v else "off"),
+          "adapt_seconds": ("adapt", lambda v: f"{v:g} s" if v else "off")}
+_FIRST_SHOWN = ("temperature", "follow")  # and for a seed's first take, these
 
 
 def takes_dir() -> Path:
@@ -109,16 +119,33 @@ class Take:
     def frames(self) -> np.ndarray:
         return self._frames[:self.n_frames]
 
+    @property
+    def seed_id(self) -> str:
+        """A hash of the seed's samples: takes of the same seed share it (and its stored copy)."""
+        if getattr(self, "_seed_id", None) is None:
+            self._seed_id = hashlib.sha256(np.ascontiguousarray(self.seed).tobytes()).hexdigest()[:20]
+        return self._seed_id
+
     def audio(self, with_seed: bool, unheard: bool = False) -> np.ndarray:
         continuation = self.continuation(unheard)
         return np.concatenate([self.seed, continuation]) if with_seed else continuation.copy()
 
-    def summary(self) -> str:
-        """One line for the list; details() has the rest."""
+    def summary(self, before: Take | None = None) -> str:
+        """One line for the list: the name, the length, and what was set otherwise than for ``before`` (the
+        take made before it from the same seed; all of it for the first). details() has the rest."""
         text = f"{self.name} · {self.kept / self.sample_rate:.1f} s"
         if self.unheard:
             text += f" (+{self.unheard / self.sample_rate:.1f} unheard)"
-        return text + f" · {Path(self.model).stem} · seed {self.params.rng_seed}"
+        def differs(key: str) -> bool:
+            return key in _FIRST_SHOWN if before is None else getattr(before.params, key) != getattr(self.params, key)
+
+        changed = [f"{label} {show(getattr(self.params, key))}" for key, (label, show) in _SHOWN.items()
+                   if differs(key)]
+        if before is None or before.model != self.model:
+            changed.insert(0, Path(self.model).stem)
+        if self.parent:
+            changed.insert(0, "extended")
+        return " · ".join([text] + changed)
 
     def details(self) -> str:
         lines = [f"seed: {self.source or 'recording'} {self.region_s[0]:.2f}-{self.region_s[1]:.2f} s",
@@ -132,7 +159,7 @@ class Take:
         return "\n".join(lines)
 
     def metadata(self) -> dict:
-        return {"version": 1, "name": self.name, "ident": self.ident, "model": self.model, "source": self.source,
+        return {"version": 2, "seed": self.seed_id, "name": self.name, "ident": self.ident, "model": self.model, "source": self.source,
                 "region_s": list(self.region_s), "settings": self.params.to_dict(), "parent": self.parent,
                 "heard": self.heard, "temperature_changes": self.temperature_changes,
                 "sample_rate": self.sample_rate, "generated": self.n_samples}
@@ -153,10 +180,12 @@ class TakeStore:
             n = take.n_samples  # the worker may append meanwhile; what is below n stays as it is
             if not final and self._saved.get(take.ident, -1) >= n:
                 return
+            seed = self.folder / _SEEDS / f"{take.seed_id}.wav"
+            if not seed.is_file():
+                seed.parent.mkdir(parents=True, exist_ok=True)
+                write_wav(seed, take.seed, take.sample_rate, "float")
             where = self.folder / take.ident
             where.mkdir(parents=True, exist_ok=True)
-            if not (where / "seed.wav").is_file():
-                write_wav(where / "seed.wav", take.seed, take.sample_rate, "float")
             write_wav(where / "continuation.wav", take.continuation(unheard=True)[:n], take.sample_rate, "float")
             with atomic_file(where / "take.json", "w") as f:
                 json.dump(take.metadata(), f, indent=1)
@@ -169,11 +198,14 @@ class TakeStore:
     def load_all(self) -> tuple[list[Take], list[str]]:
         """The saved takes, oldest first, and a line for each that could not be read."""
         shutil.rmtree(self.folder / _DELETED, ignore_errors=True)
-        takes, problems = [], []
+        takes, problems, seeds = [], [], {}
         for meta in sorted(self.folder.glob("*/take.json")):
             try:
                 m = json.loads(meta.read_text())
-                seed, _ = sf.read(meta.parent / "seed.wav", dtype="float32")
+                stored = self.folder / _SEEDS / f"{m['seed']}.wav" if "seed" in m else meta.parent / "seed.wav"
+                if stored not in seeds:  # read once, and shared in memory too
+                    seeds[stored], _ = sf.read(stored, dtype="float32")
+                seed = seeds[stored]
                 continuation, _ = sf.read(meta.parent / "continuation.wav", dtype="float32")
                 takes.append(Take(int(m["sample_rate"]), seed, ContinuationParams.from_dict(m["settings"]), m["model"], m["source"],
                                   tuple(m["region_s"]), m["name"], m["ident"], m["parent"], m["heard"],
@@ -195,7 +227,18 @@ class TakeStore:
             aside.replace(self.folder / take.ident)
 
     def purge_deleted(self) -> None:
+        """Deleted takes go for good, and so do the stored seeds no take uses any more (the app is
+        quitting: no save is under way)."""
         shutil.rmtree(self.folder / _DELETED, ignore_errors=True)
+        used = set()
+        for meta in self.folder.glob("*/take.json"):
+            try:
+                used.add(json.loads(meta.read_text()).get("seed"))
+            except (OSError, ValueError):
+                return  # unreadable: keep every seed rather than guess
+        for seed in (self.folder / _SEEDS).glob("*.wav"):
+            if seed.stem not in used:
+                seed.unlink(missing_ok=True)
 
 
 class TakeListModel(QAbstractListModel):
@@ -218,7 +261,7 @@ class TakeListModel(QAbstractListModel):
             return None
         take = self._takes[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
-            return take.summary()
+            return take.summary(self._before(index.row()))
         if role == Qt.ItemDataRole.EditRole:
             return take.name
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -239,6 +282,11 @@ class TakeListModel(QAbstractListModel):
         self._save(take)
         self.dataChanged.emit(index, index)
         return True
+
+    def _before(self, row: int) -> Take | None:
+        """The take made before this one from the same seed."""
+        seed = self._takes[row].seed_id
+        return next((t for t in reversed(self._takes[:row]) if t.seed_id == seed), None)
 
     def take(self, row: int) -> Take | None:
         return self._takes[row] if 0 <= row < len(self._takes) else None

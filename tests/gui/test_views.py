@@ -3,7 +3,7 @@ selected, played or compared A/B shows in both views, on one time axis, with a m
 
 import numpy as np
 import pytest
-from gui_driver import load, run_to_end
+from gui_driver import assert_shows, click_take, load, run_to_end
 from PySide6.QtCore import Qt
 
 from musicgen_gui.gui.mode import PLAYING
@@ -12,26 +12,6 @@ from musicgen_gui.gui.views import LOG_FLOOR_HZ
 
 RATE = 22050
 N_FFT = 1024
-
-
-def click_take(qtbot, window, take):
-    view = window.takes.view
-    index = window.takes.index_of(take)
-    view.scrollTo(index)
-    qtbot.mouseClick(view.viewport(), Qt.MouseButton.LeftButton, pos=view.visualRect(index).center())
-
-
-def assert_shows(window, take):
-    """Both views show the take whole, its seed from 0 s and its continuation after the seam, on one axis."""
-    x, y = window.waveform.shown()
-    audio = np.concatenate([take.seed, take.continuation(unheard=True)])
-    assert len(x) == len(audio) and np.array_equal(y, audio)
-    assert abs(x[len(take.seed)] - len(take.seed) / RATE) < 1e-9
-    spectrogram = window.spectrogram  # the frames streamed, or the take's own
-    assert 0.0 <= spectrogram.start_time < N_FFT / RATE and abs(spectrogram.end_time - len(audio) / RATE) < 0.3
-    assert window.view_tabs.currentIndex() == 1 and window.view_tabs.tabText(1) == take.name
-    assert take.name in window.waveform.plotItem.titleLabel.text
-    assert window.waveform.viewRange()[0] == pytest.approx(window.spectrogram.viewRange()[0])
 
 
 def test_a_selected_take_shows_in_both_views_and_after_a_restart(qtbot, no_audio, make_window, chord_file):
