@@ -41,6 +41,7 @@ class AppController(QObject):
     clearMessages = Signal()  # stale after a new seed or run, except that a device is gone
     analysisChanged = Signal(str)  # the readout: the seed's tempo and key, and the selected take's
     rngSeedShown = Signal(int)  # the random seed of the take shown, for the settings panel
+    devicesBack = Signal(str)  # every device that went away is found again: the "device lost" messages are stale
     tick = Signal()
 
     def __init__(self, app_settings: AppSettings, recordings_dir: Path, takes_dir: Path | None = None, parent=None):
@@ -54,6 +55,7 @@ class AppController(QObject):
         self.model_loading = False
         self.params = ContinuationParams()  # rng_seed None: a new random seed for each run
         self.lead_in = 2.0  # seconds of seed played before a continuation
+        self._lost: set[str] = set()  # "speakers", "microphone": went away, not found again yet
         self.seed = SeedController(self)
         self.takes = TakesController(TakeStore(takes_dir), self)
         self.run = RunController(self)
@@ -65,7 +67,7 @@ class AppController(QObject):
         self.takes.analysed.connect(self._show_analysis)
         self.takes.selected.connect(self._take_selected)
         self.audio.outputLost.connect(self._output_lost)
-        self.audio.inputLost.connect(lambda reason: self.seed.finish_recording(reason))
+        self.audio.inputLost.connect(self._input_lost)
         self.audio.devicesChanged.connect(self._devices_changed)
 
     # ---------------------------------------------------------- messages
@@ -227,7 +229,12 @@ class AppController(QObject):
         self.audio.close()
         self.takes.model.store.purge_deleted()
 
+    def _input_lost(self, reason: str) -> None:
+        self._lost.add("microphone")
+        self.seed.finish_recording(reason)
+
     def _output_lost(self, reason: str) -> None:
+        self._lost.add("speakers")
         if self.mode in (PLAYING, STREAMING):
             self.stop()
             self.error(f"Playback stopped: {reason}. Anything generated is kept; press ↻ in the settings "
@@ -238,6 +245,11 @@ class AppController(QObject):
         self.changed.emit()
 
     def _devices_changed(self) -> None:
+        found = {"speakers": self.audio.player is not None, "microphone": self.audio.input is not None}
+        back = sorted(name for name in self._lost if found[name])
+        self._lost -= set(back)
+        if back and not self._lost:
+            self.devicesBack.emit(f"{' and '.join(back).capitalize()} found again. {self.audio.status()}.")
         self.changed.emit()
 
     # -------------------------------------------------------------- tick

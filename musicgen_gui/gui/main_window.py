@@ -49,6 +49,8 @@ class MainWindow(QMainWindow):
         c.tick.connect(lambda: self.stream_status.setText(c.status()))
         c.message.connect(lambda text, kind, group: self.message_bar.show_message(text, kind, group=group))
         c.clearMessages.connect(lambda: self.message_bar.hide_unless(DEVICE_LOST))
+        c.devicesBack.connect(lambda text: self.message_bar.group == DEVICE_LOST and
+                              self.message_bar.show_message(text, "info"))
         c.seed.loaded.connect(lambda clip: self.setWindowTitle(f"musicgen — {Path(clip.path).name}"))
         c.seed.loaded.connect(lambda clip: self.takes.set_seed(clip.path))
         c.analysisChanged.connect(self.analysis.setText)

@@ -105,6 +105,7 @@ def test_playing_the_seed_stops_with_a_message_when_the_audio_process_dies(qtbot
     assert window.message_bar.text.startswith("Playback stopped: the audio process ended.")
     window.panel.refresh_devices.click()  # a new audio process: playing works again
     assert c.audio.player is not None and window.play_action.isEnabled()
+    assert window.message_bar.text.startswith("Speakers found again. Audio: ")  # not "stopped" any more
     window.play_action.trigger()
     qtbot.waitUntil(lambda: c.takes.playback.position > 0, timeout=20000)
     c.stop()

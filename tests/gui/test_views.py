@@ -6,7 +6,7 @@ import pytest
 from gui_driver import assert_shows, click_take, load, run_to_end
 from PySide6.QtCore import Qt
 
-from musicgen_gui.gui.mode import PLAYING
+from musicgen_gui.gui.mode import IDLE, PLAYING, STREAMING
 from musicgen_gui.gui.settings import AppSettings
 from musicgen_gui.gui.views import LOG_FLOOR_HZ
 
@@ -100,3 +100,19 @@ def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selecti
     assert c.takes.current is second and window.stream_status.text().startswith("Playing Take 2")
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert window.waveform.playhead() is None
+
+
+def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_generates(qtbot, sound_server,
+                                                                                    make_window, chord_file):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(6.0)
+    window.panel.lead_in.setValue(0.0)
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: window.stream_status.text().startswith("generating Take 1"), timeout=10000)
+    qtbot.waitUntil(lambda: not c.run.generation.running, timeout=20000)
+    assert c.mode == STREAMING  # what was generated is still playing out
+    qtbot.waitUntil(lambda: window.stream_status.text().startswith("Playing Take 1 · "))
+    assert window.stream_status.text().endswith(" of 6.0 s")
+    qtbot.waitUntil(lambda: c.mode == IDLE, timeout=20000)
