@@ -69,13 +69,22 @@ def test_log_frequency_shows_the_chords_notes_where_they_are(qtbot, window, chor
     assert np.all(np.min(np.abs(12 * np.log2(loud[:, None] / notes[None, :])), axis=1) < 1.5)
 
 
-def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selection(qtbot, sound_server,
-                                                                                   make_window, chord_file):
-    window = make_window()
-    c = window.controller
-    assert load(qtbot, window, chord_file)
-    window.panel.seconds.setValue(3.0)
-    window.panel.lead_in.setValue(0.0)
+@pytest.fixture
+def heard_window(qtbot, sound_server, make_window, chord_file):
+    """make(seconds): a window with speakers and the chord loaded, continuing for ``seconds`` with no lead-in."""
+
+    def make(seconds):
+        window = make_window()
+        assert load(qtbot, window, chord_file)
+        window.panel.seconds.setValue(seconds)
+        window.panel.lead_in.setValue(0.0)
+        return window, window.controller
+
+    return make
+
+
+def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selection(qtbot, heard_window):
+    window, c = heard_window(3.0)
     first = run_to_end(qtbot, window)
     second = run_to_end(qtbot, window)
     click_take(qtbot, window, first)
@@ -102,13 +111,8 @@ def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selecti
     assert window.waveform.playhead() is None
 
 
-def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_generates(qtbot, sound_server,
-                                                                                    make_window, chord_file):
-    window = make_window()
-    c = window.controller
-    assert load(qtbot, window, chord_file)
-    window.panel.seconds.setValue(6.0)
-    window.panel.lead_in.setValue(0.0)
+def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_generates(qtbot, heard_window):
+    window, c = heard_window(6.0)
     window.continue_action.trigger()
     qtbot.waitUntil(lambda: window.stream_status.text().startswith("generating Take 1"), timeout=10000)
     qtbot.waitUntil(lambda: not c.run.generation.running, timeout=20000)
