@@ -111,9 +111,10 @@ class ExportDialog(QDialog):
 
     def accept(self) -> None:
         if Path(self.path).exists():
+            buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
             answer = QMessageBox.question(self, "Replace the file?",
                                           f"{Path(self.path).name} already exists in {Path(self.path).parent}. "
-                                          "Replace it?")
+                                          "Replace it?", buttons, QMessageBox.StandardButton.No)
             if answer != QMessageBox.StandardButton.Yes:
                 return
         self._settings.export_bits = self.bits
@@ -123,7 +124,9 @@ class ExportDialog(QDialog):
 
 
 class TrainingDialog(QDialog):
-    """Pick folders, a preset and epochs; train in a worker with progress, a loss plot, stop and resume."""
+    """Pick folders, a preset and epochs; train in a worker with progress, a loss plot, stop and resume.
+    The folders, preset, epochs and name are remembered in the settings, so that after a restart the
+    same model can be resumed."""
 
     modelTrained = Signal(str, bool)  # the model file; whether all epochs ran (else it was stopped)
 
@@ -148,12 +151,16 @@ class TrainingDialog(QDialog):
         self.preset = QComboBox()
         for name, preset in PRESETS.items():
             self.preset.addItem(f"{name}: {preset.description}", name)
-        self.preset.setCurrentIndex(self.preset.findData("default"))
+        self.preset.setCurrentIndex(max(0, self.preset.findData(settings.training_preset)))
         self.epochs = QSpinBox()
         self.epochs.setRange(1, 10000)
-        self.epochs.setValue(20)
-        self.name = QLineEdit("my-model")
+        self.epochs.setValue(settings.training_epochs)
+        self.name = QLineEdit(settings.training_name)
         self.name.textChanged.connect(self._update_buttons)
+        for folder in settings.training_folders:
+            self.folders.addItem(folder)
+        self.epochs.valueChanged.connect(self._update_buttons)
+        self.preset.currentIndexChanged.connect(self._update_buttons)
 
         self.progress = QProgressBar()
         self.progress.hide()  # until a run starts: idle, it looks like an empty text field
@@ -227,7 +234,14 @@ class TrainingDialog(QDialog):
         """The plotted (epoch position, loss) points: per batch, and validation per epoch."""
         return list(self._batch_losses), list(self._val_losses)
 
+    def _remember(self) -> None:
+        s = self._settings
+        s.training_folders = [self.folders.item(i).text() for i in range(self.folders.count())]
+        s.training_preset, s.training_epochs, s.training_name = (self.preset.currentData(), self.epochs.value(),
+                                                                  self.name.text())
+
     def _update_buttons(self) -> None:
+        self._remember()  # every change of a choice passes here
         running = self._worker is not None
         can_train = not running and self._unavailable is None
         self.start_button.setEnabled(can_train and self.folders.count() > 0)

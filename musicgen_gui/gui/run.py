@@ -42,6 +42,7 @@ class RunController(QObject):
         self._run_start = 0  # where in the take the run in progress started
         self._lead = 0  # seed samples played before it
         self._analysed_at = 0.0
+        self._adapting_since: float | None = None  # when fine-tuning to the seed began (shown as it goes)
         self._prime_timer = QTimer(self, interval=PRIME_DELAY_MS, singleShot=True, timeout=self._prime)
         self.generation.failed.connect(app.error)
         self.generation.note.connect(lambda text: app.info(text[0].upper() + text[1:] + "."))
@@ -128,6 +129,7 @@ class RunController(QObject):
         self.playback, self._lead, self.take = playback, len(lead), take
         self.generation.start(request, Go(take, playback, lead))
         self.stats = {"pressed": pressed, "primed": primed}
+        self._adapting_since = None
         app.clearMessages.emit()
         app.set_mode(STREAMING)
         app.takes.model.add(take)  # named, so that the views can say which take streams
@@ -187,8 +189,9 @@ class RunController(QObject):
     def status(self) -> str:
         take, rate = self.take, self.app.features.sample_rate
         if self.generation.adapting:
-            return (f"adapting the model to the seed for {take.params.adapt_seconds:.0f} s "
-                    "(the first time, after loading TensorFlow)…")
+            elapsed = time.monotonic() - (self._adapting_since or time.monotonic())
+            return (f"adapting the model to the seed · {elapsed:.0f} s (TensorFlow loads first, the first time; "
+                    f"then {take.params.adapt_seconds:.0f} s of fine-tuning)…")
         generated = (take.n_samples - self._run_start) / rate
         heard = self.heard()
         if not self.generation.running and heard is not None:  # all generated: what is left only plays
@@ -205,6 +208,8 @@ class RunController(QObject):
         if self.app.mode != STREAMING:
             return
         app, take, playback = self.app, self.take, self.playback
+        if self.generation.adapting and self._adapting_since is None:
+            self._adapting_since = time.monotonic()
         if playback is not None and "first_sound" not in self.stats and playback.first_sound_time is not None:
             self.stats["first_sound"] = playback.first_sound_time - self.stats["pressed"]
         if time.monotonic() - self._analysed_at > ANALYSE_EVERY_S:

@@ -75,6 +75,9 @@ class AppSettings:
     export_bits = _Key("export/bits", "16")
     export_with_seed = _Key("export/with_seed", False, _boolean)
     export_folder = _Key("export/folder", "")
+    training_epochs = _Key("training/epochs", 20, int)
+    training_name = _Key("training/name", "my-model")
+    training_preset = _Key("training/preset", "default")
     geometry = _Key("window/geometry", None, QByteArray)
     window_state = _Key("window/state", None, QByteArray)
 
@@ -103,6 +106,14 @@ class AppSettings:
     def add_recent_file(self, path: str) -> None:
         files = [path] + [f for f in self.recent_files if f != path]
         self._q.setValue("files/recent", files[:MAX_RECENT])
+
+    @property
+    def training_folders(self) -> list[str]:
+        return self._list("training/folders")
+
+    @training_folders.setter
+    def training_folders(self, folders: list[str]) -> None:
+        self._q.setValue("training/folders", list(folders))
 
     @property
     def extra_models(self) -> list[str]:

@@ -62,14 +62,14 @@ class SettingsPanel(QWidget):
         self.follow.setRange(0, FOLLOW_STEPS)
         self.follow.setToolTip("How closely the continuation follows the seed's tempo, key and sound: "
                                "right stays close, left lets it wander")
-        self._follow_label = QLabel()
-        self._follow_label.setMinimumWidth(32)
+        self.follow_value = QLabel()
+        self.follow_value.setMinimumWidth(32)
         self.follow.valueChanged.connect(self._show_follow)
         row = QHBoxLayout()
         row.addWidget(QLabel("wander"))
         row.addWidget(self.follow, 1)
         row.addWidget(QLabel("stay close"))
-        row.addWidget(self._follow_label)
+        row.addWidget(self.follow_value)
         form.addRow("Follow the seed", row)
 
         self.fixed_seed = QCheckBox("Fixed")
@@ -205,7 +205,7 @@ class SettingsPanel(QWidget):
         self._temperature_label.setText(f"{self.temperature_value:.2f}")
 
     def _show_follow(self, *_) -> None:
-        self._follow_label.setText(f"{self.follow.value() / FOLLOW_STEPS:.2f}")
+        self.follow_value.setText(f"{self.follow.value() / FOLLOW_STEPS:.2f}")
 
     @property
     def adapt_value(self) -> float:

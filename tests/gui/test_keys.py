@@ -81,3 +81,15 @@ def test_esc_while_recording_cancels_it_keeps_the_file_and_leaves_the_seed(qtbot
     kept = Path(window.settings.recent_files[0])
     assert kept.is_file() and kept.parent.name == "recordings"
     assert window.message_bar.text.startswith("Recording cancelled") and str(kept) in window.message_bar.text
+
+
+def test_the_follow_slider_shows_its_value_as_the_keys_move_it(qtbot, window):
+    slider, shown = window.panel.follow, window.panel.follow_value
+    slider.setValue(50)
+    assert shown.text() == "0.50"
+    slider.setFocus()
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    qtbot.keyClick(slider, Qt.Key.Key_Right)
+    assert shown.text() == "0.52"
+    qtbot.keyClick(slider, Qt.Key.Key_End)
+    assert shown.text() == "1.00" and window.controller.params.follow == 1.0

@@ -137,8 +137,12 @@ def test_adapting_to_the_seed_says_so_then_streams_the_continuation(qtbot, windo
     window.panel.adapt.setChecked(True)
     window.panel.adapt_seconds.setValue(4.0)
     window.continue_action.trigger()
-    qtbot.waitUntil(lambda: "adapting the model to the seed" in window.stream_status.text(), timeout=5000)
+    qtbot.waitUntil(lambda: "adapting the model to the seed · " in window.stream_status.text(), timeout=5000)
+    shown = window.stream_status.text()
     c = window.controller
+    # The seconds count up while it adapts: never silent.
+    qtbot.waitUntil(lambda: c.run.generation.adapting and window.stream_status.text() != shown, timeout=10000)
+    assert window.stream_status.text().startswith("adapting the model to the seed · ")
     qtbot.waitUntil(lambda: c.mode == IDLE and not c.run.generation.running, timeout=30000)
     assert c.takes.current.n_samples == RATE and c.takes.current.params.adapt_seconds == 4.0
 
@@ -196,6 +200,7 @@ def test_the_export_dialog_proposes_a_name_per_choice_and_asks_before_replacing(
     def answer(button):
         box = QApplication.activeModalWidget()
         answers.append(box.text())
+        assert box.defaultButton() is box.button(QMessageBox.StandardButton.No)  # Enter keeps the file
         box.button(button).click()
 
     QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.No))

@@ -12,6 +12,7 @@ import soundfile as sf
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.training import TrainingProgress, work_dir
 from musicgen_gui.gui import workers
+from musicgen_gui.gui.settings import AppSettings
 
 
 @pytest.fixture
@@ -102,3 +103,26 @@ def test_a_start_that_fails_says_which_file_was_held_out_and_offers_no_resume(qt
                                     "batch. Of the 2 audio files found, 1 is held out for validation and not "
                                     "trained on; add more music")
     assert not dialog.resume_button.isEnabled()
+
+
+def test_the_dialog_remembers_its_choices_and_offers_resume_after_a_restart(qtbot, no_audio, make_window, tmp_path):
+    first = make_window()
+    first.open_training()
+    dialog = first.training
+    dialog.add_folder(str(tmp_path))
+    dialog.epochs.setFocus()
+    dialog.epochs.selectAll()
+    qtbot.keyClicks(dialog.epochs, "7")
+    dialog.name.selectAll()
+    qtbot.keyClicks(dialog.name, "band")
+    dialog.preset.setCurrentIndex(dialog.preset.findData("seed-2017"))
+    assert not dialog.resume_button.isEnabled()
+    work_dir(dialog.output).mkdir(parents=True)
+    (work_dir(dialog.output) / "checkpoint.npz").write_bytes(b"")  # as a stopped run leaves it
+    first.close()
+    second = make_window(AppSettings(first.settings.path))
+    second.open_training()
+    again = second.training
+    assert [again.folders.item(i).text() for i in range(again.folders.count())] == [str(tmp_path)]
+    assert (again.epochs.value(), again.name.text(), again.preset.currentData()) == (7, "band", "seed-2017")
+    assert again.resume_button.isEnabled() and again.start_button.isEnabled()
