@@ -41,9 +41,9 @@ def measure(model: str, seed: Path, runs: int, seconds: float, primed: bool = Tr
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
+    from musicgen_gui.core.session import ContinuationParams
     from musicgen_gui.gui.main_window import MainWindow
     from musicgen_gui.gui.mode import IDLE
-    from musicgen_gui.core.session import ContinuationParams
     from musicgen_gui.gui.settings import AppSettings
 
     app = QApplication.instance() or QApplication([])

@@ -90,10 +90,10 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
     from PySide6.QtWidgets import QApplication
 
     from musicgen_gui.core.bundle import bundled_model_names
+    from musicgen_gui.core.session import ContinuationParams
     from musicgen_gui.gui.dialogs import ExportDialog
     from musicgen_gui.gui.main_window import MainWindow
     from musicgen_gui.gui.mode import IDLE
-    from musicgen_gui.core.session import ContinuationParams
     from musicgen_gui.gui.settings import AppSettings
 
     bundled = bundled_model_names()

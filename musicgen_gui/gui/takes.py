@@ -175,10 +175,11 @@ class TakeStore:
 
     def save(self, take: Take, final: bool = True) -> None:
         """Write the take (atomically per file; the JSON last, so a folder without it is unfinished).
-        ``final=False``: what a running take has so far (any thread), unless there is nothing new."""
+        ``final=False``: what a running take has so far (any thread), unless there is nothing new (a take
+        with nothing generated yet is not written: it would come back empty after a crash)."""
         with self._lock:
             n = take.n_samples  # the worker may append meanwhile; what is below n stays as it is
-            if not final and self._saved.get(take.ident, -1) >= n:
+            if not final and self._saved.get(take.ident, 0) >= n:
                 return
             seed = self.folder / _SEEDS / f"{take.seed_id}.wav"
             if not seed.is_file():

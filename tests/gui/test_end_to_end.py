@@ -104,8 +104,8 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     assert largest_step_near(heard, seam, 3) <= 1.5 * steps_around(heard, seam, 3, 1100)
 
 
-def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbot, sound_server, make_window,
-                                                                            write_chord):
+def test_space_plays_the_selected_part_of_the_seed_even_from_a_checkbox(qtbot, sound_server, make_window,
+                                                                       write_chord):
     window = make_window()
     c = window.controller
     assert load(qtbot, window, write_chord("short-chord.wav", 3.0))
@@ -113,9 +113,10 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_the_length_box(qtbo
     speaker = sound_server.record_speaker(RATE)
     window.activateWindow()
     qtbot.waitUntil(window.isActiveWindow)
-    window.panel.seconds.setFocus()  # a spin box takes Space for itself unless the window's shortcut wins
-    qtbot.keyClick(window.panel.seconds, Qt.Key.Key_Space)
-    assert c.mode == PLAYING
+    anchor = window.panel.anchor.isChecked()
+    window.panel.anchor.setFocus()  # a checkbox takes Space for itself unless the window's shortcut wins
+    qtbot.keyClick(window.panel.anchor, Qt.Key.Key_Space)
+    assert c.mode == PLAYING and window.panel.anchor.isChecked() == anchor
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=10000)
     heard = speaker.stop()
     # Exactly the region: it is found in what was heard, and nothing else was played.

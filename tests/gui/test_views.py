@@ -84,7 +84,7 @@ def heard_window(qtbot, sound_server, make_window, chord_file):
 
 
 def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selection(qtbot, heard_window):
-    window, c = heard_window(3.0)
+    window, c = heard_window(8.0)  # long enough to be still playing after A/B, on a busy machine too
     first = run_to_end(qtbot, window)
     second = run_to_end(qtbot, window)
     click_take(qtbot, window, first)
@@ -101,10 +101,11 @@ def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selecti
     assert c.takes.current is first and window.takes.view.currentIndex() == window.takes.index_of(first)
     assert window.stream_status.text().startswith("Playing Take 1")
     assert window.view_tabs.tabText(1) == "Take 1"
-    qtbot.waitUntil(lambda: "Take 1: " in window.analysis.text(), timeout=10000)
+    qtbot.waitUntil(lambda: window.waveform.playhead() is not None)
     before = window.waveform.playhead()
-    qtbot.waitUntil(lambda: window.waveform.playhead() is not None and window.waveform.playhead() > before + 0.2,
-                    timeout=10000)
+    assert before > len(first.seed) / RATE + 0.5  # where Take 2 was, in Take 1
+    qtbot.waitUntil(lambda: (window.waveform.playhead() or 0) > before + 0.2, timeout=10000)
+    qtbot.waitUntil(lambda: "Take 1: " in window.analysis.text(), timeout=10000)
     qtbot.keyClick(window, Qt.Key.Key_B)
     assert c.takes.current is second and window.stream_status.text().startswith("Playing Take 2")
     qtbot.keyClick(window, Qt.Key.Key_Escape)
