@@ -6,7 +6,8 @@ Runs under its own Xvfb (unless $DISPLAY is set) and a private PulseAudio with
 a virtual microphone, records the seed from it, continues it into three takes,
 trains briefly on synthetic music and opens the export dialog, grabbing the
 screen after each step: empty, recording (the live waveform), seed (with its
-tempo and key), streaming, takes, training, export.
+tempo and key), streaming, takes (the last one shown, on a log-frequency
+axis), training, export.
 """
 
 from __future__ import annotations
@@ -167,6 +168,7 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
                             wait(idle, lambda: (window.extend_action.trigger(), wait(idle, takes)))))
 
     def takes():
+        window.log_frequency.setChecked(True)  # the take list's shot also shows the log-frequency view
         after(500, lambda: (shot("takes"), training()))
 
     def training():

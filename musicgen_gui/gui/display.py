@@ -131,10 +131,11 @@ class Display(QObject):
         self.spectrogram.append(log_power(drawn, cfg))
         self.spectrogram.render()
         self.waveform.show_take(take_title(take), take.seed, before[len(take.seed):], rate)
-        self._seam = len(before) / rate
+        self._seam = len(take.seed) / rate  # where the continuation starts (an extension's run starts later)
         self._drawn = take.n_frames
-        left = max(0.0, self._seam - SEED_VIEW_SECONDS)
-        self.spectrogram.set_view(left, self._seam + min(take.params.seconds, STREAM_VIEW_SECONDS))
+        run_start = len(before) / rate
+        left = max(0.0, run_start - SEED_VIEW_SECONDS)
+        self.spectrogram.set_view(left, run_start + min(take.params.seconds, STREAM_VIEW_SECONDS))
         self.spectrogram.set_markers(seam=self._seam)
         self.shownChanged.emit(take)
 
@@ -147,6 +148,7 @@ class Display(QObject):
         self._ticks += 1
         if self._ticks % WAVEFORM_EVERY_TICKS == 0:
             self.waveform.set_continuation(take.continuation(unheard=True))
+            self.waveform.setTitle(take_title(take))
         seed_s = len(take.seed) / rate
         playhead = None if heard is None else seed_s + heard / rate
         self.spectrogram.set_markers(seam=self._seam, playhead=playhead, generated=seed_s + take.n_samples / rate)

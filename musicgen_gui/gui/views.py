@@ -24,6 +24,7 @@ LABEL_FILL = pg.mkBrush(0, 0, 0, 170)  # labels stay readable over the bright pa
 LOG_FLOOR_HZ = 40.0  # the log-frequency view's lowest frequency: below it an STFT bin spans an octave
 LEFT_AXIS_PX = 64
 LOG_ROWS = 384  # rows of the log-frequency image, spaced evenly in log frequency
+LOG_TICKS_HZ = (50, 100, 200, 500, 1000, 2000, 5000, 10000)  # labelled on the log-frequency axis
 
 
 class _SelectingViewBox(pg.ViewBox):
@@ -247,8 +248,13 @@ class SpectrogramView(pg.PlotWidget):
     def set_log_frequency(self, on: bool) -> None:
         """Frequency on a log scale (octaves equally tall, as notes are heard), or linear."""
         self._log = on
-        self.getAxis("left").setLogMode(on)
-        self._show_frequencies()
+        axis = self.getAxis("left")
+        self._show_frequencies()  # the range first: a linear range read as logarithms overflows
+        axis.setLogMode(on)
+        # Round frequencies in Hz: pyqtgraph's own log ticks crowd every 1-9 of each decade, scaled to kHz.
+        axis.enableAutoSIPrefix(not on)
+        axis.setTicks([[(math.log10(hz), f"{hz // 1000}k" if hz >= 1000 else str(hz)) for hz in LOG_TICKS_HZ], []]
+                      if on else None)
         self._drawn = -1
         self.render()
 
