@@ -41,6 +41,7 @@ class AppController(QObject):
     clearMessages = Signal()  # stale after a new seed or run, except that a device is gone
     analysisChanged = Signal(str)  # the readout: the seed's tempo and key, and the selected take's
     rngSeedShown = Signal(int)  # the random seed of the take shown, for the settings panel
+    modelChanged = Signal(str)  # a model load ended: the model now in use ("" if none)
     devicesBack = Signal(str)  # every device that went away is found again: the "device lost" messages are stale
     tick = Signal()
 
@@ -93,13 +94,17 @@ class AppController(QObject):
             facts.add(modes.SEED)
             if self.seed.blocker() is None:
                 facts.add(modes.SEED_LONG_ENOUGH)
-        if self.bundle is not None and not self.model_loading:
-            facts.add(modes.MODEL)
+        if not self.model_loading:
+            facts.add(modes.MODEL_SETTLED)
+            if self.bundle is not None:
+                facts.add(modes.MODEL)
         current = self.takes.current
         if current is not None and current.n_samples:
             facts.add(modes.TAKE)
             if self.takes.other() is not None:
                 facts.add(modes.TWO_TAKES)
+        if self.takes.model.can_undo:
+            facts.add(modes.DELETED_TAKE)
         if self.audio.input is not None:
             facts.add(modes.MICROPHONE)
         if self.audio.player is not None:
@@ -190,12 +195,14 @@ class AppController(QObject):
             self.seed.reload()  # resampled to the new rate
         self.audio.set_rate(bundle.features.sample_rate)
         self.changed.emit()
+        self.modelChanged.emit(name_or_path)
         self.run.schedule_priming()
 
     def _model_failed(self, text: str) -> None:
         self.model_loading = False
         self.error(text)
         self.changed.emit()
+        self.modelChanged.emit(self.model_name)
 
     # ---------------------------------------------------------- settings
     def set_settings(self, params: ContinuationParams, lead_in: float) -> None:

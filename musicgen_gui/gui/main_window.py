@@ -58,6 +58,7 @@ class MainWindow(QMainWindow):
         c.audio.devicesChanged.connect(self._show_devices)
         self.takes.selected.connect(c.takes.select)
         c.takes.selected.connect(self.takes.show_take)
+        c.takes.selected.connect(lambda take: self.view_tabs.setTabEnabled(1, take is not None))
         self.display.shownChanged.connect(self._shown_changed)
         self.shortcuts = ShortcutsWin(self)
         QApplication.instance().installEventFilter(self.shortcuts)
@@ -84,6 +85,7 @@ class MainWindow(QMainWindow):
         self.view_tabs = QTabBar()
         self.view_tabs.addTab("Seed")
         self.view_tabs.addTab("Take")
+        self.view_tabs.setTabEnabled(1, False)  # until a take is selected
         self.view_tabs.setToolTip("Show the seed (to select the part to continue) or the selected take")
         self.view_tabs.tabBarClicked.connect(self._tab_clicked)
         self.log_frequency = QCheckBox("Log frequency")
@@ -172,7 +174,7 @@ class MainWindow(QMainWindow):
         self.delete_action = a("Delete take", QKeySequence.StandardKey.Delete, c.takes.delete,
                                "Delete the selected take (Undo brings it back)", "delete_take")
         self.undo_action = a("Undo delete", QKeySequence.StandardKey.Undo, c.takes.undo_delete, "Bring back the last "
-                             "deleted take")
+                             "deleted take", "undo_delete")
         self.rename_action = a("Rename take", "F2", lambda: self.takes.rename_current(), "Rename the selected take")
         self.train_action = a("Train a model…", "Ctrl+T", self.open_training, "Train a model on folders of music")
         self.load_model_action = a("Load model…", "Ctrl+M", lambda: self.models.load_dialog(), "Load a model file from disk")
@@ -208,15 +210,13 @@ class MainWindow(QMainWindow):
             if action.data():
                 action.setEnabled(c.enabled(action.data()))
         self.record_action.setChecked(c.mode.value == "recording")
-        self.undo_action.setEnabled(c.takes.model.can_undo and c.mode.value == "idle")
-        self.panel.model.setEnabled(c.enabled("choose_model") and not c.model_loading)
+        self.panel.model.setEnabled(c.enabled("choose_model"))
         for widget in (self.panel.input_device, self.panel.output_device, self.panel.refresh_devices):
             widget.setEnabled(c.enabled("choose_devices"))
         self.stream_status.setText(c.status())
         self.model_status.setText(c.model_status())
         self.audio_status.setText(c.audio.status())
         self.analysis.setText(c.analysis_text())
-        self.view_tabs.setTabEnabled(1, c.takes.current is not None and c.mode.value != "recording")
         self.view_tabs.setEnabled(c.mode.value != "recording")
 
     # ------------------------------------------------------ models, devices

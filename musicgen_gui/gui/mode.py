@@ -19,8 +19,9 @@ class Mode(Enum):
 IDLE, RECORDING, PLAYING, STREAMING = Mode.IDLE, Mode.RECORDING, Mode.PLAYING, Mode.STREAMING
 
 # Facts the controller reports.
-SEED, SEED_LONG_ENOUGH, MODEL, TAKE, TWO_TAKES, MICROPHONE, SPEAKERS = (
-    "seed", "seed long enough", "model", "take", "two takes", "microphone", "speakers")
+SEED, SEED_LONG_ENOUGH, MODEL, MODEL_SETTLED, TAKE, TWO_TAKES, DELETED_TAKE, MICROPHONE, SPEAKERS = (
+    "seed", "seed long enough", "model", "no model loading", "take", "two takes", "a deleted take", "microphone",
+    "speakers")
 
 # command: (modes it is enabled in, facts it needs)
 TABLE: dict[str, tuple[frozenset[Mode], frozenset[str]]] = {
@@ -36,7 +37,8 @@ TABLE: dict[str, tuple[frozenset[Mode], frozenset[str]]] = {
         ("play_take", {IDLE, PLAYING}, {TAKE, SPEAKERS}),
         ("compare", {IDLE, PLAYING}, {TWO_TAKES, SPEAKERS}),
         ("delete_take", {IDLE}, {TAKE}),
-        ("choose_model", {IDLE}, ()),
+        ("undo_delete", {IDLE}, {DELETED_TAKE}),
+        ("choose_model", {IDLE}, {MODEL_SETTLED}),
         ("choose_devices", {IDLE}, ()),
     ]
 }

@@ -17,8 +17,9 @@ class ModelChooser(QObject):
         super().__init__(window)
         self.panel, self.settings, self.controller, self.window = panel, settings, controller, window
         self._wanted: str | None = None  # asked for, not loaded yet
+        self._in_use = ""  # the model loaded ("" if none)
         panel.model.activated.connect(self._picked)
-        controller.changed.connect(self._loaded)
+        controller.modelChanged.connect(self._loaded)
 
     def populate(self) -> None:
         """List the models and load the saved choice."""
@@ -35,7 +36,7 @@ class ModelChooser(QObject):
         if path:
             self.settings.add_extra_model(path)
             self.load(path)
-        self.panel.show_model(self.controller.model_name)
+        self.panel.show_model(self._in_use)
 
     def trained(self, path: str, completed: bool) -> None:
         """List a newly trained model; switch to it only if training ran to the end."""
@@ -50,10 +51,11 @@ class ModelChooser(QObject):
         elif data:
             self.load(data)
 
-    def _loaded(self) -> None:
-        c = self.controller
-        if not c.model_loading and self._wanted is not None:
+    def _loaded(self, in_use: str) -> None:
+        """A load ended: ``in_use`` is the new model, or the old one if the new one failed ("" if none)."""
+        self._in_use = in_use
+        if self._wanted is not None:
             self._wanted = None
-            if c.bundle is not None:  # the one in use: the new one, or the old one if the new one failed
-                self.settings.model = c.model_name
-            self.panel.show_model(c.model_name)
+            if in_use:
+                self.settings.model = in_use
+            self.panel.show_model(in_use)
