@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 from musicgen_gui.gui.mode import IDLE, STREAMING
 
 RATE = 22050
-N_FFT = 1024
+N_FFT, HOP = 1024, 512
 
 
 def load(qtbot, window, path) -> bool:
@@ -43,8 +43,10 @@ def assert_shows(window, take):
     audio = np.concatenate([take.seed, take.continuation(unheard=True)])
     assert len(x) == len(audio) and np.array_equal(y, audio)
     assert abs(x[len(take.seed)] - len(take.seed) / RATE) < 1e-9
-    spectrogram = window.spectrogram  # the frames streamed, or the take's own
-    assert 0.0 <= spectrogram.start_time < N_FFT / RATE and abs(spectrogram.end_time - len(audio) / RATE) < 0.3
+    spectrogram = window.spectrogram
+    first = (N_FFT - HOP) / 2 / RATE  # the frames of the take's own audio: the first one's left edge
+    assert spectrogram.start_time == pytest.approx(first)
+    assert spectrogram.end_time == pytest.approx(first + ((len(audio) - N_FFT) // HOP + 1) * HOP / RATE)
     assert window.view_tabs.currentIndex() == 1 and window.view_tabs.tabText(1) == take.name
     assert take.name in window.waveform.plotItem.titleLabel.text
     assert window.waveform.viewRange()[0] == pytest.approx(window.spectrogram.viewRange()[0])

@@ -26,6 +26,7 @@ STREAM_VIEW_SECONDS = 20.0  # and continuation, before the view scrolls
 STREAM_SEED_SECONDS = 60.0  # the most of the seed drawn on the spectrogram while streaming (it costs time)
 LIVE_VIEW_SECONDS = 8.0  # the scrolling views while recording
 WAVEFORM_EVERY_TICKS = 10  # a streaming take's waveform is redrawn this rarely: it is all of it each time
+PEAK_STEP = 256  # samples per point of a streaming take's waveform (its envelope; sample for sample once done)
 
 
 def take_title(take) -> str:
@@ -125,6 +126,7 @@ class Display(QObject):
         rate = take.sample_rate
         cfg = self._cfg(rate)
         self._streaming = self._shown = take
+        self._peaks, self._enveloped = [], 0
         before = np.concatenate([take.seed, take.continuation(unheard=True)[:run_start]])
         drawn = align_to_frames(before[-int(STREAM_SEED_SECONDS * rate):], cfg)
         self.spectrogram.reset(cfg, origin_s=(len(before) - len(drawn) + cfg.n_fft / 2) / rate)
@@ -147,24 +149,28 @@ class Display(QObject):
         rate = take.sample_rate
         self._ticks += 1
         if self._ticks % WAVEFORM_EVERY_TICKS == 0:
-            self.waveform.set_continuation(take.continuation(unheard=True))
+            self._draw_peaks(take)
             self.waveform.setTitle(take_title(take))
         seed_s = len(take.seed) / rate
         playhead = None if heard is None else seed_s + heard / rate
         self.spectrogram.set_markers(seam=self._seam, playhead=playhead, generated=seed_s + take.n_samples / rate)
         self.waveform.set_playhead(playhead)
 
+    def _draw_peaks(self, take) -> None:
+        """Only the samples new since the last time are reduced to peaks."""
+        samples = take.continuation(unheard=True)
+        whole = (len(samples) - self._enveloped) // PEAK_STEP * PEAK_STEP
+        new = samples[self._enveloped:self._enveloped + whole]
+        self._enveloped += whole
+        self._peaks = [np.concatenate(self._peaks + [np.abs(new).reshape(-1, PEAK_STEP).max(axis=1)])]
+        self.waveform.set_continuation_peaks(self._peaks[0], PEAK_STEP / take.sample_rate)
+
     def _run_ended(self, take) -> None:
         self._streaming = None
         if take.n_samples == 0:  # nothing was made, and the take is gone
             self.show_seed()
-            return
-        self._run_progress(take, None)
-        self.waveform.set_continuation(take.continuation(unheard=True))
-        self.waveform.setTitle(take_title(take))
-        stopped = None if take.heard is None else (len(take.seed) + take.kept) / take.sample_rate
-        self.spectrogram.set_markers(seam=self._seam, playhead=stopped)
-        self.spectrogram.fit()
+        else:  # drawn again from its audio: the frames streamed run ahead of the samples made from them
+            self.show_take(take)
 
     # ------------------------------------------------------------ playback
     def _playing(self, take, offset: int) -> None:

@@ -53,6 +53,12 @@ class _Region(pg.LinearRegionItem):
         ev.ignore()
 
 
+def _envelope(peaks: np.ndarray, start_s: float, step_s: float) -> tuple[np.ndarray, np.ndarray]:
+    """Points that draw ``peaks`` (one per ``step_s`` from ``start_s``) as a filled-looking ± envelope."""
+    t = start_s + np.arange(len(peaks)) * step_s
+    return np.repeat(t, 2), np.column_stack([peaks, -peaks]).ravel()
+
+
 def _setup(plot: pg.PlotWidget) -> None:
     plot.setAcceptDrops(False)  # drops fall through to the main window
     plot.setMenuEnabled(False)
@@ -140,8 +146,12 @@ class WaveformView(pg.PlotWidget):
         self.setTitle(title)
 
     def set_continuation(self, samples: np.ndarray) -> None:
-        """The take's continuation so far (it grows while it streams)."""
+        """The take's continuation, sample for sample."""
         self._continuation.setData(self._seam_s + np.arange(len(samples)) / self._rate, samples)
+
+    def set_continuation_peaks(self, peaks: np.ndarray, step_s: float) -> None:
+        """The continuation so far as its peak envelope: redrawn as it streams, it stays cheap when long."""
+        self._continuation.setData(*_envelope(peaks, self._seam_s, step_s))
 
     def clear_audio(self, hint: str = EMPTY_HINT) -> None:
         self._curve.setData([], [])
@@ -157,8 +167,7 @@ class WaveformView(pg.PlotWidget):
         """The recording so far, as its peak envelope over the last ``seconds``."""
         shown = peaks[-int(seconds / step_s):]
         start = (len(peaks) - len(shown)) * step_s
-        t = start + np.arange(len(shown)) * step_s
-        self._curve.setData(np.repeat(t, 2), np.column_stack([shown, -shown]).ravel())
+        self._curve.setData(*_envelope(shown, start, step_s))
         self.setXRange(start, start + seconds, padding=0)
         self.setTitle(f"Recording: {len(peaks) * step_s:.1f} s · press R again to stop and use it as the seed")
 

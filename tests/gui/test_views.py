@@ -121,3 +121,23 @@ def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_gener
     qtbot.waitUntil(lambda: window.stream_status.text().startswith("Playing Take 1 · "))
     assert window.stream_status.text().endswith(" of 6.0 s")
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=20000)
+
+
+def test_a_streaming_take_grows_on_the_waveform_and_is_drawn_whole_when_stopped(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(600.0)
+    window.continue_action.trigger()
+    seam = 4.0
+
+    def drawn_to():
+        x, _ = window.waveform.shown()
+        return x[-1] if len(x) else 0.0
+
+    qtbot.waitUntil(lambda: drawn_to() > seam + 1.0, timeout=20000)
+    reached = drawn_to()
+    qtbot.waitUntil(lambda: drawn_to() > reached + 1.0, timeout=20000)  # it keeps growing
+    assert drawn_to() <= seam + c.run.take.n_samples / RATE
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
+    assert_shows(window, c.takes.current)  # sample for sample, once it has ended
