@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 
-from .features import FeatureConfig, log_power
+from .features import FeatureConfig, frame_count, log_power
 
 # Spelled as a musician writes the key: the signature with fewer accidentals
 # (G# minor, five sharps, not Ab minor, seven flats).
@@ -54,9 +54,10 @@ _MINOR = np.array([0.712, 0.084, 0.474, 0.618, 0.049, 0.460, 0.105, 0.747, 0.404
 MIN_BPM, MAX_BPM, PRIOR_BPM, PRIOR_OCTAVES = 40.0, 240.0, 120.0, 1.0
 MIN_SECONDS = 3.0  # shorter selections get neither tempo nor key
 ANALYSIS_SECONDS = 30.0  # a longer clip is read on its last 30 s
-# The comb's strength: white noise reaches 0.02-0.05, random clicks and notes in free time 0.05-0.13,
-# music 0.03-0.7 (legato choirs and strings the least). Below BEAT_NONE no tempo; from BEAT_SURE no "≈".
-BEAT_NONE, BEAT_SURE = 0.065, 0.25
+# The comb's strength: noise reaches 0.02-0.08 (a held chord over faint hiss 0.07), random clicks and
+# notes in free time 0.05-0.13, music 0.03-0.7 (legato choirs and strings the least). Below BEAT_NONE
+# no tempo; from BEAT_SURE no "≈".
+BEAT_NONE, BEAT_SURE = 0.08, 0.25
 # The beat is compound where the envelope repeats at a third of it more than at a half, by this much
 # (normalised autocorrelation; simple meters reach 0.07, 6/8 scores 0.1-0.35).
 COMPOUND = 0.1
@@ -78,6 +79,7 @@ _ONSET_BANDS = 6
 _COMB = 4  # the comb's teeth: one to four beats
 _CHROMA_FFT, _CHROMA_HOP = 8192, 4096
 _LOWEST_NOTE, _HIGHEST_NOTE = 36, 96  # C2 (65 Hz) to C7 (2.1 kHz)
+TONAL_DB, _TONAL_BINS = 10.0, 15
 
 
 @dataclass(frozen=True)
@@ -266,15 +268,45 @@ def _track_beats(env: np.ndarray, period: float, tightness: float = 100.0) -> np
     return np.array(beats[::-1], float)
 
 
-def _fit_grid(beats: np.ndarray, period: float) -> tuple[float, float]:
-    """The straight line through the beats (counted in whole periods): its period and its frame at beat 0."""
-    steps = np.concatenate([[0], np.cumsum(np.maximum(1, np.round(np.diff(beats) / period)))])
-    if len(beats) < 4:
-        return period, float(beats[0])
-    slope, intercept = np.polyfit(steps, beats, 1)
-    if abs(slope / period - 1) > 0.05:
-        return period, float(beats[0])
-    return float(slope), float(intercept)
+def _refine(env: np.ndarray, beats: np.ndarray) -> np.ndarray:
+    """Each beat moved to the centroid of the positive envelope over its frame and the two beside it:
+    an attack's flux falls across two frames in the share that says where it lies between them,
+    and the grid's period comes out to a fraction of a frame, not jittering with the framing."""
+    frames = np.clip(beats.astype(int)[:, None] + np.arange(-1, 2)[None, :], 0, len(env) - 1)
+    weight = np.maximum(env[frames], 0.0)
+    total = weight.sum(axis=1)
+    shift = np.where(total > 0, (weight * np.arange(-1, 2)[None, :]).sum(axis=1) / np.where(total > 0, total, 1.0), 0.0)
+    return beats + shift
+
+
+def _precise_period(ac: np.ndarray, period: float) -> float:
+    """The period through the autocorrelation's peaks near each of its multiples (each peak found to
+    a fraction of a frame by a parabola), weighted by their height: the furthest peaks pin it down
+    to a small fraction of a frame, where the candidate grid and the beats' frames cannot."""
+    lags, weights = [], []
+    for k in range(1, int((len(ac) - 2) / period) + 1):
+        reach = min(0.03 * k * period, 0.25 * period)  # never as far as the next multiple's peak
+        lo, hi = max(1, int(np.floor(k * period - reach))), min(len(ac) - 2, int(np.ceil(k * period + reach)))
+        if hi < lo:
+            break
+        i = lo + int(np.argmax(ac[lo:hi + 1]))
+        a, b, c = ac[i - 1], ac[i], ac[i + 1]
+        if b <= 0 or not (b >= a and b >= c):
+            continue
+        curvature = a - 2 * b + c
+        lags.append((i + (0.5 * (a - c) / curvature if curvature < 0 else 0.0), k))
+        weights.append(b)
+    if not lags:
+        return period
+    lag, k = np.array(lags).T
+    w = np.array(weights) * k
+    return float((w * lag).sum() / (w * k).sum())
+
+
+def _phase(beats: np.ndarray, period: float) -> float:
+    """Where the grid of ``period`` through the beats puts beat 0: their circular mean phase."""
+    angle = np.angle(np.exp(2j * np.pi * beats / period).mean())
+    return float(angle / (2 * np.pi) * period)
 
 
 def _bar(log_frames: np.ndarray, cfg: FeatureConfig, env: np.ndarray, first: float,
@@ -336,8 +368,10 @@ def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig, like: Beat | None 
             strength[best] = max(strength[best], like.strength)  # read as the seed is, as sure as it
     if strength[best] < BEAT_NONE:
         return None
-    beats = _track_beats(envelopes.sum(axis=1), periods[best])
-    period, first = _fit_grid(beats, periods[best])
+    envelope = envelopes.sum(axis=1)
+    period = _precise_period(_autocorrelation(envelopes, int(0.6 * len(envelopes))), periods[best])
+    beats = _refine(envelope, _track_beats(envelope, period))
+    first = _phase(beats, period)
     first %= period
     per_bar, bar_beat = _bar(log_frames, cfg, envelopes, first, period)
     return Beat(period, first, min(float(strength[best]), 1.0), fps, per_bar, bar_beat, bool(compound))
@@ -387,11 +421,25 @@ def estimate_tuning(power: np.ndarray, sample_rate: int) -> float:
     return float(angle / (2 * np.pi))
 
 
+def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
+    """Each row's mean over ``width`` columns centred on each column (the edges over fewer)."""
+    sums = np.concatenate([np.zeros((len(x), 1)), np.cumsum(x, axis=1, dtype=np.float64)], axis=1)
+    lo = np.clip(np.arange(x.shape[1]) - width // 2, 0, x.shape[1])
+    hi = np.clip(np.arange(x.shape[1]) + width // 2 + 1, 0, x.shape[1])
+    return (sums[:, hi] - sums[:, lo]) / (hi - lo)
+
+
 def chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mean chroma (12,), summing to 1 (zeros for silence): each frame's note powers folded to pitch
-    classes and scaled to sum 1, frames more than 20 dB below the loudest left out."""
+    """Mean chroma (12,), summing to 1 (zeros where nothing is pitched): each frame's note powers
+    folded to pitch classes and scaled to sum 1, frames more than 20 dB below the loudest left out.
+
+    Only the bins standing TONAL_DB above their neighbourhood's mean (_TONAL_BINS, 40 Hz) count:
+    drums and noise spread their power flat across the semitones and drowned the key of
+    electronic music (its best signature's share fell to that of noise)."""
     power = _spectra(samples)
-    notes = power @ _note_filters(sample_rate, round(estimate_tuning(power, sample_rate), 2))
+    log = np.log(power + 1e-30)
+    tonal = log - _moving_mean(log, _TONAL_BINS) > TONAL_DB / DB_PER_NEPER
+    notes = (power * tonal) @ _note_filters(sample_rate, round(estimate_tuning(power, sample_rate), 2))
     classes = np.zeros((len(notes), 12))
     for pc in range(12):
         classes[:, pc] = notes[:, (pc - _LOWEST_NOTE) % 12::12].sum(axis=1)
@@ -473,17 +521,16 @@ def analyse(samples: np.ndarray, cfg: FeatureConfig, log_frames: np.ndarray | No
     tempo and key are kept where this clip nearly agrees with them.
     """
     samples = np.asarray(samples, np.float32)
-    frames = log_power(samples, cfg) if log_frames is None else np.asarray(log_frames)
+    skipped = max(0, frame_count(len(samples), cfg) - int(ANALYSIS_SECONDS * cfg.frames_per_second))
+    tail = samples[skipped * cfg.hop:]  # its frames are the clip's from frame ``skipped`` on
+    frames = log_power(tail, cfg) if log_frames is None else np.asarray(log_frames)[skipped:]
     if mean_level_db(frames) < SILENT_DB:
         return MusicAnalysis(None, None, True)
-    keep = int(ANALYSIS_SECONDS * cfg.frames_per_second)
-    skipped = max(0, len(frames) - keep)
-    beat = estimate_beat(frames[skipped:], cfg, like.beat if like else None)
+    beat = estimate_beat(frames, cfg, like.beat if like else None)
     if beat is not None and skipped:
         # The grid counted from the clip's start: beat 0 moves to the first beat at or after frame 0.
         shift = np.floor((beat.first_frame + skipped) / beat.period_frames)
         beat = replace(beat, first_frame=(beat.first_frame + skipped) % beat.period_frames,
                        bar_beat=int((beat.bar_beat + shift) % beat.beats_per_bar) if beat.beats_per_bar else 0)
-    tail = samples[-int(ANALYSIS_SECONDS * cfg.sample_rate):] if skipped else samples
     key = estimate_key(tail, cfg.sample_rate, like.key if like else None)
     return MusicAnalysis(beat, key, False, ANALYSIS_SECONDS if skipped else None)
