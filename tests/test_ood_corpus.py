@@ -57,3 +57,25 @@ def test_each_set_is_large_and_varied_enough():
     assert len(tracks) >= 10
     packages = {**ood_corpus.ELECTRONIC, **ood_corpus.ORCHESTRAL}
     assert max(len(spec["tracks"]) for spec in packages.values()) <= 3
+
+
+def test_labels_move_with_the_audio_and_keep_what_holds_at_its_start():
+    labels = {"tempo": [[0.0, 120.0], [10.0, 90.0]], "meter": [[0.0, "3/4"]], "key": [[0.0, 2, False], [4.0, -1, False]]}
+    assert ood_corpus.shifted(labels, -5.0) == {"tempo": [[0.0, 120.0], [5.0, 90.0]], "meter": [[0.0, "3/4"]],
+                                                "key": [[0.0, -1, False]]}
+    assert ood_corpus.shifted(labels, 2.5)["tempo"] == [[2.5, 120.0], [12.5, 90.0]]
+
+
+def test_labels_are_read_from_the_midi_file_that_is_played():
+    music21 = pytest.importorskip("music21")
+    from music21 import key, meter, note, stream, tempo
+
+    part = stream.Part()
+    part.append([tempo.MetronomeMark(number=90), meter.TimeSignature("3/4"), key.KeySignature(2)])
+    part.append([note.Note("D4", quarterLength=1.0) for _ in range(6)])  # two bars of 3/4 at 90: 4 s
+    part.append([tempo.MetronomeMark(number=60), key.KeySignature(-1)])
+    part.append([note.Note("F4", quarterLength=1.0) for _ in range(3)])
+    labels = ood_corpus.midi_labels(music21.midi.translate.streamToMidiFile(stream.Score([part])))
+    assert labels["tempo"] == [[0.0, 90.0], [4.0, 60.0]]
+    assert labels["meter"] == [[0.0, "3/4"]]
+    assert [k[:2] for k in labels["key"]] == [[0.0, 2], [4.0, -1]]

@@ -13,7 +13,9 @@ instruments: further music21 works, each wholly on one instrument the models
              and orchestral recordings from wesnoth-1.16-music.
 
 Every track becomes mono 16-bit FLAC at 22050 Hz in OUT/ood/<set>/, described
-by OUT/ood/<set>/manifest.json (source, licence, duration); licence notices go
+by OUT/ood/<set>/manifest.json (source, licence, duration; for a rendered score
+also its "labels": the tempo, meter and key signature its MIDI file carried, as
+they change, in seconds of the audio, which core/labels.py reads); licence notices go
 to OUT/ood/<set>/licences/. When a run of all three sets finishes it writes
 OUT/ood/READY (file count and minutes per set). Like corpus.py, whose helpers
 it uses, it resumes where it stopped and writes every file atomically.
