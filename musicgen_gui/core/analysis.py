@@ -41,7 +41,7 @@ from dataclasses import dataclass, replace
 import numpy as np
 import scipy.fft
 
-from .features import FeatureConfig, frame_count, log_power
+from .features import DB_PER_NEPER, FeatureConfig, frame_count, log_power
 
 # Spelled as a musician writes the key: the signature with fewer accidentals
 # (G# minor, five sharps, not Ab minor, seven flats).
@@ -71,7 +71,6 @@ LIKE_SHARE, LIKE_COVERAGE = 0.7, 0.03
 MIN_COVERAGE, COVERAGE_TIE, KEY_MARGIN, KEY_SURE = 0.68, 0.01, 0.02, 0.6
 BAR_SURE = 2.0  # t statistic of the bar's beat against the others
 FLUX_FLOOR_DB = 40.0
-DB_PER_NEPER = 10.0 / np.log(10.0)  # decibels of power per natural-log unit
 FULL_BAND_DB, QUIET_BAND_DB = 10.0, 40.0  # a band this far below the loudest counts fully, and not at all
 MIN_FLUX_SPREAD = 0.05  # nepers per frame: less is numerical noise, not attacks
 SILENT_DB = -70.0  # a clip whose mean power is below this (dBFS-ish) has neither

@@ -23,6 +23,8 @@ from .errors import ModelError
 # Frames computed at once; bounds the temporary memory for hour-long files.
 _CHUNK_FRAMES = 4096
 
+DB_PER_NEPER = 10.0 / np.log(10.0)  # decibels of power per natural-log (neper) unit of power
+
 
 @dataclass(frozen=True)
 class FeatureConfig:
@@ -129,7 +131,7 @@ def align_to_frames(x: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
 
 def to_decibels(log_power_frames: np.ndarray) -> np.ndarray:
     """Natural-log power to dB (10*log10), for display and metrics."""
-    return (log_power_frames * np.float32(10.0 / np.log(10.0))).astype(np.float32)
+    return (log_power_frames * np.float32(DB_PER_NEPER)).astype(np.float32)
 
 
 @dataclass

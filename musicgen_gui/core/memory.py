@@ -51,7 +51,7 @@ from __future__ import annotations
 import numpy as np
 
 from .analysis import Beat
-from .features import FeatureConfig
+from .features import DB_PER_NEPER, FeatureConfig
 from .predictor import FramePredictor, WARMUP_FRAMES, teacher_forced_squares
 
 CONTEXT_FRAMES = 6  # frames matched when choosing where to jump (140 ms)
@@ -100,7 +100,7 @@ def pauses(bands: np.ndarray, min_frames: int) -> np.ndarray:
     """Per frame, whether it lies in a pause: a run of at least ``min_frames`` frames
     whose mean band log power is PAUSE_DEPTH_DB below the seed's loud frames."""
     level = np.asarray(bands, np.float64).mean(axis=1)
-    quiet = level < np.percentile(level, 90) - PAUSE_DEPTH_DB * np.log(10) / 10
+    quiet = level < np.percentile(level, 90) - PAUSE_DEPTH_DB / DB_PER_NEPER
     edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
     starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
     paused = np.zeros(len(level) + 1, bool)  # the end, one past the last frame, is no pause

@@ -19,7 +19,7 @@ from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bandlimit import BandLimit, seed_bandwidth_hz
 from .bundle import ModelBundle
 from .errors import MusicgenError
-from .features import align_to_frames, log_power
+from .features import DB_PER_NEPER, align_to_frames, log_power
 from .loudness import Leveler, integrated_loudness, mean_square_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, seed_error_ratio
 from .phase import StreamingPhaseReconstructor
@@ -114,7 +114,7 @@ class LevelAnchor:
         error = self.reference_db - level_db
         excess = np.sign(error) * max(0.0, abs(error) - self._tolerance_db)
         # Boosting a fade-out is capped: past that it would only amplify noise.
-        return min(excess, self._max_boost_db) / _DB_PER_NEPER
+        return min(excess, self._max_boost_db) / DB_PER_NEPER
 
 
 class TimbreAnchor:
@@ -143,7 +143,7 @@ class TimbreAnchor:
         self._reference = self._shape(recent.mean(axis=0))
         self._smoothed = recent.mean(axis=0).astype(np.float64)
         self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
-        self._tolerance, self._max_shift = tolerance_db / _DB_PER_NEPER, max_shift_db / _DB_PER_NEPER
+        self._tolerance, self._max_shift = tolerance_db / DB_PER_NEPER, max_shift_db / DB_PER_NEPER
 
     def _shape(self, log_frame: np.ndarray) -> np.ndarray:
         bands = np.bincount(self._band, log_frame, minlength=len(self._counts)) / self._counts
@@ -157,11 +157,10 @@ class TimbreAnchor:
         return excess[self._band].astype(np.float32)
 
 
-_DB_PER_NEPER = 10.0 / np.log(10.0)  # natural-log power to dB
 
 
 def _energy_db(log_frames: np.ndarray) -> np.ndarray:
-    return np.logaddexp.reduce(log_frames, axis=-1) * _DB_PER_NEPER
+    return np.logaddexp.reduce(log_frames, axis=-1) * DB_PER_NEPER
 
 
 def _power(log_frames: np.ndarray) -> np.ndarray:
