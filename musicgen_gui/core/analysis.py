@@ -4,30 +4,34 @@ Numpy only, a few milliseconds per 10 s of audio: the generator needs the
 seed's beat grid before its first block, and the app shows tempo and key as
 soon as a seed is loaded (librosa's tracker would cost a second of import).
 
-Tempo and beats, after Ellis (2007) and the multi-band periodicity of Klapuri
-et al. (2006):
+Tempo and beats, after Ellis (2007), Klapuri et al. (2006) and Böck & Widmer (2013):
 
-* Onset envelopes: the spectral flux (positive change of log power) in a few
-  log-spaced bands, each with its slow trend removed.
-* Tempo: each band's autocorrelation is read as a tempogram; a period scores
-  by how strongly the bands repeat at one, two, three and four of it (a comb).
-  A single lag's peak falls into metrical traps (a dotted figure at 4:3 of
-  the beat, a triplet at 3:2); the comb's other teeth miss on those, while the
-  true beat repeats at every multiple. A log-normal prior around 120 BPM picks
-  between the beat and its double or half.
-* Beats: dynamic programming over the envelope with that period (Ellis), then
-  one straight line through the beats gives the grid's period and phase.
+* Onset envelopes: SuperFlux (each bin's rise over the louder of its
+  neighbours a frame before) in six log-spaced bands, each less its slow trend
+  and scaled to its own spread.
+* Tempo: the bands' autocorrelation read as a tempogram; a period scores by
+  how strongly the music repeats at one, two, three and four of it (a comb).
+  A single lag's peak falls into metrical traps (a dotted figure at 4:3 of the
+  beat, a triplet at 3:2); the comb's other teeth miss on those, while the true
+  beat repeats at every multiple. A log-normal prior around 120 BPM picks
+  between the beat and its double or half. The period is then refined through
+  the autocorrelation's peaks at its multiples, to a small fraction of a frame.
+* Beats: dynamic programming over the envelope with that period (Ellis), each
+  beat moved to its attack's centroid; their circular mean gives the grid's phase.
 * Bar: of three or four beats, the one where the low band's attacks and the
   harmonic changes fall, where they clearly do.
-* Confidence: the comb's strength. No tempo where it is weak (a drone, noise,
+* A beat that divides in three (6/8) is a dotted quarter: the readout counts
+  quarter notes, as a score's metronome mark and a DAW do.
+* Confidence: the comb's strength. No tempo where it is weak (noise, a drone,
   free time), and "≈" where it is middling.
 
-Key: chroma from a semitone filterbank (constant Q: each note's own band, half
-a semitone each side) over an 8192-point spectrum (2.7 Hz bins, enough to
-tell semitones apart from 65 Hz up), tuned to the clip's own tuning (the
-circular mean of its spectral peaks' offset from A440), correlated with
-Temperley's (Kostka-Payne) key profiles. The margin over the best key of
-another signature says how sure it is.
+Key: chroma from a semitone filterbank (constant Q: each note's own band, a
+semitone either side) over an 8192-point spectrum (2.7 Hz bins, enough to tell
+semitones apart from 65 Hz up), tuned to the clip's own tuning (the circular
+mean of its spectral peaks' offset from A440), from the tonal peaks only. The
+key signature whose scale holds the most of it comes first, then Temperley's
+(Kostka-Payne) profiles choose between its major key and relative minor. How
+far that signature's share leads the next one's says how sure it is.
 
 A long clip is read on its last ANALYSIS_SECONDS, the part the continuation
 follows; the readout says so.
@@ -183,10 +187,8 @@ def band_log_power(log_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = 32
 
 
 def _detrend(x: np.ndarray, width: int) -> np.ndarray:
-    """x less its moving average over ``width`` frames (along axis 0)."""
+    """Each column less its moving average over ``width`` frames."""
     kernel = np.ones(width) / width
-    if x.ndim == 1:
-        return x - np.convolve(x, kernel, mode="same")
     return x - np.stack([np.convolve(col, kernel, mode="same") for col in x.T], axis=1)
 
 
