@@ -83,7 +83,7 @@ class Display(QObject):
     def show_seed(self) -> None:
         """The seed clip, whole, with the selected region and the seam at its end."""
         clip = self._clip
-        if clip is None:
+        if clip is None or self._streaming is not None:
             return
         cfg = self._cfg(clip.sample_rate)
         self._shown = None
@@ -97,18 +97,29 @@ class Display(QObject):
 
     # ------------------------------------------------------------- a take
     def _take_selected(self, take) -> None:
+        """Show the take selected; while one streams, it stays in view (the selection shows when it ends)."""
         self._selected = take
-        if take is not None and take is not self._streaming:
+        if self._streaming is not None:
+            return
+        if take is not None:
             self.show_take(take)
+        elif self._shown is not None:  # the take shown was deleted
+            self.show_seed() if self._clip is not None else self._clear()
+
+    def _clear(self) -> None:
+        self._shown = None
+        self.waveform.clear_audio()
+        self.spectrogram.reset(self.c.features, origin_s=0.0)
+        self.shownChanged.emit(None)
 
     def show_take(self, take=None) -> None:
         """A take, whole (the one selected if none is given): seed, continuation, and where it was stopped."""
         take = take or self._selected
-        if take is None or take is self._streaming:
+        if take is None or self._streaming is not None:
             return
         cfg, rate = self._cfg(take.sample_rate), take.sample_rate
         self._shown = take
-        continuation = take.continuation(unheard=True)
+        continuation = take.continuation()  # what was generated after Stop is only offered on export
         self.waveform.show_take(take_title(take), take.seed, continuation, rate)
         audio = np.concatenate([take.seed, continuation])
         self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
@@ -166,11 +177,13 @@ class Display(QObject):
         self.waveform.set_continuation_peaks(self._peaks[0], PEAK_STEP / take.sample_rate)
 
     def _run_ended(self, take) -> None:
+        """The take selected, drawn again from its audio (the frames streamed run ahead of the samples made
+        from them); the seed if none is (a run stopped before it made anything leaves no take)."""
         self._streaming = None
-        if take.n_samples == 0:  # nothing was made, and the take is gone
+        if self._selected is not None:
+            self.show_take(self._selected)
+        else:
             self.show_seed()
-        else:  # drawn again from its audio: the frames streamed run ahead of the samples made from them
-            self.show_take(take)
 
     # ------------------------------------------------------------ playback
     def _playing(self, take, offset: int) -> None:

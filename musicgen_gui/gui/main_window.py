@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         self.model_status.setText(c.model_status())
         self.audio_status.setText(c.audio.status())
         self.analysis.setText(c.analysis_text())
-        self.view_tabs.setEnabled(c.mode.value != "recording")
+        self.view_tabs.setEnabled(c.mode.value not in ("recording", "streaming"))  # they show what happens
 
     # ------------------------------------------------------ models, devices
     def _devices_picked(self, *_) -> None:

@@ -147,7 +147,9 @@ class RunController(QObject):
         if self.app.mode != STREAMING:
             return
         self.generation.abort()
-        self._end(self.heard())
+        heard = self.heard()
+        # Without speakers, the take ends where generation had got to: the worker may still add a block.
+        self._end(self.take.n_samples if heard is None else heard)
 
     def heard(self) -> int | None:
         """The sample of the take now heard (None without speakers)."""

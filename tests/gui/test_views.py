@@ -141,3 +141,26 @@ def test_a_streaming_take_grows_on_the_waveform_and_is_drawn_whole_when_stopped(
     window.stop_action.trigger()
     qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
     assert_shows(window, c.takes.current)  # sample for sample, once it has ended
+
+
+def test_the_views_stay_on_a_streaming_take_and_show_the_seed_once_the_take_shown_is_deleted(qtbot, window,
+                                                                                          chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    first = run_to_end(qtbot, window)
+    window.panel.seconds.setValue(600.0)
+    window.continue_action.trigger()
+    streaming = c.run.take
+    click_take(qtbot, window, first)  # selected, but the views stay on what is being generated
+    assert c.takes.current is first and window.view_tabs.tabText(1) == streaming.name
+    assert not window.view_tabs.isEnabled()
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
+    assert_shows(window, first)  # once it has ended, the take selected
+    window.delete_action.trigger()
+    window.delete_action.trigger()
+    assert c.takes.current is None
+    x, _ = window.waveform.shown()
+    assert len(x) == len(c.seed.clip.samples) and window.view_tabs.currentIndex() == 0
+    assert not window.view_tabs.isTabEnabled(1)
