@@ -53,6 +53,7 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     assert c.mode == RECORDING
     feeder = sound_server.play_into_mic(chord_file)
     qtbot.waitUntil(lambda: window.spectrogram.frame_count > 0 and window.level_meter.value() > 0, timeout=10000)
+    assert window.waveform.width() == window.spectrogram.width()  # the meter beside both: one time axis
     recorder = c.audio.recorder
     qtbot.waitUntil(lambda: recorder.samples_written > 3.5 * recorder.sample_rate, timeout=15000)
     # The live waveform: the chord's envelope (0.2 per note, three notes) is drawn as it comes in.
