@@ -3,8 +3,9 @@
 One QObject owns everything that touches a sound device and reports through
 signals (as Friture's AudioBackend does): ``devicesChanged`` after a scan or a
 choice, ``outputLost``/``inputLost`` with the reason when a device goes away or
-hangs. The GUI asks it to play and record; it never reaches into the player or
-the recorder.
+hangs, ``underflow`` with the count so far each time the speaker ran dry while
+playing (a gap was heard). The GUI asks it to play and record; it never reaches
+into the player or the recorder.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ class AudioBackend(QObject):
     devicesChanged = Signal()
     outputLost = Signal(str)
     inputLost = Signal(str)  # only while recording
+    underflow = Signal(int)  # the speaker ran dry while playing: how often since it was chosen
 
     def __init__(self, recordings_dir: Path, parent=None):
         super().__init__(parent)
@@ -34,6 +36,7 @@ class AudioBackend(QObject):
         self.player: Player | None = None
         self.recorder: Recorder | None = None
         self._rate = 0
+        self.underflows = 0  # of the current speaker, as last reported
         self._timer = QTimer(self, interval=DEVICE_CHECK_MS, timeout=self._check)
         self._timer.start()
 
@@ -44,6 +47,7 @@ class AudioBackend(QObject):
         if self.player is None or self.player.device != output:
             self._close_player()
             self.output = output
+            self.underflows = 0
             self.player = Player(output) if output is not None else None
             self._open()
         self.devicesChanged.emit()
@@ -65,13 +69,17 @@ class AudioBackend(QObject):
             return "No microphone: recording is off"
         if self.output is None:
             return "No speakers: playback is off"
-        return f"Audio: {self.output.label}"
+        text = f"Audio: {self.output.label}"
+        if self.underflows:
+            text += f" · {self.underflows} dropout{'s' if self.underflows > 1 else ''} (the computer was too busy)"
+        return text
 
-    def play(self, sample_rate: int) -> Playback:
-        """A new playback (what played before fades out); raises MusicgenError if it cannot."""
+    def play(self, sample_rate: int, prefill: int = 0) -> Playback:
+        """A new playback (what played before fades out), silent until ``prefill`` samples are queued
+        (or all of them); raises MusicgenError if it cannot."""
         if self.player is None:
             raise MusicgenError("no speakers to play on")
-        return self.player.play(sample_rate)
+        return self.player.play(sample_rate, prefill)
 
     def stop_playing(self) -> None:
         if self.player is not None:
@@ -121,6 +129,9 @@ class AudioBackend(QObject):
         lost = self.player.lost_reason() if self.player is not None else None
         if lost is not None:
             self._drop_output(lost)
+        elif self.player is not None and self.player.underflows != self.underflows:
+            self.underflows = self.player.underflows
+            self.underflow.emit(self.underflows)
         recorder = self.recorder
         if recorder is not None:
             reason = recorder.lost_reason()

@@ -37,12 +37,17 @@ CONTROL = np.dtype([
     ("read", "i8"), ("current", "i8"), ("done_id", "i8"), ("silence", "i8"), ("calls", "i8"),
     # written by the child's main thread once the stream failed: ENDED or HUNG
     ("lost", "i8"),
+    # written by the callback: the ring index whose sample reaches the DAC at DAC_TIME (perf_counter);
+    # DAC_SEQ is odd while they are being written (a seqlock: the reader retries)
+    ("dac_seq", "i8"), ("dac_read", "i8"), ("dac_time", "f8"),
+    ("xruns_total", "i8"),  # device underflows while something played, since the process started
     # per playback slot, written by the callback; times are perf_counter at the DAC
     ("underruns", "i8", (SLOTS,)), ("xruns", "i8", (SLOTS,)), ("first_sound", "f8", (SLOTS,)), ("silent", "f8", (SLOTS,)),
 ])
 ENDED, HUNG = 1, 2
 
 RAMP = 256  # samples of fade in and out (12 ms at 22 kHz): no click, and quick
+RT_PRIORITY = 3  # SCHED_RR, below the sound server's threads
 STALL_S = 3.0  # a stream (output or input) that claims to run but has not called back for this long hangs
 _WATCH_S = 0.25  # how often the child looks at its stream between requests
 _FADE_IN, _ON, _FADE_OUT, _OFF = range(4)
@@ -92,6 +97,12 @@ class Callback:
         if current and not self.playing and available and (available >= c["prefill"] or eof):
             self.playing = True
         got = min(frames, available) if self.playing and self.gain != _OFF else 0
+        # Where this block will be heard, from PortAudio's own clock: after a device underflow the
+        # sound comes later than the buffer's latency says, and the playhead must follow what is heard.
+        c["dac_seq"] += 1
+        c["dac_read"] = read
+        c["dac_time"] = time.perf_counter() + time_info.outputBufferDacTime - time_info.currentTime
+        c["dac_seq"] += 1
         if got:
             start = read % len(data)
             first = min(got, len(data) - start)
@@ -102,10 +113,11 @@ class Callback:
         slot = current % SLOTS
         if self.playing and status.output_underflow:
             c["xruns"][slot] += 1
+            c["xruns_total"] += 1
         if got < frames and self.playing and not eof and self.gain != _OFF:
             c["underruns"][slot] += 1
         if got and c["first_sound"][slot] == 0.0:
-            c["first_sound"][slot] = time.perf_counter() + time_info.outputBufferDacTime - time_info.currentTime
+            c["first_sound"][slot] = c["dac_time"]
         if self.gain == _FADE_IN:
             k = min(got, RAMP - self.ramp_pos)
             out[:k] *= self.ramp_up[self.ramp_pos:self.ramp_pos + k]
@@ -143,10 +155,7 @@ def serve(conn, raw_data, raw_control) -> None:
     """The child process: open and close streams as the parent asks, until it says quit or goes away."""
     import sounddevice as sd
 
-    try:
-        os.nice(-10)  # ahead of the app's own threads for the CPU; allowed only with privileges
-    except OSError:
-        pass
+    _raise_priority()
     shared = Shared(raw_data, raw_control)
     callback = Callback(shared)
     stream = None
@@ -181,6 +190,24 @@ def serve(conn, raw_data, raw_control) -> None:
         except Exception as exc:  # reported to the parent, which shows it
             stream = None
             conn.send(("error", str(exc)))
+
+
+def _raise_priority() -> None:
+    """Real-time scheduling for this process's threads (PortAudio's callback thread, made later,
+    inherits it), else a better nice value; each only where the user is allowed it.
+
+    Nice -10 alone left the device underflowing with both cores busy: a woken thread still waits
+    for the running one's time slice. The priority stays below the sound server's (PulseAudio's
+    default is 5), which must run for anything to be heard."""
+    try:
+        os.sched_setscheduler(0, os.SCHED_RR, os.sched_param(RT_PRIORITY))
+        return
+    except (OSError, AttributeError):  # no permission (RLIMIT_RTPRIO), or not Linux
+        pass
+    try:
+        os.nice(-10)
+    except OSError:
+        pass
 
 
 def _failure(stream, shared: Shared, heard: tuple[int, float]) -> int:

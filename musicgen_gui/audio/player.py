@@ -60,10 +60,17 @@ class Playback:
 
     @property
     def position(self) -> int:
-        """The sample (at the source rate) now heard."""
+        """The sample (at the source rate) now heard, from the time the callback's latest block
+        reaches the DAC: a device underflow delays what is heard, and this with it."""
         if not self._is_current:
             return 0
-        heard = self._control["read"] - self.start - self._latency
+        c = self._control
+        while True:
+            seq = c["dac_seq"]
+            index, at = int(c["dac_read"]), float(c["dac_time"])
+            if seq % 2 == 0 and c["dac_seq"] == seq:
+                break
+        heard = min(index + (time.perf_counter() - at) * self.device_rate, int(c["read"])) - self.start
         return max(0, int(heard / self._scale))
 
     @property
@@ -206,6 +213,11 @@ class Player:
     def stop(self) -> None:
         if self._shared is not None:
             self._shared.control["stop_id"] = self._last_id
+
+    @property
+    def underflows(self) -> int:
+        """Device underflows while something played, since this player started: each is a gap heard."""
+        return int(self._shared.control["xruns_total"]) if self._shared is not None else 0
 
     @property
     def pid(self) -> int | None:

@@ -70,6 +70,7 @@ class AppController(QObject):
         self.audio.outputLost.connect(self._output_lost)
         self.audio.inputLost.connect(self._input_lost)
         self.audio.devicesChanged.connect(self._devices_changed)
+        self.audio.underflow.connect(self.changed)  # the audio status counts the dropouts
 
     # ---------------------------------------------------------- messages
     def error(self, text: str, group: str | None = None) -> None:

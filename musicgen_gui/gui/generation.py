@@ -26,7 +26,7 @@ from ..core.bundle import ModelBundle
 from ..core.session import ContinuationParams, ContinuationSession
 from .workers import describe
 
-PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue
+PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue, and queued before a run sounds
 
 
 @dataclass(frozen=True)

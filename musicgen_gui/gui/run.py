@@ -17,7 +17,7 @@ import numpy as np
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.errors import MusicgenError
-from .generation import GenerationController, Go, RunRequest
+from .generation import PRIME_SECONDS, GenerationController, Go, RunRequest
 from .mode import IDLE, STREAMING
 from .takes import Take
 
@@ -123,7 +123,8 @@ class RunController(QObject):
         lead = lead[max(0, len(lead) - int(app.lead_in * cfg.sample_rate)):]
         if app.audio.player is not None:
             try:
-                playback = app.audio.play(cfg.sample_rate)
+                # Sounds once some of the continuation is queued too: the first block can be slow.
+                playback = app.audio.play(cfg.sample_rate, prefill=len(lead) + int(PRIME_SECONDS * cfg.sample_rate))
             except MusicgenError as exc:
                 app.error(str(exc))
         self.playback, self._lead, self.take = playback, len(lead), take

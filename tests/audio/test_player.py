@@ -4,6 +4,7 @@ import time
 
 import numpy as np
 import pytest
+import scipy.ndimage
 
 from musicgen_gui.audio.devices import OUTPUT, find_device
 from musicgen_gui.audio.player import Player
@@ -47,8 +48,35 @@ def test_tone_arrives_at_the_speaker_monitor(sound_server):
     peak = np.fft.rfftfreq(len(heard), 1 / RATE)[np.argmax(spectrum)]
     assert abs(peak - 440.0) < 2.0
     assert np.abs(heard).max() > 0.4
-    assert playback.underruns == 0
+    assert playback.underruns == 0 and playback.xruns == 0
     assert playback.first_sound_time is not None
+
+
+def test_a_device_underflow_is_counted_and_the_position_follows_what_is_heard(sound_server):
+    """The audio process is held (SIGSTOP) for 0.3 s mid-tone, as a busy machine holds it: the
+    device runs dry, which is counted, and the position still says what has been heard."""
+    player = Player(find_device(OUTPUT))
+    player.open(RATE)
+    capture = sound_server.record_speaker(RATE)
+    playback = player.play(RATE)
+    playback.write(tone(10.0))
+    playback.finish()
+    wait_until(lambda: playback.position > RATE // 2)
+    os.kill(player.pid, signal.SIGSTOP)
+    time.sleep(0.3)
+    os.kill(player.pid, signal.SIGCONT)
+    wait_until(lambda: playback.position >= 2 * RATE)
+    heard_then = playback.position
+    playback.stop()
+    wait_until(lambda: playback.finished)
+    time.sleep(0.1)
+    heard = capture.stop()
+    player.close()
+    assert playback.xruns >= 1 and player.underflows == playback.xruns
+    sounding = int((scipy.ndimage.maximum_filter1d(np.abs(heard), 60) > 0.01).sum())  # the gap left out
+    # Everything the position counted was heard, and after Stop only what the device still held
+    # (its latency) and the fade-out.
+    assert heard_then <= sounding <= heard_then + (player.latency + 0.1) * RATE
 
 
 def test_stop_fades_out_without_a_click(sound_server):
@@ -62,6 +90,7 @@ def test_stop_fades_out_without_a_click(sound_server):
     # server's capture can glitch once as the sound starts.
     steps = np.abs(np.diff(heard[loud[0] + RATE // 10:]))
     where = int(steps.argmax())
+    assert playback.xruns == 0
     assert steps.max() < 0.1, (f"a step of {steps.max():.3f} at sample {where}; sound from {loud[0]} to {loud[-1]}, "
                                f"{playback.xruns} device underflows")
 
@@ -110,3 +139,18 @@ def test_a_speaker_that_goes_away_or_hangs_is_reported(doomed_sound_server, fail
     assert playback.write(tone(60.0)) is False  # a producer is not left waiting for a dead device
     player.close()
     assert player.lost_reason() is None
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="real-time scheduling needs privileges (root, or RLIMIT_RTPRIO)")
+def test_the_audio_process_and_its_callback_thread_run_real_time(sound_server):
+    player = Player(find_device(OUTPUT))
+    playback = player.play(RATE)
+    playback.write(tone(0.5))
+    wait_until(lambda: playback.position > 0)  # PortAudio's callback thread is running
+    pid = player.pid
+    policies = [os.sched_getscheduler(int(tid)) for tid in os.listdir(f"/proc/{pid}/task")]
+    main = os.sched_getscheduler(pid)  # a process's first thread has its pid
+    player.close()
+    # The main thread, and the threads made after it switched: PortAudio's callback thread and the
+    # sound server client's among them.
+    assert main == os.SCHED_RR and policies.count(os.SCHED_RR) >= 3

@@ -2,6 +2,7 @@
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -108,6 +109,22 @@ def test_playing_the_seed_stops_with_a_message_when_the_audio_process_dies(qtbot
     assert window.message_bar.text.startswith("Speakers found again. Audio: ")  # not "stopped" any more
     window.play_action.trigger()
     qtbot.waitUntil(lambda: c.takes.playback.position > 0, timeout=20000)
+    c.stop()
+
+
+def test_a_dropout_is_shown_in_the_status_bar(qtbot, sound_server, make_window, write_chord):
+    window = make_window()
+    c = window.controller
+    assert load(qtbot, window, write_chord("long.wav", 20.0))
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: c.takes.playback.position > 0, timeout=20000)
+    assert "dropout" not in window.audio_status.text()
+    os.kill(c.audio.player.pid, signal.SIGSTOP)  # held, as a busy machine holds it: the device runs dry
+    qtbot.wait(300)
+    os.kill(c.audio.player.pid, signal.SIGCONT)
+    qtbot.waitUntil(lambda: "dropout" in window.audio_status.text(), timeout=5000)
+    assert re.search(r" · \d+ dropouts? \(the computer was too busy\)$", window.audio_status.text())
+    assert c.mode == PLAYING
     c.stop()
 
 
