@@ -48,6 +48,8 @@ class Playback:
 
             self._resampler = soxr.ResampleStream(source_rate, device_rate, 1, dtype="float32")
         self._latency = int(latency_s * device_rate)
+        self._floor = 0  # ring index from which the look-ahead counts (see limit_ahead)
+        self._ahead = len(self._data)
 
     # --- GUI side -------------------------------------------------------
     def stop(self) -> None:
@@ -110,6 +112,12 @@ class Playback:
                 time.sleep(0.005)
         return True
 
+    def limit_ahead(self, samples: int) -> None:
+        """From here on, ``write`` waits while more than ``samples`` (at the source rate) written from
+        now on are still unheard: what is generated as it plays then follows a change of setting soon."""
+        self._floor = int(self._control["written"])
+        self._ahead = int(samples * self._scale)
+
     def finish(self, cancelled=lambda: False) -> bool:
         """No more data: the rest plays out, and running dry is no longer an underrun."""
         ok = True
@@ -128,7 +136,8 @@ class Playback:
         written = int(c["written"])
         # Counting from READ, not from this playback's start: the callback may still be
         # fading out an older playback, and its samples must not be overwritten.
-        n = min(len(samples), len(data) - (written - int(c["read"])))
+        read = int(c["read"])
+        n = min(len(samples), len(data) - (written - read), self._ahead - (written - max(read, self._floor)))
         if n > 0:
             start = written % len(data)
             first = min(n, len(data) - start)

@@ -27,6 +27,10 @@ from ..core.session import ContinuationParams, ContinuationSession
 from .workers import describe
 
 PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue, and queued before a run sounds
+# How far generation may run ahead of what is heard, past the lead-in. A change of variation
+# applies to the next frame made, which phase reconstruction and the loudness follower hold
+# back (1.2 s together) before this delay: heard about 2 s after the change.
+LOOKAHEAD_SECONDS = 0.8
 
 
 @dataclass(frozen=True)
@@ -101,8 +105,10 @@ class GenerationWorker(QThread):
             self.adapting = bool(session.adapt_seconds)
             session.adapt()  # before any sound: the lead-in must run straight into the continuation
             self.adapting = False
-            if playback is not None and not playback.write(go.lead, cancelled):
-                return
+            if playback is not None:
+                if not playback.write(go.lead, cancelled):
+                    return
+                playback.limit_ahead(int(LOOKAHEAD_SECONDS * self.request.bundle.features.sample_rate))
             if blocks is None:
                 blocks = session.blocks()
             for block in itertools.chain(primed, blocks):

@@ -106,3 +106,15 @@ def test_the_callback_never_raises_and_always_fills_the_buffer_whatever_the_prod
         assert np.array_equal(outdata[:, 0], outdata[:, -1])
     assert shared.control["calls"] == 3000
     assert shared.control["underruns"].sum() > 0
+
+
+def test_past_the_lead_in_writing_stays_within_the_look_ahead_of_what_is_read():
+    shared, callback, player = setup(capacity=1000)
+    playback = start(shared, player, 1)
+    assert playback.put(np.ones(300, np.float32)) == 300  # the lead-in, whole
+    playback.limit_ahead(200)
+    assert playback.put(np.ones(500, np.float32)) == 200  # then at most 200 beyond what is read
+    pull(callback, 2)  # 200 read: still inside the lead-in
+    assert playback.put(np.ones(500, np.float32)) == 0
+    pull(callback, 3)  # 500 read: the lead-in and the first 200 after it
+    assert playback.put(np.ones(500, np.float32)) == 200
