@@ -44,7 +44,7 @@ class RunController(QObject):
         self._analysed_at = 0.0
         self._adapting_since: float | None = None  # when fine-tuning to the seed began (shown as it goes)
         self._prime_timer = QTimer(self, interval=PRIME_DELAY_MS, singleShot=True, timeout=self._prime)
-        self.generation.failed.connect(app.error)
+        self.generation.failed.connect(self._failed)
         self.generation.note.connect(lambda text: app.info(text[0].upper() + text[1:] + "."))
         self.generation.runFinished.connect(self._run_finished)
 
@@ -139,6 +139,11 @@ class RunController(QObject):
         app.takes.select(take)
 
     # ------------------------------------------------------------- ending
+    def _failed(self, text: str) -> None:
+        if self.app.mode == STREAMING and self.take.n_samples == 0:
+            self._end()  # nothing was made: back to idle at once, and no take is left
+        self.app.error(text)
+
     def _run_finished(self) -> None:
         if self.app.mode == STREAMING and self.playback is None:
             self._end()  # nothing to play out
@@ -166,10 +171,11 @@ class RunController(QObject):
             self.stats.update(underruns=playback.underruns, xruns=playback.xruns)
             playback.stop()
         take.heard = heard
-        if take.n_samples == 0:  # stopped before anything was generated: nothing to keep
+        if take.n_samples == 0:  # stopped or failed before anything was generated: nothing to keep
             app.set_mode(IDLE)
             takes = app.takes
             takes.model.delete(takes.model.row_of(take), undoable=False)
+            takes.model.store.delete(take)  # set aside, if a save got there first, and gone at the next start
             takes.select(takes.previous if takes.current is take else takes.current)
             self.ended.emit(take)
             return
@@ -215,7 +221,7 @@ class RunController(QObject):
             self._adapting_since = time.monotonic()
         if playback is not None and "first_sound" not in self.stats and playback.first_sound_time is not None:
             self.stats["first_sound"] = playback.first_sound_time - self.stats["pressed"]
-        if time.monotonic() - self._analysed_at > ANALYSE_EVERY_S:
+        if time.monotonic() - self._analysed_at > ANALYSE_EVERY_S and take.n_samples:
             self._analysed_at = time.monotonic()
             app.takes.analyse(take)
             store = app.takes.model.store  # so far, in case the app dies before the end

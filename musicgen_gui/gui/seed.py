@@ -19,7 +19,8 @@ from ..core.analysis import analyse
 from ..core.audio_io import load_audio
 from ..core.errors import MusicgenError
 from ..core.features import FeatureConfig, log_power
-from ..core.session import MAX_SEED_SECONDS
+from ..core.loudness import integrated_loudness
+from ..core.session import LOUDNESS_SECONDS, MAX_SEED_SECONDS, MIN_SEED_LUFS
 from .mode import IDLE, RECORDING
 
 DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
@@ -56,6 +57,7 @@ class SeedController(QObject):
         self.clip: SeedClip | None = None
         self.region = (0, 0)
         self.analysis = ""
+        self.loudness: float | None = None  # of the region's end, as the session measures it; None: not yet
 
     # ----------------------------------------------------------- loading
     def load(self, path: str | Path, remember: bool = True, then=None) -> bool:
@@ -117,12 +119,25 @@ class SeedController(QObject):
         if length < cfg.min_seed_samples:
             return (f"the seed is too short ({length / cfg.sample_rate:.2f} s); "
                     f"it must be at least {cfg.min_seed_samples / cfg.sample_rate:.2f} s long")
+        if self.loudness is not None and not self.loudness >= MIN_SEED_LUFS:  # the session would refuse it
+            level = "no sound at all" if self.loudness == -np.inf else f"{self.loudness:.0f} LUFS"
+            return f"the selected part of the seed is silent ({level}); select or record music"
         return None
 
     def _analyse(self) -> None:
-        samples, cfg = self.region_samples().copy(), self.app.features
+        samples, cfg, region = self.region_samples().copy(), self.app.features, self.region
+        end = samples[-int(LOUDNESS_SECONDS * cfg.sample_rate):]
+        self.loudness = None
         self._set_analysis("")
-        self.app.jobs.run(lambda: describe(samples, cfg), self._set_analysis, lambda _: None)
+
+        def done(result):
+            if region == self.region:  # else a newer region's analysis is on its way
+                self.loudness = result[1]
+                self._set_analysis(result[0])
+                self.app.changed.emit()  # Continue, if it is silent
+
+        self.app.jobs.run(lambda: (describe(samples, cfg), integrated_loudness(end, cfg.sample_rate)), done,
+                          lambda _: None)
 
     def _set_analysis(self, text: str) -> None:
         self.analysis = text
