@@ -27,11 +27,12 @@ def _writable_output(path: Path) -> Path:
 
 
 def cmd_continue(args) -> int:
-    import numpy as np
+    import soundfile as sf
 
     from .core.analysis import analyse
     from .core.audio_io import load_audio, write_wav
     from .core.bundle import DEFAULT_MODEL, load_bundle
+    from .core.export import SeedSource, acid_chunk, describe, write_with_seed
     from .core.session import MAX_SEED_SECONDS, ContinuationParams, ContinuationSession
 
     output = _writable_output(Path(args.output))
@@ -39,11 +40,10 @@ def cmd_continue(args) -> int:
     seed = load_audio(args.seed, bundle.features.sample_rate, max_seconds=MAX_SEED_SECONDS)
     if seed.truncated:
         print(f"note: the seed was cropped to its first {MAX_SEED_SECONDS:g} s", file=sys.stderr)
-    session = ContinuationSession(bundle, seed.samples,
-                                  ContinuationParams(seconds=args.seconds, temperature=args.temperature,
-                                                     rng_seed=args.rng_seed, anchor=not args.no_anchor,
-                                                     adapt_seconds=args.adapt, int8=not args.float32,
-                                                     follow=args.follow))
+    params = ContinuationParams(seconds=args.seconds, temperature=args.temperature, rng_seed=args.rng_seed,
+                                anchor=not args.no_anchor, adapt_seconds=args.adapt, int8=not args.float32,
+                                follow=args.follow)
+    session = ContinuationSession(bundle, seed.samples, params)
     if args.adapt:
         print(f"adapting the model to the seed for {args.adapt:g} s", file=sys.stderr)
     started = time.perf_counter()
@@ -54,11 +54,20 @@ def cmd_continue(args) -> int:
         print(f"adapted: {a.steps} steps in {a.seconds:.1f} s (after {a.startup_seconds:.1f} s loading "
               f"TensorFlow), seed loss {a.first_loss:.3f} -> {a.last_loss:.3f}", file=sys.stderr)
     continuation = analyse(audio, bundle.features, like=session.seed_analysis)
-    if args.with_seed:
-        audio = np.concatenate([session.seed, audio])
-    write_wav(output, audio, session.sample_rate, args.bits)
+    rate = session.sample_rate
+    settings = params.to_dict()
+    if args.with_seed:  # the seed as it is in its file (its rate and channels), the continuation brought to it
+        start_s = (len(seed.samples) - len(session.seed)) / rate  # the session dropped these to align its frames
+        source = SeedSource(str(args.seed), start_s, len(seed.samples) / rate)
+        written, rate = write_with_seed(output, source, session.seed, audio, session.sample_rate, args.bits,
+                                        session.seed_analysis, output.stem, describe("continuation", bundle.name,
+                                                                                    settings, source))
+    else:
+        written = write_wav(output, audio, rate, args.bits, title=output.stem,
+                            comment=describe("continuation", bundle.name, settings, None),
+                            chunks=acid_chunk(len(audio) / rate, session.seed_analysis))
     seconds = session.total_samples / session.sample_rate
-    print(f"wrote {output} ({len(audio) / session.sample_rate:.2f} s; generated {seconds:.2f} s "
+    print(f"wrote {output} ({sf.info(written).frames / rate:.2f} s; generated {seconds:.2f} s "
           f"in {elapsed:.2f} s, {seconds / elapsed:.1f}x real time)", file=sys.stderr)
     # After the work, so that a problem still ends in one error line.
     for note in session.notes:

@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from riff import chunks
 from synth import SR, chord, rms_db
 
 from musicgen_gui.cli import main
@@ -59,17 +60,22 @@ def test_float32_gives_the_same_length_and_another_rendering(capsys, seed_wav, t
     assert abs(rms_db(eight_bit) - rms_db(float32)) < 3
 
 
-def test_with_seed_prepends_the_aligned_seed(capsys, seed_wav, tiny_bundle_path, tmp_path):
+def test_with_seed_writes_the_seed_at_its_own_rate_and_channels_tagged_with_tempo_and_settings(
+        capsys, seed_wav, tiny_bundle_path, tmp_path):
     out = tmp_path / "both.wav"
-    code, _, _ = run(capsys, "continue", seed_wav, "-o", out, "--model", tiny_bundle_path, "--seconds", 1,
-                     "--with-seed", "--bits", "float")
-    assert code == 0
-    audio, _ = sf.read(out, dtype="float32")
-    seed_len = 2.0 * SR  # 44.1 kHz stereo became 22.05 kHz mono
-    assert seed_len - 512 < len(audio) - SR <= seed_len
-    # The seed part is the chord: its strongest bin is one of the chord's notes.
-    peak = np.argmax(np.abs(np.fft.rfft(audio[:SR])))  # 1 s window: bin k is k Hz
-    assert min(abs(peak - f) for f in (261.63, 329.63, 392.0)) < 3
+    code, _, err = run(capsys, "continue", seed_wav, "-o", out, "--model", tiny_bundle_path, "--seconds", 1,
+                       "--with-seed", "--bits", "float", "--temperature", 0.3)
+    assert code == 0, err
+    audio, rate = sf.read(out, dtype="float32", always_2d=True)
+    original, _ = sf.read(seed_wav, dtype="float32", always_2d=True)
+    assert rate == 44100 and audio.shape[1] == 2  # as the seed was, not the model's 22.05 kHz mono
+    seed_len = len(audio) - 44100
+    # The seed from its file (less the few samples the session drops to align its frames), then 1 s.
+    assert 2 * 44100 - 1024 < seed_len <= 2 * 44100
+    assert np.array_equal(audio[:seed_len - 4410], original[-seed_len:-4410])
+    assert np.array_equal(audio[seed_len:, 0], audio[seed_len:, 1]) and rms_db(audio[seed_len:, 0]) > -60
+    tags = chunks(out)
+    assert b"acid" in tags and b"temperature 0.3" in tags[b"ICMT"] and tags[b"INAM"] == b"both"
 
 
 @pytest.mark.parametrize("case", ["missing", "garbage", "empty", "too_short", "folder"])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import os
+import struct
 import threading
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -110,8 +111,11 @@ def find_audio_files(folders) -> list[Path]:
     return sorted(set(found))
 
 
-def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bits: str = "float") -> Path:
-    """Write mono audio atomically: a temp file beside the target, fsync, then rename.
+def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bits: str = "float", *,
+              title: str = "", comment: str = "", chunks: bytes = b"") -> Path:
+    """Write audio (mono, or frames x channels) atomically: a temp file beside the target, fsync,
+    then rename. ``title`` and ``comment`` go into a LIST/INFO chunk, ``chunks`` (whole RIFF
+    chunks) after the data.
 
     On any failure the temp file is removed and the target is left as it was.
     """
@@ -129,7 +133,20 @@ def write_wav(path: str | os.PathLike, samples: np.ndarray, sample_rate: int, bi
         # Encoded in memory, written by Python: soundfile swallows an OSError raised while it
         # writes to a file object (a full disk then surfaced as a bare AssertionError).
         encoded = io.BytesIO()
-        sf.write(encoded, samples, sample_rate, subtype=EXPORT_SUBTYPES[bits], format="WAV")
+        with sf.SoundFile(encoded, "w", sample_rate, 1 if samples.ndim == 1 else samples.shape[1],
+                          EXPORT_SUBTYPES[bits], format="WAV") as f:
+            if title:
+                f.title = title
+            if comment:
+                f.comment = comment
+            f.write(samples)
+        if chunks:
+            encoded.seek(0, io.SEEK_END)
+            if encoded.tell() % 2:
+                encoded.write(b"\0")  # RIFF chunks start on even offsets
+            encoded.write(chunks)
+            encoded.seek(4)
+            encoded.write(struct.pack("<I", len(encoded.getbuffer()) - 8))  # the RIFF size, now with them
         with atomic_file(path) as raw:
             raw.write(encoded.getbuffer())
     except OSError as exc:

@@ -11,8 +11,12 @@ from __future__ import annotations
 import soundfile as sf
 from PySide6.QtCore import QObject, Signal
 
+from ..core.analysis import analyse
 from ..core.audio_io import write_wav
 from ..core.errors import MusicgenError
+from ..core.export import SeedSource, acid_chunk, write_with_seed
+from ..core.export import describe as describe_take
+from ..core.features import FeatureConfig
 from .mode import IDLE, PLAYING, STREAMING
 from .seed import describe
 from .takes import Take, TakeListModel, TakeStore
@@ -166,12 +170,23 @@ class TakesController(QObject):
 
     # ------------------------------------------------------------ export
     def export(self, take: Take, path: str, with_seed: bool, bits: str, unheard: bool = False) -> None:
-        """Write the take in the background (atomically, by write_wav); says what was written."""
-        audio = take.audio(with_seed, unheard)
-        rate, seed_s = take.sample_rate, len(take.seed) / take.sample_rate
+        """Write the take in the background (atomically): with the seed, at the seed file's own rate
+        and channels (core.export); tagged with the seed's tempo and the settings. Says what was written."""
+        continuation, seed = take.continuation(unheard).copy(), take.seed
+        source = SeedSource(take.source, *take.region_s) if take.source else None
+        comment = describe_take(take.name, take.model, take.params.to_dict(), source)
+        seed_s = len(seed) / take.sample_rate
 
         def write():
-            written = write_wav(path, audio, rate, bits)
+            cfg = FeatureConfig(sample_rate=take.sample_rate)
+            analysis = analyse(seed, cfg)  # the continuation keeps the seed's beat
+            if with_seed:
+                written, rate = write_with_seed(path, source, seed, continuation, take.sample_rate, bits, analysis,
+                                                take.name, comment)
+            else:
+                written, rate = write_wav(path, continuation, take.sample_rate, bits, title=take.name, comment=comment,
+                                          chunks=acid_chunk(len(continuation) / take.sample_rate, analysis)), \
+                    take.sample_rate
             return written, sf.info(written).frames / rate
 
         def done(result):

@@ -6,6 +6,7 @@ from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from musicgen_gui.core.export import SEAM_FADE_SECONDS
 from musicgen_gui.core.session import ContinuationParams
 from musicgen_gui.gui.seed import DEVICE_LOST
 from musicgen_gui.gui.dialogs import ExportDialog
@@ -100,9 +101,12 @@ def test_the_selected_region_is_the_seed_and_is_exported_whole(qtbot, window, ch
     out = tmp_path / "both.wav"
     c.takes.export(take, str(out), with_seed=True, bits="float")
     qtbot.waitUntil(lambda: "Exported" in window.message_bar.text)
-    written, _ = sf.read(out, dtype="float32")
-    assert np.array_equal(written[:len(region)], region)
-    assert len(written) == len(region) + RATE
+    # At the file's own 44.1 kHz stereo: its samples, up to the cross-fade into the continuation.
+    written, rate = sf.read(out, dtype="float32")
+    original, _ = sf.read(chord_file, dtype="float32")
+    fade = int(SEAM_FADE_SECONDS * rate)
+    assert rate == 2 * RATE and written.shape == (int(2.5 * rate), 2)
+    assert np.array_equal(written[:int(1.5 * rate) - fade], original[rate:int(2.5 * rate) - fade])
     assert window.message_bar.text.startswith("Exported 2.50 s (seed 1.50 s + continuation 1.00 s) of Take 1")
 
 
@@ -169,10 +173,14 @@ def test_export_writes_a_wav_of_the_right_length(qtbot, window, chord_file, tmp_
     window.controller.takes.export(take, str(out), with_seed=with_seed, bits=bits)
     qtbot.waitUntil(out.exists)  # written atomically: it appears complete
     info = sf.info(out)
-    expected = take.kept + (len(take.seed) if with_seed else 0)
-    assert (info.frames, info.samplerate, info.subtype) == (expected, RATE, subtype)
-    written, _ = sf.read(out, dtype="float32")
-    assert np.allclose(written[-take.kept:], take.continuation(), atol=1e-4)
+    if with_seed:  # at the seed file's 44.1 kHz stereo
+        expected = (2 * (len(take.seed) + take.kept), 2 * RATE, 2, subtype)
+    else:
+        expected = (take.kept, RATE, 1, subtype)
+    assert (info.frames, info.samplerate, info.channels, info.subtype) == expected
+    if not with_seed:
+        written, _ = sf.read(out, dtype="float32")
+        assert np.allclose(written, take.continuation(), atol=1e-4)
 
 
 def test_an_export_error_is_shown(qtbot, window, chord_file, tmp_path):
