@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 import tempfile
 import time
@@ -24,7 +25,21 @@ APP_ID = "io.github.musicgen_gui.MusicgenGui"  # the .desktop file's, AppStream'
 SCRIPT_TIMEOUT_S = 300.0  # a scripted run that has not finished by then has hung
 
 
+def no_display() -> str | None:
+    """Why no window can be shown here, or None. Asked before Qt is, which, with no display,
+    aborts blaming a missing xcb-cursor0 library."""
+    if not sys.platform.startswith("linux") or any(os.environ.get(k) for k in ("DISPLAY", "WAYLAND_DISPLAY",
+                                                                                 "QT_QPA_PLATFORM")):
+        return None
+    return ("no display: set DISPLAY (or WAYLAND_DISPLAY), or run under xvfb-run "
+            "(xvfb-run -a musicgen-gui FILE, or xvfb-run -a bash packaging/setup.sh run FILE)")
+
+
 def _application() -> QApplication:
+    problem = no_display()
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        raise SystemExit(2)
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("musicgen-gui")
     app.setOrganizationName("musicgen-gui")
