@@ -112,18 +112,19 @@ class VirtualSoundServer:
         """Play a file into the virtual microphone (asynchronously; wait() on the result)."""
         return subprocess.Popen(["paplay", "-d", "micfeed", str(wav_path)], env={**os.environ, **self.env})
 
-    def record_speaker(self, sample_rate: int) -> "MonitorRecording":
-        return MonitorRecording(self, sample_rate)
+    def record_speaker(self, sample_rate: int, sink: str = "vsink") -> "MonitorRecording":
+        """What is played on ``sink`` (the default speaker, or ``micfeed``) from now on."""
+        return MonitorRecording(self, sample_rate, f"{sink}.monitor")
 
 
 class MonitorRecording:
     """Everything played on the speaker from now until ``stop()``, as mono float32."""
 
-    def __init__(self, server: VirtualSoundServer, sample_rate: int):
+    def __init__(self, server: VirtualSoundServer, sample_rate: int, source: str):
         self.sample_rate = sample_rate
         self._out = tempfile.TemporaryFile()
         self._process = subprocess.Popen(
-            ["parec", "-d", "vsink.monitor", "--format=float32le", f"--rate={sample_rate}", "--channels=1",
+            ["parec", "-d", source, "--format=float32le", f"--rate={sample_rate}", "--channels=1",
              "--raw", "--latency-msec=20"],
             env={**os.environ, **server.env}, stdout=self._out)
         deadline = time.monotonic() + 10.0

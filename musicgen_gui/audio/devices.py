@@ -2,10 +2,19 @@
 
 sounddevice raises OSError at import when PortAudio is missing; that and an
 empty device list both read as "no device", so the app still runs.
+
+PortAudio sees a PulseAudio or PipeWire server as one device, "pulse". The server's
+own sinks and sources (``pactl list short``) are listed too, each played or recorded
+through that device with PULSE_SINK or PULSE_SOURCE set when its stream is opened:
+the ALSA pulse plugin makes a new server connection per stream, and that reads them.
 """
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ..core.errors import MusicgenError
@@ -24,10 +33,19 @@ class Device:
     hostapi: str
     channels: int
     default_rate: int
+    server: bool = False  # the sound server's sink or source ``name``, reached through PortAudio's "pulse"
 
     @property
     def label(self) -> str:
         return f"{self.name} ({self.hostapi})"
+
+    def environment(self, kind: str) -> dict[str, str]:
+        """What to set while opening its stream, to reach the server's sink or source."""
+        return {"PULSE_SINK" if kind == OUTPUT else "PULSE_SOURCE": self.name} if self.server else {}
+
+
+SERVER = "sound server"  # the hostapi shown for a server's sinks and sources
+_PACTL_TIMEOUT_S = 2.0
 
 
 def sounddevice():
@@ -51,19 +69,56 @@ def rescan() -> None:
 
 
 def list_devices(kind: str) -> list[Device]:
+    """The sound server's sinks or sources (when PortAudio reaches it), then PortAudio's devices."""
     sd = sounddevice()
     if sd is None:
         return []
     key = f"max_{kind}_channels"
     try:
         apis = sd.query_hostapis()
-        return [
-            Device(d["index"], d["name"], apis[d["hostapi"]]["name"], d[key], int(d["default_samplerate"]))
-            for d in sd.query_devices()
-            if d[key] > 0
-        ]
+        found = [Device(d["index"], d["name"], apis[d["hostapi"]]["name"], d[key], int(d["default_samplerate"]))
+                 for d in sd.query_devices() if d[key] > 0]
     except sd.PortAudioError:
         return []
+    pulse = next((d for d in found if d.name == "pulse"), None)
+    if pulse is None:
+        return found
+    return [Device(pulse.index, name, SERVER, pulse.channels, rate, server=True)
+            for name, rate in _server_devices(kind)] + found
+
+
+def _server_devices(kind: str) -> list[tuple[str, int]]:
+    """(name, rate) of each sink, or each source other than the sinks' monitors; none without pactl."""
+    pactl = shutil.which("pactl")
+    if pactl is None:
+        return []
+    try:
+        listing = subprocess.run([pactl, "list", "short", "sinks" if kind == OUTPUT else "sources"],
+                                 capture_output=True, text=True, timeout=_PACTL_TIMEOUT_S)
+    except (OSError, subprocess.TimeoutExpired):
+        return []
+    found = []
+    for line in listing.stdout.splitlines() if listing.returncode == 0 else ():
+        fields = line.split("\t")  # index, name, module, "s16le 2ch 44100Hz", state
+        if len(fields) >= 4 and not fields[1].endswith(".monitor"):
+            rate = fields[3].split()[-1].removesuffix("Hz")
+            found.append((fields[1], int(rate) if rate.isdigit() else 48000))
+    return found
+
+
+@contextmanager
+def environment(values: dict[str, str]):
+    """These variables set while the ``with`` runs (opening a stream), then what was there before."""
+    saved = {key: os.environ.get(key) for key in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 def find_device(kind: str, name: str | None = None) -> Device | None:
@@ -78,7 +133,7 @@ def find_device(kind: str, name: str | None = None) -> Device | None:
     sd = sounddevice()
     default = sd.default.device[0 if kind == INPUT else 1]
     for d in devices:
-        if d.index == default:
+        if d.index == default and not d.server:
             return d
     return devices[0]
 

@@ -28,6 +28,8 @@ import time
 
 import numpy as np
 
+from .devices import environment
+
 # The control block, declared once: each field is written by one side only.
 SLOTS = 4  # per-playback figures live in slot ``id % SLOTS``, so they outlive the switch to the next one
 CONTROL = np.dtype([
@@ -179,11 +181,12 @@ def serve(conn, raw_data, raw_control) -> None:
             stream = None
         if message[0] == "quit":
             break
-        _, device, rate, channels, latency = message
+        _, device, rate, channels, latency, variables = message
         callback.rate = rate
         try:
-            stream = sd.OutputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
-                                     latency=latency, callback=callback)
+            with environment(variables):  # a sound server's sink, if one was chosen
+                stream = sd.OutputStream(device=device, samplerate=rate, channels=channels, dtype="float32",
+                                         latency=latency, callback=callback)
             stream.start()
             heard = (int(shared.control["calls"]), float("inf"))  # a stall counts from the first callback on
             conn.send(("opened", stream.latency))

@@ -176,7 +176,7 @@ class Player:
             child.close()
         elif self._pending:
             self._await_open()
-        self._conn.send(("open", self.device.index, rate, channels, LATENCY_S))
+        self._conn.send(("open", self.device.index, rate, channels, LATENCY_S, self.device.environment(OUTPUT)))
         self._pending = True
         self._source_rate, self.device_rate = sample_rate, rate
 

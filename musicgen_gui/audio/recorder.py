@@ -32,7 +32,7 @@ import numpy as np
 
 from ..core.errors import AudioLoadError
 from ..core.features import FeatureConfig, log_power
-from .devices import INPUT, AudioDeviceError, Device, sounddevice, stream_settings
+from .devices import INPUT, AudioDeviceError, Device, environment, sounddevice, stream_settings
 from .engine import STALL_S
 
 PARTIAL = ".partial.wav"
@@ -129,8 +129,9 @@ class Recorder:
         self._writer = threading.Thread(target=self._write_loop, name="recorder-writer", daemon=True)
         self._writer.start()
         try:
-            self._stream = sd.InputStream(device=self.device.index, samplerate=rate, channels=channels,
-                                          dtype="float32", callback=self._callback)
+            with environment(self.device.environment(INPUT)):  # a sound server's source, if one was chosen
+                self._stream = sd.InputStream(device=self.device.index, samplerate=rate, channels=channels,
+                                              dtype="float32", callback=self._callback)
             self._stream.start()
         except (sd.PortAudioError, ValueError) as exc:
             self._stream = None

@@ -154,6 +154,30 @@ def test_the_chosen_devices_are_remembered(qtbot, sound_server, make_window, tmp
     assert second.audio_status.text().startswith(f"Audio: {chosen}")
 
 
+def test_the_speaker_picker_lists_the_servers_sinks_and_plays_on_the_one_picked(qtbot, sound_server, make_window,
+                                                                               write_chord):
+    window = make_window()
+    c = window.controller
+    box = window.panel.output_device
+    labels = [box.itemText(i) for i in range(box.count())]
+    assert {"vsink (sound server)", "micfeed (sound server)"} <= set(labels)
+    inputs = [window.panel.input_device.itemText(i) for i in range(window.panel.input_device.count())]
+    assert {"vmic (sound server)", "silence (sound server)"} <= set(inputs)
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    box.setFocus()
+    while box.currentText() != "micfeed (sound server)":  # picked with the keyboard, as a user can
+        qtbot.keyClick(box, Qt.Key.Key_Down if box.currentIndex() < labels.index("micfeed (sound server)")
+                       else Qt.Key.Key_Up)
+    assert c.audio.output.name == "micfeed" and window.audio_status.text().startswith("Audio: micfeed (sound server)")
+    assert load(qtbot, window, write_chord("chord.wav", 1.0))
+    default, chosen = sound_server.record_speaker(RATE), sound_server.record_speaker(RATE, sink="micfeed")
+    window.play_action.trigger()
+    qtbot.waitUntil(lambda: c.mode == IDLE, timeout=20000)
+    at_default, at_chosen = default.stop(), chosen.stop()
+    assert np.abs(at_chosen).max() > 0.3 and np.abs(at_default).max() < 0.01
+
+
 def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, sound_server, make_window,
                                                                        write_chord, tmp_path):
     window = make_window()
