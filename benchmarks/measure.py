@@ -7,8 +7,10 @@ is the continuation's) and reports: the first audible sample after the press
 (from PortAudio's DAC timestamps), ring-buffer underruns and device underflows
 while streaming, the spectrogram redraw rate, and how long Stop takes to silence;
 then the peak RSS of the app's process and of its audio process. Cold start to a
-shown window is measured separately by ``--startup``, in a fresh process, with
-TensorFlow's absence checked. ``musicgen bench`` runs both.
+shown window is measured separately by ``--startup``, in fresh processes, with
+TensorFlow's absence checked: the window with a seed (--seed, else a 10 s chord)
+and, alternating with it in the same run, a bare PySide6 window, as medians and
+their ratio. ``musicgen bench`` runs both.
 """
 
 from __future__ import annotations
@@ -16,6 +18,9 @@ from __future__ import annotations
 import argparse
 import json
 import multiprocessing
+import os
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +35,43 @@ from musicgen_gui.core.audio_io import write_wav  # noqa: E402
 
 SEED_SECONDS = 10.0
 STREAM_SETTLE_MS = 3000
+
+
+# A bare PySide6 window, timed as bench.startup_seconds times the app's: from the interpreter's
+# start (the script's first line) to the window shown and drawn.
+_BARE_WINDOW = """
+import time
+t = time.perf_counter()
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication([])
+w = QMainWindow()
+w.resize(1200, 800)
+w.show()
+app.processEvents()
+print(time.perf_counter() - t)
+"""
+
+
+def bare_window_seconds() -> dict:
+    wall = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", _BARE_WINDOW], capture_output=True, text=True, check=True,
+                         env={**os.environ})
+    return {"window_shown_s": float(out.stdout.split()[-1]), "process_to_shown_s": time.perf_counter() - wall}
+
+
+def startup_against_bare(seed: Path, runs: int) -> dict:
+    """Medians of ``runs`` cold starts of each, alternated so that both see the same machine."""
+    app, bare = [], []
+    for _ in range(runs):
+        bare.append(bare_window_seconds())
+        app.append(startup_seconds(seed))
+    result = {"runs": runs, "seed_seconds": app[0]["seed_seconds"],
+              "tensorflow_imported": any(r["tensorflow_imported"] for r in app)}
+    for key in ("window_shown_s", "process_to_shown_s"):
+        result[f"app_{key}"] = round(statistics.median(r[key] for r in app), 3)
+        result[f"bare_{key}"] = round(statistics.median(r[key] for r in bare), 3)
+        result[f"ratio_{key}"] = round(result[f"app_{key}"] / result[f"bare_{key}"], 2)
+    return result
 
 
 def chord_seed(path: Path, rate: int = 44100) -> Path:
@@ -128,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="a bundled model's name or a .musicgen file")
     parser.add_argument("--seed", type=Path,
                         help=f"seed audio, of which the first {SEED_SECONDS:.0f} s are used (default: a moving chord)")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=3, help="runs of each measurement")
     parser.add_argument("--seconds", type=float, default=20.0, help="continuation length per run")
     parser.add_argument("--latency", type=float, help="override the output buffer (seconds)")
     parser.add_argument("--unprimed", action="store_true", help="press Continue before the session is primed")
@@ -137,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
                         help="measure cold start only: to the window shown with the seed (--seed) loaded")
     args = parser.parse_args(argv)
     if args.startup:
-        print(json.dumps(startup_seconds(args.seed)))
+        with tempfile.TemporaryDirectory() as tmp:
+            print(json.dumps(startup_against_bare(args.seed or chord_seed(Path(tmp) / "seed.wav"), args.runs)))
         return 0
     if not args.model:
         parser.error("--model is required")
