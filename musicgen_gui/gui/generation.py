@@ -15,6 +15,7 @@ signal, and ``wait_all`` is only for closing.
 from __future__ import annotations
 
 import itertools
+import os
 import queue
 import threading
 from dataclasses import dataclass
@@ -31,6 +32,7 @@ PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue, and 
 # applies to the next frame made, which phase reconstruction and the loudness follower hold
 # back (1.2 s together) before this delay: heard about 2 s after the change.
 LOOKAHEAD_SECONDS = 0.8
+WORKER_NICE = -5  # generation's thread; the audio process runs real-time, or at -10
 
 
 @dataclass(frozen=True)
@@ -80,6 +82,7 @@ class GenerationWorker(QThread):
     # --- the worker's thread ---
     def run(self) -> None:
         go, blocks = None, None
+        _raise_priority()
         try:
             session = ContinuationSession(self.request.bundle, self.request.context, self.request.params)
             self._session = session
@@ -141,6 +144,15 @@ class GenerationWorker(QThread):
             if take is not None:
                 take.temperature_changes.append((take.n_samples, message[1]))
         return None
+
+
+def _raise_priority() -> None:
+    """This thread ahead of other programs for the CPU, where the user is allowed it: it runs only
+    LOOKAHEAD_SECONDS ahead of what is heard, so a busy machine must not hold it back for longer."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), WORKER_NICE)
+    except (OSError, AttributeError):  # not permitted (RLIMIT_NICE), or not Linux
+        pass
 
 
 class GenerationController(QObject):
