@@ -194,3 +194,20 @@ def test_the_continuation_never_clips_and_its_loudness_follows_the_seed():
     seed_loudness = integrated_loudness(SEED, SR)
     windows = [integrated_loudness(audio[s:s + 3 * SR], SR) for s in range(SR // 2, len(audio) - 3 * SR, SR)]
     assert np.max(np.abs(np.array(windows) - seed_loudness)) < 2.0, (seed_loudness, windows)
+
+
+def test_no_step_in_the_wave_where_the_continuation_meets_the_seed():
+    """The loudness gain starts at 0 dB: the continuation's first samples extend the seed's own.
+    With the gain applied at once, this chord's seam stepped 1.5 times its largest step around."""
+    from musicgen_gui.core.bundle import load_bundle
+
+    rng = np.random.default_rng(0)
+    n = int((3.5 + rng.uniform(0, 1.5)) * SR)
+    t = np.arange(n) / SR
+    seed = (sum(0.2 * np.sin(2 * np.pi * f * t + rng.uniform(0, 6)) for f in (261.63, 329.63, 392.0))
+            + 0.002 * rng.standard_normal(n)).astype(np.float32)
+    session = ContinuationSession(load_bundle("piano"), seed, ContinuationParams(seconds=3.0, rng_seed=1))
+    wave = np.concatenate([session.seed, session.render()])
+    steps, seam = np.abs(np.diff(wave)), len(session.seed)
+    around = max(steps[seam - 1100:seam - 3].max(), steps[seam + 3:seam + 1100].max())
+    assert steps[seam - 3:seam + 3].max() < around

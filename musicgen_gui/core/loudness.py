@@ -171,6 +171,8 @@ class Leveler:
     ``start_lufs``: the loudness where the seed ends (its last second). The target
     glides from there to ``target_lufs`` over ``GLIDE_SECONDS``, so a seed that
     ends softer or louder than its average has no level jump at the seam.
+    ``seam_samples``: the continuation's first samples that still extend the seed's
+    own; the gain ramps in from 0 dB over them.
 
     ``process`` takes the continuation's samples in any blocks and returns them
     in order, ``delay`` samples late (the look-ahead of both stages) once the
@@ -178,8 +180,9 @@ class Leveler:
     """
 
     def __init__(self, sample_rate: int, target_lufs: float | None, start_lufs: float | None = None,
-                 max_boost_db: float = MAX_BOOST_DB):
+                 max_boost_db: float = MAX_BOOST_DB, seam_samples: int = 0):
         self.target = target_lufs
+        self._seam_samples = seam_samples
         self._start = target_lufs
         if target_lufs is not None and start_lufs is not None:
             # -inf (a silent last second) starts from the quiet gate: a fade in, not a jump.
@@ -265,9 +268,14 @@ class Leveler:
                     gain = self._keep_short_term(gain, step, ahead)
                 gain = float(np.clip(gain, -MAX_CUT_DB, self._max_boost))
         if not self._sent_steps:
-            self._gain_db = gain  # the first step starts where it should, not from 0 dB
+            self._gain_db = gain  # the first step starts where it should, not from 0 dB ...
         samples = self._raw[:self.step]
         ramp = np.linspace(self._gain_db, gain, len(samples), endpoint=False, dtype=np.float32)
+        if not self._sent_steps:
+            # ... but for its first samples, which extend the seed's own (the phase reconstruction
+            # cross-fades them from it): a gain there at once is a step in the wave, a click.
+            seam = min(self._seam_samples, len(ramp))
+            ramp[:seam] = np.linspace(0.0, gain, seam, endpoint=False, dtype=np.float32)
         self._sent_energy.append(self._energy[step] * float(np.mean(10 ** (ramp / 10))))
         self._raw = self._raw[self.step:]
         self._gain_db = gain

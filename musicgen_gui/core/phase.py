@@ -131,6 +131,7 @@ class StreamingPhaseReconstructor:
         fade = min(_SEAM_FADE, cfg.hop)
         self._seam_fade = (0.5 - 0.5 * np.cos(np.pi * np.arange(fade) / fade)).astype(np.float32)
         self._seam_prediction = np.zeros(fade, np.float32)
+        self.seam_samples = fade  # the first output samples that cross-fade from the seed's continuation
         self._primed = self._started = False
 
     @property

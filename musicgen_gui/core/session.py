@@ -257,7 +257,8 @@ class ContinuationSession:
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
-                          mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate))
+                          mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
+                          seam_samples=phase.seam_samples)
         anchors = []
         if self.anchor:
             # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
