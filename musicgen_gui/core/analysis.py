@@ -43,7 +43,6 @@ import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
-import scipy.fft
 
 from .features import DB_PER_NEPER, FeatureConfig, frame_count, log_power
 
@@ -394,6 +393,8 @@ def _spectra(samples: np.ndarray) -> np.ndarray:
     x = np.asarray(samples, np.float32)
     if len(x) < _CHROMA_FFT:
         x = np.pad(x, (0, _CHROMA_FFT - len(x)))
+    import scipy.fft  # here, not at import: see features.stft
+
     windows = np.lib.stride_tricks.sliding_window_view(x, _CHROMA_FFT)[::_CHROMA_HOP]
     spectrum = scipy.fft.rfft(windows * _hann(_CHROMA_FFT), axis=1)  # float32 in, complex64 out
     return spectrum.real ** 2 + spectrum.imag ** 2

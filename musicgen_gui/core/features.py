@@ -16,7 +16,6 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 import numpy as np
-import scipy.fft
 
 from .errors import ModelError
 
@@ -98,6 +97,8 @@ def stft(x: np.ndarray, n_fft: int, hop: int) -> np.ndarray:
     out = np.empty((n, n_fft // 2 + 1), np.complex64)
     if n == 0:
         return out
+    import scipy.fft  # here, not at import: it is a third of the app's start-up
+
     frames = np.lib.stride_tricks.sliding_window_view(x, n_fft)[::hop]
     for start in range(0, n, _CHUNK_FRAMES):
         # scipy's rfft halves the time (300 s: 128 -> 67 ms); the seed is analysed before the first block.

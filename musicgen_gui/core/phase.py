@@ -25,7 +25,6 @@ loops), and no state grows with the number of pushes.
 from __future__ import annotations
 
 import numpy as np
-import scipy.fft
 
 from .errors import ModelError
 from .features import FeatureConfig, hann, log_to_magnitude, power_to_log, stft, stft_scale
@@ -121,6 +120,9 @@ class StreamingPhaseReconstructor:
         left = np.where(flat_bin == 0, centre + 1, centre - 1)
         right = np.where(flat_bin == cfg.n_bins - 1, centre - 1, centre + 1)
         self._neighbours = np.stack([left, centre, right])
+        import scipy.fft  # here, not at import: see features.stft
+
+        self._rfft, self._irfft = scipy.fft.rfft, scipy.fft.irfft
         self._prev_log = np.zeros(cfg.n_bins, np.float32)
         self._sub_mag = np.zeros((oversample, nb), np.float32)  # bins above n_bins stay 0
         self._last_phase = np.zeros(nb, np.float32)  # window-centred phase of the newest frame
@@ -192,7 +194,7 @@ class StreamingPhaseReconstructor:
         self._target[active - 1] = sub_mag[-1]
         # Overlap-add the new sub-frames (the last is the new model frame) into the
         # unplayed samples.
-        frames = scipy.fft.irfft(self._vocoder(sub_log, sub_mag), n)
+        frames = self._irfft(self._vocoder(sub_log, sub_mag), n)
         frames *= self._synth_window
         for i in range(r):
             start = ((active - 1) * r + i) * hs
@@ -203,7 +205,7 @@ class StreamingPhaseReconstructor:
         # the played ones fixed: move towards the target magnitudes at the current phases.
         segments, target, unplayed = self._segments[:active], self._target[:active], n // hop - 1
         for i in range(self._iterations):
-            spec = scipy.fft.rfft(segments * self._window)
+            spec = self._rfft(segments * self._window)
             if i == self._iterations - 1:
                 # The next push's vocoder continues the newest frame's phase.
                 newest = spec[-1] + self._dither
@@ -213,7 +215,7 @@ class StreamingPhaseReconstructor:
             np.divide(target, gain, out=gain, where=gain > 1e-12)
             gain -= 1.0
             spec *= gain
-            update = scipy.fft.irfft(spec, n)
+            update = self._irfft(spec, n)
             update *= self._update_window
             self._velocity *= self._momentum
             for b in range(n // hop):
