@@ -211,3 +211,30 @@ def test_no_step_in_the_wave_where_the_continuation_meets_the_seed():
     steps, seam = np.abs(np.diff(wave)), len(session.seed)
     around = max(steps[seam - 1100:seam - 3].max(), steps[seam + 3:seam + 1100].max())
     assert steps[seam - 3:seam + 3].max() < around
+
+
+def test_follow_changes_while_generating_from_the_next_frame_on():
+    """The app's Follow slider applies to a take as it plays, as Variation does, even from 0."""
+    from synth import chord as triad
+
+    seed = triad((220.0, 277.18, 329.63), seconds=6.0) + drum_loop(6.0)  # A major over a beat
+    params = ContinuationParams(8.0, 0.5, 3, follow=0.0)
+
+    def run(change_at):
+        session = ContinuationSession(random_bundle(), seed, params)
+        out = []
+        for block in session.blocks():
+            out.append(block.samples)
+            if block.start_sample >= change_at:
+                session.follow = 1.0
+        return np.concatenate(out)
+
+    wander, changed = run(10**9), run(2 * SR)
+    first = np.flatnonzero(wander != changed)[0]
+    assert first >= 2 * SR  # nothing made before the change moves
+    from musicgen_gui.core import analysis
+
+    def triad_share(x):
+        return float(analysis.chroma(x, SR)[[9, 1, 4]].sum())
+
+    assert triad_share(changed[5 * SR:]) > triad_share(wander[5 * SR:]) + 0.2

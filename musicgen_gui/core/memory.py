@@ -139,14 +139,12 @@ class SeedMemory:
         self._contexts = np.lib.stride_tricks.sliding_window_view(np.asarray(bands, np.float32),
                                                                   CONTEXT_FRAMES, axis=0)
         self.beat = beat
-        self.weight = blend_weight(follow, error_ratio)
-        self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
-        self._shape_weight = min(1.0, shape_boost * self.weight)
+        self._error_ratio, self._shape_boost = error_ratio, shape_boost
+        self.set_follow(follow)
         # Smoothed in the net's normalised units, as the shares apply there.
         cfg = cfg or FeatureConfig()
         self._smoothing = shape_smoothing(cfg) if shape_boost != 1.0 else None
         self._min_free_jump = max(CONTEXT_FRAMES, int(MIN_FREE_JUMP_SECONDS * cfg.frames_per_second))
-        self._chance = jump_chance(follow)
         self._rng = rng
         n = len(self.frames)
         period = beat.period_frames if beat else 1.0
@@ -165,6 +163,14 @@ class SeedMemory:
         # How far (frames) the jumps so far have moved off whole beats; each jump
         # rounds to a frame, and this keeps the rounding from adding up.
         self._beat_error = 0.0
+
+    def set_follow(self, follow: float) -> None:
+        """How closely to follow the seed from the next frame on (0 wander .. 1 stay close)."""
+        self.follow = follow
+        self.weight = blend_weight(follow, self._error_ratio)
+        self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
+        self._shape_weight = min(1.0, self._shape_boost * self.weight)
+        self._chance = jump_chance(follow)
 
     def correct(self, prediction: np.ndarray, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
         """The net's prediction (normalised, batch x bins) corrected towards the seed's own next frame."""

@@ -252,8 +252,10 @@ class ContinuationSession:
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
         bands = analysis.band_log_power(self.seed_frames, cfg)
+        # Made even at follow 0, so that follow can change while generating (self.follow, like
+        # self.temperature, is read before each frame); at 0 it is not asked, and draws nothing.
         memory = SeedMemory(seed_frames, bands, self.seed_analysis.beat, self.follow, self._rng,
-                            bundle.memory_shape_boost, cfg, self.net_error_ratio) if self.follow > 0 else None
+                            bundle.memory_shape_boost, cfg, self.net_error_ratio)
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
@@ -268,7 +270,9 @@ class ContinuationSession:
         pending: list[np.ndarray] = []
         produced = made = 0  # samples yielded; samples the phase reconstruction has made
         while produced < self.total_samples and not self._cancelled.is_set():
-            if memory is not None:
+            if memory.follow != self.follow:
+                memory.set_follow(self.follow)
+            if self.follow > 0:
                 # The correction: the net's guess pulled towards the seed's own next frame.
                 prediction = memory.correct(prediction, recent, vary=self.temperature > 0)
             frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)

@@ -210,6 +210,8 @@ class AppController(QObject):
         """What the settings panel says (``params.rng_seed`` None: a new random seed for each run)."""
         if params.temperature != self.params.temperature:
             self.run.set_temperature(params.temperature)
+        if params.follow != self.params.follow:
+            self.run.set_follow(params.follow)
         self.params, self.lead_in = params, lead_in
         self.run.schedule_priming()
 

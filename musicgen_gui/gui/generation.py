@@ -4,7 +4,7 @@ A ``GenerationWorker`` makes its ``ContinuationSession`` in its own thread (the
 seed's features are computed there, once), may generate the first half second
 ahead of the user pressing Continue (priming), then waits for "go" with the take
 to fill and the playback to feed. Everything the GUI tells a running worker
-(go, a new temperature, abort) is a message in its inbox, read between blocks;
+(go, a new temperature or follow, abort) is a message in its inbox, read between blocks;
 the session is only ever touched by the worker's thread, which also enters and
 leaves the session's BLAS limit.
 
@@ -70,6 +70,9 @@ class GenerationWorker(QThread):
 
     def set_temperature(self, value: float) -> None:
         self._inbox.put(("temperature", value))
+
+    def set_follow(self, value: float) -> None:
+        self._inbox.put(("follow", value))
 
     def abort(self) -> None:
         """Stops between two frames, whatever the worker is doing."""
@@ -143,6 +146,10 @@ class GenerationWorker(QThread):
             session.temperature = message[1]
             if take is not None:
                 take.temperature_changes.append((take.n_samples, message[1]))
+        if isinstance(message, tuple) and message[0] == "follow":
+            session.follow = message[1]
+            if take is not None:
+                take.follow_changes.append((take.n_samples, message[1]))
         return None
 
 
@@ -212,6 +219,10 @@ class GenerationController(QObject):
     def set_temperature(self, value: float) -> None:
         if self.worker is not None:
             self.worker.set_temperature(value)
+
+    def set_follow(self, value: float) -> None:
+        if self.worker is not None:
+            self.worker.set_follow(value)
 
     def abort(self) -> None:
         if self.worker is not None:

@@ -73,6 +73,10 @@ class RunController(QObject):
         if self.app.mode == STREAMING:
             self.generation.set_temperature(value)
 
+    def set_follow(self, value: float) -> None:
+        if self.app.mode == STREAMING:
+            self.generation.set_follow(value)
+
     # ------------------------------------------------------------ starting
     def continue_seed(self) -> None:
         """A new take from the selected region."""

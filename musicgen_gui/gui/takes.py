@@ -66,6 +66,7 @@ class Take:
     parent: str | None = None  # the take an extension continued
     heard: int | None = None  # samples heard before Stop; None: the whole take
     temperature_changes: list = field(default_factory=list)  # (sample, value) applied while generating
+    follow_changes: list = field(default_factory=list)  # the same, for how closely it follows the seed
     continuation_samples: np.ndarray | None = None
 
     def __post_init__(self):
@@ -153,15 +154,16 @@ class Take:
                  "settings: " + ", ".join(f"{k} {v}" for k, v in self.params.to_dict().items())]
         if self.parent:
             lines.append(f"extends take {self.parent}")
-        if self.temperature_changes:
-            lines.append("variation changed at " + ", ".join(
-                f"{n / self.sample_rate:.1f} s to {t:.2f}" for n, t in self.temperature_changes))
+        for name, changes in (("variation", self.temperature_changes), ("follow", self.follow_changes)):
+            if changes:
+                lines.append(f"{name} changed at " + ", ".join(
+                    f"{n / self.sample_rate:.1f} s to {t:.2f}" for n, t in changes))
         return "\n".join(lines)
 
     def metadata(self) -> dict:
         return {"version": 2, "seed": self.seed_id, "name": self.name, "ident": self.ident, "model": self.model, "source": self.source,
                 "region_s": list(self.region_s), "settings": self.params.to_dict(), "parent": self.parent,
-                "heard": self.heard, "temperature_changes": self.temperature_changes,
+                "heard": self.heard, "temperature_changes": self.temperature_changes, "follow_changes": self.follow_changes,
                 "sample_rate": self.sample_rate, "generated": self.n_samples}
 
 
@@ -210,7 +212,9 @@ class TakeStore:
                 continuation, _ = sf.read(meta.parent / "continuation.wav", dtype="float32")
                 takes.append(Take(int(m["sample_rate"]), seed, ContinuationParams.from_dict(m["settings"]), m["model"], m["source"],
                                   tuple(m["region_s"]), m["name"], m["ident"], m["parent"], m["heard"],
-                                  [tuple(c) for c in m["temperature_changes"]], continuation))
+                                  temperature_changes=[tuple(c) for c in m["temperature_changes"]],
+                                  follow_changes=[tuple(c) for c in m.get("follow_changes", [])],  # older takes: none
+                                  continuation_samples=continuation))
             except (OSError, ValueError, KeyError, TypeError, RuntimeError) as exc:
                 problems.append(f"{meta.parent.name}: {exc}")
         return takes, problems

@@ -123,6 +123,24 @@ def test_continue_streams_frames_to_the_spectrogram_and_makes_a_take(qtbot, wind
     assert window.stream_status.text() == "Take 1: 2.0 s"  # not what was shown while streaming
 
 
+def test_moving_follow_while_a_take_plays_applies_to_it_and_the_take_says_so(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(600.0)
+    window.panel.follow.setValue(0)
+    window.continue_action.trigger()
+    qtbot.waitUntil(lambda: c.takes.current is not None and c.takes.current.n_samples > 0, timeout=20000)
+    take = c.takes.current
+    window.panel.follow.setFocus()
+    qtbot.keyClick(window.panel.follow, Qt.Key.Key_End)  # a real key on the slider: all the way to "stay close"
+    qtbot.waitUntil(lambda: len(take.follow_changes) > 0, timeout=10000)
+    (sample, value), = take.follow_changes
+    assert value == 1.0 and 0 < sample <= take.n_samples
+    window.stop_action.trigger()
+    qtbot.waitUntil(lambda: c.mode == IDLE)
+    assert "follow changed at" in take.details()
+
+
 def test_while_streaming_only_stop_is_enabled_as_the_mode_table_says(qtbot, window, chord_file):
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(600.0)
