@@ -230,3 +230,28 @@ def test_musicgen_evaluate_without_enough_audio_is_one_error_line(capsys, tiny_b
     _, err = capsys.readouterr()
     assert code == 2
     assert err.startswith("error: ") and len(err.strip().splitlines()) == 1 and "no audio file holds" in err
+
+
+def test_the_readout_is_checked_against_a_sets_labels_and_continuations_against_their_seed(tmp_path):
+    from synth import groove
+
+    notes = (220.0, 261.63, 329.63, 293.66, 246.94, 220.0, 349.23, 329.63)  # A minor: no sharps or flats
+    beat = int(SR * 60 / 100)
+    tune = np.tile(np.concatenate([piano_note(f, beat) for f in notes]), 8)[:30 * SR]
+    music = (tune + groove(30.0, 100, 4)).astype(np.float32)
+    sf.write(tmp_path / "song.wav", music, SR)
+    labels = {"tempo": [[0.0, 100.0]], "meter": [[0.0, "4/4"]], "key": [[0.0, 0, False]]}
+    (tmp_path / "manifest.json").write_text(json.dumps({"tracks": [{"file": "song.wav", "labels": labels}]}))
+    clip = ev.Clip(tmp_path / "song.wav", 0.0, music[:8 * SR], music[8 * SR:], SR)
+    other = (chord((311.13, 392.0, 466.16), seconds=22.0)).astype(np.float32)  # E flat major, no beat
+    readout = ev.read_out(FeatureConfig(), clip, clip.seed, clip.truth, [clip.truth, other])
+    assert readout.seed == "100 BPM · A minor" and readout.tempo_ok and readout.key_ok
+    assert readout.truth_same and readout.draws[0] == readout.seed and readout.draws[1] != readout.seed
+    summary = ev.summarise_readouts([readout])
+    assert (summary["tempo_ok"], summary["key_labelled"], summary["truth_same"]) == (1, 1, 1)
+    assert summary["continuation_same"]["per_draw"] == [1, 0]
+    # Without labels, nothing is claimed.
+    (tmp_path / "unlabelled").mkdir()
+    sf.write(tmp_path / "unlabelled" / "song.wav", music, SR)
+    bare = ev.Clip(tmp_path / "unlabelled" / "song.wav", 0.0, clip.seed, clip.truth, SR)
+    assert ev.read_out(FeatureConfig(), bare, bare.seed, bare.truth, [other]).tempo_ok is None

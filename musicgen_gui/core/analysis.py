@@ -81,13 +81,13 @@ _ONSET_BANDS = 6
 _COMB = 4  # the comb's teeth: one to four beats
 _CHROMA_FFT, _CHROMA_HOP = 8192, 4096
 _LOWEST_NOTE, _HIGHEST_NOTE = 36, 96  # C2 (65 Hz) to C7 (2.1 kHz)
-TONAL_DB, _TONAL_BINS = 10.0, 15
+TONAL_DB, _TONAL_BINS = 10.0, 15  # chroma counts bins this far above the mean of this many around them
 
 
 @dataclass(frozen=True)
 class Beat:
     period_frames: float  # one beat, in frames (fractional)
-    first_frame: float  # where a beat falls, 0 <= first_frame < period_frames, on the grid's line
+    first_frame: float  # the grid's phase: where a beat falls, 0 <= first_frame < period_frames
     strength: float  # the comb's strength, 0..1
     frames_per_second: float
     beats_per_bar: int | None = None  # 3 or 4 where the bar was found
