@@ -11,7 +11,7 @@ from __future__ import annotations
 import soundfile as sf
 from PySide6.QtCore import QObject, Signal
 
-from ..core.analysis import analyse
+from ..core.analysis import MusicAnalysis, analyse
 from ..core.audio_io import write_wav
 from ..core.errors import MusicgenError
 from ..core.export import SeedSource, acid_chunk, write_with_seed
@@ -37,6 +37,7 @@ class TakesController(QObject):
         self.current: Take | None = None
         self.previous: Take | None = None  # the one selected before: the other half of A/B
         self.analysis: tuple[Take | None, str] = (None, "")
+        self._seed_readings: dict[str, MusicAnalysis] = {}  # seed_id -> its analysis
         self.played: Take | None = None  # the take playing (None: the seed, or nothing)
         self.playback = None
         self.offset = 0  # sample (of the seed, or of the take's continuation) where the playback starts
@@ -90,9 +91,17 @@ class TakesController(QObject):
 
     def analyse(self, take: Take) -> None:
         """The continuation's tempo and key, in the background."""
-        samples, seed, cfg = take.continuation().copy(), take.seed, self.app.features
-        self.app.jobs.run(lambda: describe(samples, cfg, seed), lambda text: self._set_analysis(take, text),
-                          lambda _: None)
+        samples, cfg = take.continuation().copy(), self.app.features
+        self.app.jobs.run(lambda: describe(samples, cfg, self.seed_reading(take)),
+                          lambda text: self._set_analysis(take, text), lambda _: None)
+
+    def seed_reading(self, take: Take) -> MusicAnalysis:
+        """The take's seed's tempo, beat and key, worked out once per seed (takes share their seed, and
+        a streaming take's readout is renewed every few seconds). Safe from the background jobs."""
+        key = take.seed_id
+        if key not in self._seed_readings:
+            self._seed_readings[key] = analyse(take.seed, FeatureConfig(sample_rate=take.sample_rate))
+        return self._seed_readings[key]
 
     def _set_analysis(self, take: Take, text: str) -> None:
         self.analysis = (take, text)
@@ -178,8 +187,7 @@ class TakesController(QObject):
         seed_s = len(seed) / take.sample_rate
 
         def write():
-            cfg = FeatureConfig(sample_rate=take.sample_rate)
-            analysis = analyse(seed, cfg)  # the continuation keeps the seed's beat
+            analysis = self.seed_reading(take)  # the continuation keeps the seed's beat
             if with_seed:
                 written, rate = write_with_seed(path, source, seed, continuation, take.sample_rate, bits, analysis,
                                                 take.name, comment)

@@ -15,7 +15,7 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..audio import recorder as recordings
-from ..core.analysis import analyse
+from ..core.analysis import MusicAnalysis, analyse
 from ..core.audio_io import load_audio
 from ..core.errors import MusicgenError
 from ..core.features import FeatureConfig, log_power
@@ -34,12 +34,12 @@ class SeedClip:
     frames: np.ndarray  # log-power frames of the whole clip
 
 
-def describe(samples: np.ndarray, cfg: FeatureConfig, seed: np.ndarray | None = None) -> str:
-    """The readout of a clip: tempo and key, or "silent"; of a continuation, read as continuing its seed
-    (analysis.analyse's like)."""
+def describe(samples: np.ndarray, cfg: FeatureConfig, like: MusicAnalysis | None = None) -> str:
+    """The readout of a clip: tempo and key, or "silent"; of a continuation, read as continuing its
+    seed, whose analysis is ``like`` (analysis.analyse's)."""
     if len(samples) < cfg.n_fft:
         return ""
-    result = analyse(samples, cfg, like=analyse(seed, cfg) if seed is not None and len(seed) else None)
+    result = analyse(samples, cfg, like=like)
     return "silent" if result.silent else result.describe()
 
 
