@@ -13,6 +13,7 @@ work (decoding, loading a model, analysing, exporting) runs as background jobs.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import QObject, QTimer, Signal
@@ -56,6 +57,8 @@ class AppController(QObject):
         self.model_loading = False
         self.params = ContinuationParams()  # rng_seed None: a new random seed for each run
         self.lead_in = 2.0  # seconds of seed played before a continuation
+        # when_drawn(fn): fn once the window has drawn what was just shown (the main window's; here, soon)
+        self.when_drawn: Callable[[Callable[[], None]], None] = lambda fn: QTimer.singleShot(0, self, fn)
         self._lost: set[str] = set()  # "speakers", "microphone": went away, not found again yet
         self.seed = SeedController(self)
         self.takes = TakesController(TakeStore(takes_dir), self)
@@ -86,8 +89,8 @@ class AppController(QObject):
 
     @property
     def busy(self) -> bool:
-        """Background jobs (loading, exporting, analysing) are running."""
-        return self.jobs.busy
+        """Background jobs (loading, exporting, analysing) are running, or about to."""
+        return self.jobs.busy or self.seed.pending
 
     def facts(self) -> set[str]:
         facts = set()
@@ -189,11 +192,9 @@ class AppController(QObject):
                       self._model_failed)
 
     def _model_loaded(self, bundle: ModelBundle, name_or_path: str) -> None:
-        old_rate = self.features.sample_rate if self.bundle else None
         self.model_loading = False
         self.bundle, self.model_name = bundle, name_or_path
-        if bundle.features.sample_rate != old_rate:
-            self.seed.reload()  # resampled to the new rate
+        self.seed.reload()  # decoded again if the model's features differ from those it was decoded with
         self.audio.set_rate(bundle.features.sample_rate)
         self.changed.emit()
         self.modelChanged.emit(name_or_path)

@@ -43,6 +43,7 @@ class Display(QObject):
         super().__init__(parent)
         self.c, self.waveform, self.spectrogram, self.level_meter = controller, waveform, spectrogram, level_meter
         self._clip = None
+        self._frames = None  # the seed clip's log-power frames (None: still being made)
         self._region = (0, 0)
         self._selected = None  # the take selected in the list
         self._shown = None  # the take the views show (None: the seed, if any)
@@ -54,6 +55,7 @@ class Display(QObject):
         self._peaks: list[np.ndarray] = []
         c = controller
         c.seed.loaded.connect(self._seed_loaded)
+        c.seed.framesReady.connect(self._seed_frames)
         c.seed.regionChanged.connect(self._region_changed)
         c.seed.recordingStarted.connect(self._recording_started)
         c.seed.recordingEnded.connect(self._recording_ended)
@@ -72,8 +74,27 @@ class Display(QObject):
 
     # -------------------------------------------------------------- the seed
     def _seed_loaded(self, clip) -> None:
-        self._clip, self._region = clip, (0, len(clip.samples))
+        self._clip, self._frames, self._region = clip, None, (0, len(clip.samples))
         self.show_seed()
+
+    def _seed_frames(self, clip, frames) -> None:
+        """The seed's spectrogram, made after its waveform was shown."""
+        if clip is not self._clip:
+            return
+        self._frames = frames
+        if self._shown is None and self._streaming is None and self._recorder is None:  # the seed is in view
+            self._draw_seed_frames()
+
+    def _draw_seed_frames(self) -> None:
+        clip = self._clip
+        cfg = self._cfg(clip.sample_rate)
+        self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / cfg.sample_rate)
+        if self._frames is None:
+            self.spectrogram.show_hint("computing spectrogram…")
+        else:
+            self.spectrogram.append(self._frames)
+            self.spectrogram.render()
+        self.spectrogram.set_markers(seam=self._region[1] / clip.sample_rate)
 
     def _region_changed(self, start: int, end: int) -> None:
         self._region = (start, end)
@@ -85,14 +106,10 @@ class Display(QObject):
         clip = self._clip
         if clip is None or self._streaming is not None:
             return
-        cfg = self._cfg(clip.sample_rate)
         self._shown = None
         self.waveform.set_audio(clip.samples, clip.sample_rate, self._region)
-        self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / cfg.sample_rate)
-        self.spectrogram.append(clip.frames)
-        self.spectrogram.render()
-        self.spectrogram.set_markers(seam=self._region[1] / clip.sample_rate)
         self.waveform.setXRange(0, len(clip.samples) / clip.sample_rate, padding=0.01)
+        self._draw_seed_frames()
         self.shownChanged.emit(None)
 
     # ------------------------------------------------------------- a take

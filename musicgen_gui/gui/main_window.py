@@ -18,6 +18,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QDockWidget, QFileDialog
 from ..audio import recorder as recordings
 from ..core.audio_io import AUDIO_EXTENSIONS
 from .controller import AppController
+from .deferred import after_paint
 from .dialogs import ExportDialog, TrainingDialog
 from .display import Display
 from .message_bar import MessageBar
@@ -45,6 +46,8 @@ class MainWindow(QMainWindow):
         self._build_views()
         self._build_actions()
         self.display = Display(c, self.waveform, self.spectrogram, self.level_meter, self)
+        # A loaded seed is analysed (its spectrogram, tempo and key) once its waveform is on screen.
+        c.when_drawn = lambda fn: after_paint(self.spectrogram.viewport(), fn)
         c.changed.connect(self.refresh)
         c.tick.connect(lambda: self.stream_status.setText(c.status()))
         c.message.connect(lambda text, kind, group: self.message_bar.show_message(text, kind, group=group))

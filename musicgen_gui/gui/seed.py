@@ -1,7 +1,9 @@
 """The seed: loading a file or recording one, the selected region, and its tempo and key.
 
 ``SeedController`` owns the clip and the region and says what changed through
-signals; slow work (decoding, analysing) runs as the app's background jobs.
+signals; slow work (decoding, analysing) runs as the app's background jobs. A file
+is decoded and shown first; its spectrogram, tempo and key are worked out once the
+window has drawn it (``AppController.when_drawn``), each said by its own signal.
 Recording lives here because a finished recording becomes the seed; a cancelled
 one (Esc) is kept on disk and listed in Open recent, and the seed stays as it was.
 """
@@ -31,7 +33,6 @@ class SeedClip:
     path: str
     samples: np.ndarray  # mono float32 at the model's rate
     sample_rate: int
-    frames: np.ndarray  # log-power frames of the whole clip
 
 
 def describe(samples: np.ndarray, cfg: FeatureConfig, like: MusicAnalysis | None = None) -> str:
@@ -44,7 +45,8 @@ def describe(samples: np.ndarray, cfg: FeatureConfig, like: MusicAnalysis | None
 
 
 class SeedController(QObject):
-    loaded = Signal(object)  # the new SeedClip
+    loaded = Signal(object)  # the new SeedClip, shown before its spectrogram is made
+    framesReady = Signal(object, object)  # a SeedClip and the log-power frames of all of it
     regionChanged = Signal(int, int)  # the selected part, in samples
     analysed = Signal(str)  # the region's tempo and key ("" while unknown)
     recordingStarted = Signal(object)  # the Recorder
@@ -58,6 +60,8 @@ class SeedController(QObject):
         self.region = (0, 0)
         self.analysis = ""
         self.loudness: float | None = None  # of the region's end, as the session measures it; None: not yet
+        self.pending = False  # a loaded clip waits for the window to be drawn before it is analysed
+        self._features = None  # the FeatureConfig the clip was decoded with
 
     # ----------------------------------------------------------- loading
     def load(self, path: str | Path, remember: bool = True, then=None) -> bool:
@@ -68,33 +72,49 @@ class SeedController(QObject):
             return False
         cfg = app.features
 
-        def decode():
-            loaded = load_audio(path, cfg.sample_rate, max_seconds=MAX_SEED_SECONDS)
-            return loaded, log_power(loaded.samples, cfg)
-
-        def done(result):
-            loaded, frames = result
+        def done(loaded):
             if app.mode != IDLE:
                 return
-            self.clip = SeedClip(str(path), loaded.samples, cfg.sample_rate, frames)
+            if cfg != app.features:  # a model with other features came in meanwhile
+                self.load(path, remember, then)
+                return
+            self.clip = clip = SeedClip(str(path), loaded.samples, cfg.sample_rate)
+            self._features = cfg
             self.region = (0, len(loaded.samples))
             app.clearMessages.emit()
             if loaded.truncated:
                 app.info(f"Only the first {MAX_SEED_SECONDS / 60:.0f} minutes of {Path(path).name} are used.")
             if remember:
                 app.app_settings.add_recent_file(str(path))
-            self.loaded.emit(self.clip)
-            self._analyse()
+            self.loaded.emit(clip)
+            self.loudness = None
+            self._set_analysis("")
+            self.pending = True
+            app.when_drawn(lambda: self._fill_in(clip))
             app.seed_changed()
             if then is not None:
                 then()
 
-        app.jobs.run(decode, done, app.error)
+        app.jobs.run(lambda: load_audio(path, cfg.sample_rate, max_seconds=MAX_SEED_SECONDS), done, app.error)
         return True
 
+    def _fill_in(self, clip: SeedClip) -> None:
+        """The clip is on screen: its spectrogram, then its tempo and key, in the background."""
+        self.pending = False
+        if clip is not self.clip:
+            return
+        cfg = self._features
+
+        def done(frames):
+            if clip is self.clip:
+                self.framesReady.emit(clip, frames)
+
+        self.app.jobs.run(lambda: log_power(clip.samples, cfg), done, self.app.error)
+        self._analyse()
+
     def reload(self) -> None:
-        """The model's rate changed: decode the same file again at the new rate."""
-        if self.clip is not None:
+        """The model's features changed (its rate, its frames): decode the same file again for them."""
+        if self.clip is not None and self._features != self.app.features:
             self.load(self.clip.path, remember=False)
 
     def set_region(self, start: int, end: int) -> None:

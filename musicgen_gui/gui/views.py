@@ -230,6 +230,9 @@ class SpectrogramView(pg.PlotWidget):
         for item in (self._seam, self._playhead, self._generated):
             item.hide()
             self.addItem(item)
+        self._hint = pg.TextItem("", color="#bbbbbb", anchor=(0.5, 0.5))  # "computing spectrogram…"
+        self._hint.hide()
+        self.addItem(self._hint)
         self._right = None
         self._log = False
         self.reset(FeatureConfig(), origin_s=0.0)
@@ -247,7 +250,19 @@ class SpectrogramView(pg.PlotWidget):
         self._top_hz = self._image_top = cfg.n_bins * cfg.sample_rate / cfg.n_fft
         self._show_frequencies()
         self._right = None
+        self._hint.hide()
         self.set_markers()
+
+    def show_hint(self, text: str) -> None:
+        """A line of text in the middle of the view, until the next reset (frames still to come)."""
+        (left, right), (bottom, top) = self.viewRange()
+        self._hint.setText(text)
+        self._hint.setPos((left + right) / 2, (bottom + top) / 2)
+        self._hint.show()
+
+    @property
+    def hint(self) -> str:
+        return self._hint.toPlainText() if self._hint.isVisible() else ""
 
     def set_top(self, hz: float) -> None:
         """Keep the frequency axis at ``hz`` (the model's range), whatever rate the frames have."""
