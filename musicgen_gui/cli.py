@@ -152,8 +152,53 @@ def _pair(model, truth, fmt: str) -> str:
     return "/".join("–" if v is None else format(v, fmt) for v in (model, truth))
 
 
-def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> None:
+# What a listener notices (issue 17): field, heading, format, whether the truth's value is shown beside it
+# (a ratio is the continuation's over the truth's: the truth's own is 1).
+LISTENER_MEASURES = (("attack_db", "attacks dB", ".2f", True), ("attack_ratio", "share", ".2f", False),
+                     ("detail_db", "detail dB", ".2f", True), ("detail_ratio", "share", ".2f", False),
+                     ("self_distance_db", "self-dist dB", ".1f", True), ("movement_db", "movement dB", ".1f", True),
+                     ("movement_ratio", "share", ".2f", False), ("movement_change_db", "4s step dB", ".1f", True),
+                     ("loudness_range_lu", "LRA LU", ".1f", True))
+
+
+def _median(values):
     import numpy as np
+
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def _listener_cells(model: dict, truth: dict) -> str:
+    """The listener measures' cells: ``model`` and ``truth`` map each field to a value (or None)."""
+    cells = []
+    for field, heading, fmt, paired in LISTENER_MEASURES:
+        cell = _pair(model[field], truth[field], fmt) if paired else "–" if model[field] is None else \
+            format(model[field], fmt)
+        cells.append(f"{cell:>{max(len(heading), 11 if paired else 5)}}")
+    return " ".join(cells)
+
+
+def _listener_header() -> str:
+    return " ".join(f"{h:>{max(len(h), 11 if paired else 5)}}" for _, h, _, paired in LISTENER_MEASURES)
+
+
+def _print_listener_table(name: str, evaluations, horizon: str) -> None:
+    print(f"{name}, what a listener notices, model / truth (share: model's over truth's, median over draws)")
+    print(f"{'#':>3}  {'file':<22} {_listener_header()}")
+
+    def medians(scores):
+        scores = list(scores)
+        return {f: _median(getattr(s, f) for s in scores) for f, *_ in LISTENER_MEASURES}
+
+    for i, e in enumerate(evaluations, 1):
+        name_ = e.clip.path.name if len(e.clip.path.name) <= 22 else e.clip.path.name[:21] + "~"
+        print(f"{i:>3}  {name_:<22} "
+              + _listener_cells(medians(d.scores[horizon] for d in e.draws), medians([e.truth[horizon]])))
+    print(f"{'':>3}  {'median':<22} " + _listener_cells(
+        medians(d.scores[horizon] for e in evaluations for d in e.draws), medians(e.truth[horizon] for e in evaluations)))
+
+
+def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> None:
 
     where = (f"{ev.SKIP_SECONDS:g}-{ev.HORIZONS[horizon]:g} s" if ev.HORIZONS[horizon] is not None
              else f"{ev.SKIP_SECONDS:g} s to the end")
@@ -161,9 +206,7 @@ def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> No
     print(f"{'#':>3}  {'file':<22} {'at s':>6} {'key':>11} {'beat':>11} {'timbre dB':>11} {'replay':>9} "
           f"{'loud max LU':>11} {'bias LU':>11} {'clip %':>11} {'dBTP':>11} {'repeat':>9} {'passes':>7}  model misses")
 
-    def median(values):
-        values = [v for v in values if v is not None]
-        return float(np.median(values)) if values else None
+    median = _median
 
     def row(label, model, truth, tail):
         cells = [_pair(median(getattr(s, f) for s in model), median(getattr(s, f) for s in truth), fmt)
@@ -197,6 +240,7 @@ def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> No
           f"model {m['peaks_kept']['mean']:.1f}, truth {t['peaks_kept']}")
     print("meeting each target, model (mean over draws) / truth: " +
           ", ".join(f"{target} {m['meeting'][target]['mean']:.1f}/{t['meeting'][target]}" for target in ev.TARGETS))
+    _print_listener_table(name, evaluations, horizon)
 
 
 def cmd_evaluate(args) -> int:
@@ -264,6 +308,13 @@ def cmd_evaluate(args) -> int:
                   f"{med['replay_fraction']:>9} {med['loudness_max_lu']:>11} "
                   f"{_pair(m['loudness_kept']['mean'], t['loudness_kept'], '.1f'):>9} "
                   f"{_pair(m['peaks_kept']['mean'], t['peaks_kept'], '.1f'):>9}")
+    print("\nsummary, what a listener notices: medians model / truth (share: median of the per-seed shares)")
+    print(f"{'set':<16} {'scored':<7} {_listener_header()}")
+    for name, (_, evaluations) in results.items():
+        summary = ev.summarise(evaluations)
+        for horizon in ev.HORIZONS:
+            print(f"{name:<16} {horizon:<7} "
+                  + _listener_cells(summary[horizon]["model"]["median"], summary[horizon]["truth"]["median"]))
     print("\nreadout (tempo and key): seeds whose score's tempo / key it matches, of those labelled; seeds whose "
           f"continuation reads as the seed where the truth does (mean over {args.draws} draws)")
     for name, (_, evaluations) in results.items():

@@ -110,7 +110,9 @@ def scores(**changed):
     good = dict(level_db=-2.0, silent_fraction=0.0, change_ratio=0.9, copy_fraction=0.05, frechet=100.0,
                 frechet_frozen=300.0, self_repetition=0.9, key_correlation=0.6,
                 beat_strength=0.4, timbre_db=4.0, replay_fraction=0.1, loudness_max_lu=1.5, loudness_bias_lu=0.5,
-                clipped_fraction=0.0, seed_clipped_fraction=0.0, true_peak_dbtp=-1.0)
+                clipped_fraction=0.0, seed_clipped_fraction=0.0, true_peak_dbtp=-1.0, attack_db=2.0, attack_ratio=0.9,
+                detail_db=1.5, detail_ratio=0.9, self_distance_db=5.0, movement_db=2.0, movement_ratio=0.8,
+                movement_change_db=2.5, loudness_range_lu=4.0)
     return ev.ContinuationScores(**{**good, **changed})
 
 
@@ -126,6 +128,10 @@ def test_targets_name_what_fails():
     hot = scores(loudness_max_lu=6.0, clipped_fraction=0.004)
     assert hot.passed and not hot.loudness_kept and not hot.peaks_kept
     assert scores(clipped_fraction=0.01, seed_clipped_fraction=0.01).peaks_kept
+    # What a listener notices is read beside the truth, never a target: passing is as before.
+    flat = scores(attack_db=0.1, attack_ratio=0.05, detail_db=0.0, detail_ratio=0.0, self_distance_db=0.0,
+                  movement_db=0.0, movement_ratio=0.0, movement_change_db=0.0, loudness_range_lu=0.0)
+    assert flat.passed and flat.failures() == []
 
 
 @pytest.fixture(scope="module")
@@ -189,6 +195,12 @@ def test_musicgen_evaluate_reports_named_sets_side_by_side_with_draws_json_and_p
                 assert (m["beat_strength"] is None) == (not s["seed"]["has_beat"])
                 assert m["passed"] == (m["failed"] == [])
         assert s["truth"]["full"]["frechet"] == pytest.approx(0.0, abs=1e-6)
+        for h in ev.HORIZONS:  # the truth is scored as a continuation is: its shares of itself are 1
+            assert s["truth"][h]["attack_ratio"] == s["truth"][h]["detail_ratio"] == 1.0
+            for side in [s["truth"]] + s["draws"]:
+                assert side[h]["attack_db"] > 0 and side[h]["detail_db"] > 0 and side[h]["loudness_range_lu"] >= 0
+                # 2 s scored: too short for a 2 s stretch's earlier one, or two 4 s windows.
+                assert side[h]["self_distance_db"] is None and side[h]["movement_db"] is None
     summary = one["summary"]
     assert summary["seeds"] == 2 and summary["draws"] == 2
     for h in ev.HORIZONS:
@@ -196,7 +208,11 @@ def test_musicgen_evaluate_reports_named_sets_side_by_side_with_draws_json_and_p
         assert summary[h]["model"]["passed"]["per_draw"] == per_draw
         assert summary[h]["model"]["passed"]["mean"] == np.mean(per_draw)
         assert summary[h]["truth"]["passed"] == sum(s["truth"][h]["passed"] for s in one["seeds"])
+        assert {"attack_db", "attack_ratio", "detail_db", "loudness_range_lu"} <= set(summary[h]["truth"]["median"])
     assert len(data["sets"]["other"]["seeds"]) == 2  # two clips of one file
+    assert "what a listener notices" in out and "attacks dB" in out and "LRA LU" in out
+    first_seed = out.split("what a listener notices")[1].splitlines()[2].split()
+    assert first_seed[0] == "1" and "–" not in "".join(first_seed[2:6])  # attacks and detail, with shares
 
     pngs = sorted(p.name for p in plots.glob("*.png"))
     assert pngs == ["in-domain-seed01.png", "in-domain-seed02.png", "other-seed01.png", "other-seed02.png"]

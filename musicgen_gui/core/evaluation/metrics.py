@@ -28,6 +28,13 @@ BLOCK_SECONDS = 0.5  # the change ratio compares consecutive mean spectra this l
 SILENCE_DB = 30.0  # a window this far below the seed's level counts as silent
 COPY_TOLERANCE_DB = 2.0  # RMS over bands to the nearest seed frame
 REPEAT_SEGMENT_SECONDS = 1.0  # self-repetition compares segments this long
+SELF_DISTANCE_SECONDS = 2.0  # and its distance, stretches this long
+MOVEMENT_SECONDS = 4.0  # movement compares the mean spectra of windows this long
+DETAIL_BLOCK_SECONDS = 0.5  # spectral detail: power averaged this long before the log
+DETAIL_SMOOTHING_OCTAVES = 1.0 / 3.0
+DETAIL_LOW_HZ = 250.0  # below, a third of an octave spans under 3 bins of a 1024-point STFT at 22.05 kHz
+DETAIL_HIGH_HZ = 8000.0
+DETAIL_RANGE_DB = 60.0
 ANALYSIS_FFT = 4096  # 5.4 Hz bins for the band levels and the tuning
 ONSET_HOP = 512
 TIMBRE_BANDS = 8
@@ -41,9 +48,12 @@ LOUDNESS_HOP_SECONDS = 1.0
 LOUDNESS_FLOOR_LUFS = -70.0  # BS.1770's absolute gate: silence reads this, not -inf
 FULL_SCALE = 0.999
 TRUE_PEAK_OVERSAMPLING = 4
+LRA_HOP_SECONDS = 0.1  # EBU Tech 3342: short-term loudness at least 10 times a second
+LRA_RELATIVE_GATE_LU = 20.0
+LRA_PERCENTILES = (10.0, 95.0)
 
 
-# --- log-mel frames and the measures on them -------------------------------------------------------
+# --- log-mel frames and the measures on them ------------------------------------------------------
 
 @functools.lru_cache(maxsize=4)
 def _mel_filters(sample_rate: int, n_fft: int, n_mels: int) -> np.ndarray:
@@ -134,6 +144,23 @@ def copy_fraction(continuation_db: np.ndarray, seed_db: np.ndarray,
     return float(np.mean(nearest_distance_db(continuation_db, seed_db) <= tolerance_db))
 
 
+def _earlier_segment_distances_db(frames_db: np.ndarray, length: int) -> np.ndarray:
+    """For each segment of ``length`` frames (one per frame) that has an earlier one not
+    overlapping it, the RMS (over frames and bands) dB distance to the nearest of those."""
+    x = np.asarray(frames_db, np.float64)
+    n = len(x) - length + 1  # segment starts
+    if n <= length:
+        return np.empty(0)
+    sq = (x**2).sum(axis=1)
+    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)  # about 50 MB for 60 s
+    segment = np.zeros((n, n))
+    for k in range(length):  # sums along the diagonals: segment i against segment j
+        segment += d2[k:k + n, k:k + n]
+    # Only earlier segments that do not overlap this one count.
+    segment[np.arange(n)[None, :] > np.arange(n)[:, None] - length] = np.inf
+    return np.sqrt(segment[length:].min(axis=1) / (length * x.shape[1]))
+
+
 def self_repetition(frames_db: np.ndarray, frames_per_second: float,
                     segment_seconds: float = REPEAT_SEGMENT_SECONDS,
                     tolerance_db: float = COPY_TOLERANCE_DB) -> float:
@@ -148,20 +175,95 @@ def self_repetition(frames_db: np.ndarray, frames_per_second: float,
     repeat in recorded music generally does not and scores lower for it. Music
     repeats phrases too, so read it next to the true continuation's score.
     """
+    distances = _earlier_segment_distances_db(frames_db, frames_in(segment_seconds, frames_per_second))
+    return float(np.mean(distances <= tolerance_db)) if len(distances) else 0.0
+
+
+def self_distance_db(frames_db: np.ndarray, frames_per_second: float,
+                     segment_seconds: float = SELF_DISTANCE_SECONDS) -> float | None:
+    """Self-repetition as a distance: the median, over the signal's 2 s stretches (one per
+    frame), of the RMS dB distance to the nearest earlier 2 s stretch not overlapping it
+    (see self_repetition); None for a signal under twice that long.
+
+    A continuation cycling through its own few phrases comes close to where it has
+    been (a loop of the model's frames near 0 dB); music that develops stays
+    further. Music repeats itself too: read it beside the truth's.
+    """
+    distances = _earlier_segment_distances_db(frames_db, frames_in(segment_seconds, frames_per_second))
+    return float(np.median(distances)) if len(distances) else None
+
+
+def onset_strength_db(frames_db: np.ndarray) -> float:
+    """Attacks: the mean positive spectral flux of log-mel frames, in dB per frame: each
+    band's rise from one frame to the next (a fall counts 0), averaged over bands and frames.
+
+    A struck note, a pluck or a drum hit rises by tens of dB within a frame and
+    scores high; a blurred or smeared continuation (frames predicted as a blend of
+    what might come next) swells into its notes and scores lower, as does a held
+    drone. Read it as a share of the truth's.
+    """
     x = np.asarray(frames_db, np.float64)
-    length = frames_in(segment_seconds, frames_per_second)
-    n = len(x) - length + 1  # segment starts
-    if n <= length:
+    return float(np.maximum(np.diff(x, axis=0), 0.0).mean()) if len(x) > 1 else 0.0
+
+
+def spectral_detail_db(samples: np.ndarray, cfg: FeatureConfig) -> float:
+    """Fine spectral detail: the mean absolute difference (dB) between the log power
+    spectrum and its own running mean over a third of an octave around each bin, over the
+    bins from DETAIL_LOW_HZ to DETAIL_HIGH_HZ.
+
+    That difference is the structure a third-octave smoothing removes: the peaks of
+    a note's harmonics and the valleys between them, which a continuation that
+    blurs its spectrum (an average of what might come next) loses while keeping the
+    spectral envelope, the timbre measure's business. The power (``features.stft``)
+    is averaged over DETAIL_BLOCK_SECONDS first, so that a held note's harmonics
+    stay while the random ripple of noise from frame to frame mostly averages out
+    (white noise still reads about 0.7 dB, a melody of notes with four harmonics
+    1.5 dB, the same blurred over 200 Hz 0.8 dB), and is floored DETAIL_RANGE_DB below the signal's loudest bin, so that an
+    inaudible noise floor cannot decide. Below DETAIL_LOW_HZ a third of an octave
+    spans too few bins to smooth.
+    """
+    spec = stft(np.asarray(samples, np.float32), cfg.n_fft, cfg.hop)
+    block = frames_in(DETAIL_BLOCK_SECONDS, cfg.frames_per_second)
+    power = _chunks(spec.real.astype(np.float64)**2 + spec.imag**2, block).mean(axis=1)
+    if not power.size:
         return 0.0
-    sq = (x**2).sum(axis=1)
-    d2 = np.maximum(sq[:, None] + sq[None, :] - 2.0 * x @ x.T, 0.0)  # about 50 MB for 60 s
-    segment = np.zeros((n, n))
-    for k in range(length):  # sums along the diagonals: segment i against segment j
-        segment += d2[k:k + n, k:k + n]
-    # Only earlier segments that do not overlap this one count.
-    segment[np.arange(n)[None, :] > np.arange(n)[:, None] - length] = np.inf
-    nearest = segment[length:].min(axis=1)
-    return float(np.mean(np.sqrt(nearest / (length * x.shape[1])) <= tolerance_db))
+    db = 10.0 * np.log10(power + 1e-20)
+    db = np.maximum(db, db.max() - DETAIL_RANGE_DB)
+    freqs = np.arange(db.shape[1]) * cfg.sample_rate / cfg.n_fft
+    half = 2.0 ** (DETAIL_SMOOTHING_OCTAVES / 2)
+    lo, hi = np.searchsorted(freqs, freqs / half), np.searchsorted(freqs, freqs * half, side="right")
+    sums = np.concatenate([np.zeros((len(db), 1)), np.cumsum(db, axis=1)], axis=1)
+    smooth = (sums[:, hi] - sums[:, lo]) / (hi - lo)
+    band = (freqs >= DETAIL_LOW_HZ) & (freqs <= DETAIL_HIGH_HZ)
+    return float(np.abs(db - smooth)[:, band].mean())
+
+
+def _window_means_db(frames_db: np.ndarray, frames_per_second: float) -> np.ndarray | None:
+    """The mean log-mel spectrum of each whole MOVEMENT_SECONDS window; None under two windows."""
+    size = frames_in(MOVEMENT_SECONDS, frames_per_second)
+    x = np.asarray(frames_db, np.float64)
+    return _chunks(x, size).mean(axis=1) if len(x) >= 2 * size else None
+
+
+def movement_db(frames_db: np.ndarray, frames_per_second: float) -> float | None:
+    """Movement: the spread of the successive 4 s mean log-mel spectra, the standard deviation
+    over the windows in each band, averaged over bands, in dB; None under 8 s.
+
+    Music has phrases, pauses, builds and breakdowns: its 4 s means differ. A
+    continuation that settles into one texture (the seed's average) scores near 0
+    over a minute, however much it moves note by note.
+    """
+    means = _window_means_db(frames_db, frames_per_second)
+    return None if means is None else float(means.std(axis=0).mean())
+
+
+def movement_change_db(frames_db: np.ndarray, frames_per_second: float) -> float | None:
+    """How much the texture changes from one 4 s window to the next: the mean, over
+    consecutive windows, of the RMS over bands of the difference of their mean log-mel
+    spectra, in dB; None under 8 s. (movement_db is the spread over the whole span: a
+    slow build moves it without large steps, a texture alternating with another the reverse.)"""
+    means = _window_means_db(frames_db, frames_per_second)
+    return None if means is None else float(np.sqrt(np.mean(np.diff(means, axis=0) ** 2, axis=1)).mean())
 
 
 def frechet_distance(frames_a: np.ndarray, frames_b: np.ndarray) -> float:
@@ -320,14 +422,15 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
     return max(float(pyloudnorm.Meter(sample_rate, block_size=block).integrated_loudness(x)), LOUDNESS_FLOOR_LUFS)
 
 
-def short_term_loudness(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """BS.1770 short-term loudness (LUFS, K-weighted, ungated) of each 3 s window, every 1 s;
-    one window over the whole of a shorter signal."""
+def short_term_loudness(samples: np.ndarray, sample_rate: int,
+                        hop_seconds: float = LOUDNESS_HOP_SECONDS) -> np.ndarray:
+    """BS.1770 short-term loudness (LUFS, K-weighted, ungated) of each 3 s window, every
+    ``hop_seconds``; one window over the whole of a shorter signal."""
     import pyloudnorm
 
     x = np.asarray(samples, np.float64)
     window = min(LOUDNESS_WINDOW_SECONDS, len(x) / sample_rate)
-    meter = pyloudnorm.Meter(sample_rate, block_size=window, overlap=max(0.0, 1.0 - LOUDNESS_HOP_SECONDS / window))
+    meter = pyloudnorm.Meter(sample_rate, block_size=window, overlap=max(0.0, 1.0 - hop_seconds / window))
     meter.integrated_loudness(x)  # fills blockwise_loudness: one ungated value per window
     values = np.asarray(meter.blockwise_loudness, np.float64)
     # pyloudnorm rounds the count of windows, and divides each by the whole window's length:
@@ -347,6 +450,24 @@ def loudness_differences(samples: np.ndarray, seed_lufs: float, sample_rate: int
     which level_difference_db's flat power is not.
     """
     return short_term_loudness(samples, sample_rate) - seed_lufs
+
+
+def loudness_range_lu(samples: np.ndarray, sample_rate: int) -> float:
+    """Loudness range in LU, as EBU Tech 3342's LRA: the spread from the 10th to the 95th
+    percentile of the short-term loudness (3 s windows every LRA_HOP_SECONDS), of the windows
+    above the absolute gate (-70 LUFS) and within LRA_RELATIVE_GATE_LU of their power mean.
+
+    Music's dynamics: a quiet verse and a loud chorus give several LU, a level held
+    steady (a follower holding every window near the seed's) near 0. The gate keeps
+    pauses and fade-outs from counting as range.
+    """
+    windows = short_term_loudness(samples, sample_rate, LRA_HOP_SECONDS)
+    windows = windows[windows > LOUDNESS_FLOOR_LUFS]
+    if not len(windows):
+        return 0.0
+    gate = 10.0 * np.log10(np.mean(10.0 ** (windows / 10.0))) - LRA_RELATIVE_GATE_LU
+    low, high = np.percentile(windows[windows >= gate], LRA_PERCENTILES)
+    return float(high - low)
 
 
 def clipped_fraction(samples: np.ndarray) -> float:

@@ -31,8 +31,9 @@ from ..session import ContinuationParams, ContinuationSession
 from .metrics import (
     DYNAMIC_RANGE_DB, ONSET_HOP, band_levels_db, beat_period_frames, change_ratio, clipped_fraction, copy_fraction,
     estimate_tuning, frechet_distance, integrated_loudness, key_correlation, level_difference_db,
-    loudness_differences, mean_chroma, mel_db, onset_envelope, periodicity, replay_fraction, self_repetition,
-    silent_fraction, timbre_deviation_db, true_peak_dbtp)
+    loudness_differences, loudness_range_lu, mean_chroma, mel_db, movement_change_db, movement_db, onset_envelope,
+    onset_strength_db, periodicity, replay_fraction, self_distance_db, self_repetition, silent_fraction,
+    spectral_detail_db, timbre_deviation_db, true_peak_dbtp)
 
 MIN_EVAL_SECONDS = 1.0  # at least two blocks and one window each side of the seam
 SKIP_SECONDS = 2.0  # the seam's first seconds are not scored: the issue's protocol
@@ -126,6 +127,17 @@ class ContinuationScores:
     clipped_fraction: float
     seed_clipped_fraction: float
     true_peak_dbtp: float
+    # What a listener notices (issue 17), not targets: read each beside the truth's. A ratio is the
+    # continuation's over the truth's (the truth's own is 1); None where the span is too short.
+    attack_db: float  # onset strength: mean positive spectral flux, dB per frame (onset_strength_db)
+    attack_ratio: float | None
+    detail_db: float  # fine spectral detail (spectral_detail_db)
+    detail_ratio: float | None
+    self_distance_db: float | None  # 2 s stretches to their nearest earlier one (self_distance_db)
+    movement_db: float | None  # spread of the 4 s mean spectra (movement_db)
+    movement_ratio: float | None
+    movement_change_db: float | None  # from one 4 s window to the next (movement_change_db)
+    loudness_range_lu: float  # EBU R128 LRA of the scored span (loudness_range_lu)
 
     def failures(self) -> list[str]:
         """The targets this continuation misses (empty when it passes), in TARGETS order."""
@@ -225,7 +237,7 @@ def score_continuation(cfg: FeatureConfig, profile: SeedProfile, seed: np.ndarra
                        truth: np.ndarray, frozen: np.ndarray, end_seconds: float | None) -> ContinuationScores:
     """Every measure of ``continuation`` (audio after ``seed``) against the seed, up to
     ``end_seconds`` after the seam (None: its end; see HORIZONS). The truth's own scores:
-    pass the truth as the continuation (its Fréchet distance is then 0)."""
+    pass the truth as the continuation (its Fréchet distance is then 0, its ratios 1)."""
     sr, fps = cfg.sample_rate, cfg.frames_per_second
     end = None if end_seconds is None else int(round(end_seconds * sr))
     skip = int(round(SKIP_SECONDS * sr))
@@ -234,6 +246,9 @@ def score_continuation(cfg: FeatureConfig, profile: SeedProfile, seed: np.ndarra
     loudness = loudness_differences(continuation[int(round(LOUDNESS_SKIP_SECONDS * sr)):end],
                                     profile.loudness_lufs, sr)
     heard = continuation[:end]
+    attack, truth_attack = onset_strength_db(frames.continuation), onset_strength_db(frames.truth)
+    detail, truth_detail = spectral_detail_db(scored, cfg), spectral_detail_db(truth[skip:end], cfg)
+    movement, truth_movement = movement_db(frames.continuation, fps), movement_db(frames.truth, fps)
     return ContinuationScores(
         level_db=level_difference_db(frames.continuation, frames.seed, fps),
         silent_fraction=silent_fraction(frames.continuation, frames.seed, fps),
@@ -251,7 +266,21 @@ def score_continuation(cfg: FeatureConfig, profile: SeedProfile, seed: np.ndarra
         clipped_fraction=clipped_fraction(heard),
         seed_clipped_fraction=profile.clipped_fraction,
         true_peak_dbtp=true_peak_dbtp(heard),
+        attack_db=attack,
+        attack_ratio=_share(attack, truth_attack),
+        detail_db=detail,
+        detail_ratio=_share(detail, truth_detail),
+        self_distance_db=self_distance_db(frames.continuation, fps),
+        movement_db=movement,
+        movement_ratio=_share(movement, truth_movement),
+        movement_change_db=movement_change_db(frames.continuation, fps),
+        loudness_range_lu=loudness_range_lu(scored, sr),
     )
+
+
+def _share(value: float | None, truth: float | None) -> float | None:
+    """``value`` as a share of the truth's (None where either is missing or the truth's is 0)."""
+    return None if value is None or not truth else value / truth
 
 
 def frozen_continuation(cfg: FeatureConfig, seed: np.ndarray, n_samples: int) -> np.ndarray:

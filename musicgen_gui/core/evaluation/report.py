@@ -12,7 +12,9 @@ import numpy as np
 from ..bundle import ModelBundle
 from ..errors import MusicgenError
 from ..fileio import atomic_file
-from .metrics import DYNAMIC_RANGE_DB, N_MELS, REPLAY_CORRELATION
+from .metrics import (
+    DETAIL_BLOCK_SECONDS, DETAIL_SMOOTHING_OCTAVES, DYNAMIC_RANGE_DB, LRA_HOP_SECONDS, MOVEMENT_SECONDS, N_MELS,
+    REPLAY_CORRELATION, SELF_DISTANCE_SECONDS)
 from .protocol import (
     HORIZONS, LOUDNESS_SKIP_SECONDS, MAX_ABS_LEVEL_DB, MAX_COPY_FRACTION, MAX_LOUDNESS_LU, MAX_REPLAY_FRACTION,
     MAX_SILENT_FRACTION, MAX_TEACHER_FORCED_RATIO, MAX_TIMBRE_DB, MIN_BEAT_STRENGTH, MIN_CHANGE_RATIO,
@@ -82,7 +84,10 @@ def report(bundle: ModelBundle, settings: dict,
         "model": {"name": bundle.name, "preset": bundle.preset, "parameters": bundle.parameter_count},
         "settings": {**settings, "n_mels": N_MELS, "dynamic_range_db": DYNAMIC_RANGE_DB,
                      "frames_per_second": bundle.features.frames_per_second, "skip_seconds": SKIP_SECONDS,
-                     "horizons": HORIZONS, "loudness_skip_seconds": LOUDNESS_SKIP_SECONDS},
+                     "horizons": HORIZONS, "loudness_skip_seconds": LOUDNESS_SKIP_SECONDS,
+                     "self_distance_seconds": SELF_DISTANCE_SECONDS, "movement_seconds": MOVEMENT_SECONDS,
+                     "detail_smoothing_octaves": DETAIL_SMOOTHING_OCTAVES, "detail_block_seconds": DETAIL_BLOCK_SECONDS,
+                     "loudness_range_hop_seconds": LRA_HOP_SECONDS},
         "targets": {"max_silent_fraction": MAX_SILENT_FRACTION, "max_abs_level_db": MAX_ABS_LEVEL_DB,
                     "min_change_ratio": MIN_CHANGE_RATIO, "max_copy_fraction": MAX_COPY_FRACTION,
                     "frechet": "below the frozen baseline", "min_key_correlation": MIN_KEY_CORRELATION,
