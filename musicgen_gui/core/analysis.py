@@ -169,7 +169,7 @@ class MusicAnalysis:
 
 
 @functools.lru_cache(maxsize=8)
-def _band_matrix(cfg: FeatureConfig, n_bands: int) -> np.ndarray:
+def band_matrix(cfg: FeatureConfig, n_bands: int) -> np.ndarray:
     """Bins -> log-spaced bands (mean of their bins), 60 Hz to Nyquist."""
     hz = np.arange(cfg.n_bins) * cfg.sample_rate / cfg.n_fft
     low, high = 60.0, cfg.sample_rate / 2
@@ -182,7 +182,7 @@ def _band_matrix(cfg: FeatureConfig, n_bands: int) -> np.ndarray:
 
 def band_log_power(log_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = 32) -> np.ndarray:
     """Mean log power per log-spaced band: frames x n_bands."""
-    return np.asarray(log_frames, np.float32) @ _band_matrix(cfg, n_bands)
+    return np.asarray(log_frames, np.float32) @ band_matrix(cfg, n_bands)
 
 
 def _detrend(x: np.ndarray, width: int) -> np.ndarray:
@@ -209,7 +209,7 @@ def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
         before = frames[:-1]
         before = np.maximum(before, np.maximum(np.roll(before, 1, axis=1), np.roll(before, -1, axis=1)))
         flux[1:] = np.maximum(frames[1:] - before, 0.0)
-    matrix = _band_matrix(cfg, _ONSET_BANDS)
+    matrix = band_matrix(cfg, _ONSET_BANDS)
     flux = _detrend(flux @ matrix, max(3, int(round(0.5 * cfg.frames_per_second))))
     # A band with no attacks (a held tone) keeps its tiny spread rather than being blown up to one,
     # and a band far below the loudest (leakage, hiss) fades out of the count.

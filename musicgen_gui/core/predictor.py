@@ -21,6 +21,7 @@ import numpy as np
 
 from . import quantized
 from .bundle import ModelBundle
+from .conditioning import gate_pooling
 
 # Teacher-forced error is read after this many frames of each window (its state starts from zero, as in training).
 WARMUP_FRAMES = 10
@@ -220,3 +221,60 @@ def teacher_forced_squares(predictor: FramePredictor, windows: np.ndarray) -> tu
     target = windows[:, 1:]
     return (((predicted - target)[:, WARMUP_FRAMES:] ** 2).mean(axis=(1, 2)),
             ((windows[:, :-1] - target)[:, WARMUP_FRAMES:] ** 2).mean(axis=(1, 2)))
+
+
+class ConditionedPredictor:
+    """A seed-conditioned model (conditioning.py) run one frame at a time, as
+    model.build_conditioned_keras_model computes it.
+
+    summary: conditioning.seed_summary of the seed, encoded once here.
+    """
+
+    def __init__(self, bundle: ModelBundle, summary: np.ndarray, int8: bool = False):
+        arch, w = bundle.architecture, bundle.weights
+        self.int8 = int8 and quantized.unavailable() is None
+        matrices = _int8_weights(bundle) if self.int8 else {k: _Float32Matrix(v) for k, v in w.items() if v.ndim == 2}
+        layer_type = _LSTMLayer if arch.cell == "lstm" else _GRULayer
+        self.layer = layer_type(matrices["rnn0/kernel"], matrices["rnn0/recurrent_kernel"], w["rnn0/bias"])
+        self.out_kernel, self.out_bias = matrices["out/kernel"], w["out/bias"]
+        self.gate_kernel, self.gate_bias = matrices["gate/kernel"], w["gate/bias"]
+        self.k, self.bands = arch.candidates, arch.gate_bands
+        self.pool, self.expand = gate_pooling(bundle.features, arch.gate_bands)
+        self.code = np.tanh(np.asarray(summary, np.float32) @ w["enc/kernel"] + w["enc/bias"]).astype(np.float32)
+        self._input = np.zeros((1, arch.conditioned_inputs(bundle.features.n_bins)), np.float32)
+        self.reset()
+
+    def reset(self) -> None:
+        self.state = self.layer.zero_state(1)
+
+    def step(self, frame: np.ndarray, candidates: np.ndarray | None, distances: np.ndarray | None,
+             bias: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """frame (bins,) fed; candidates (k, bins) and their distances (k,), or None where the memory
+        offers none; bias: added to the candidates' gate logits (Follow).
+
+        Returns the gated frame and the net's own frame (bins,), and the gate's weights
+        ((k + 1) x gate bands, the net's own first)."""
+        x = np.asarray(frame, np.float32)
+        n, k = len(x), self.k
+        v = self._input[0]
+        v[:n] = x
+        offered = candidates is not None
+        if offered:
+            v[n:n + k * self.bands] = ((candidates - x) @ self.pool).reshape(-1)
+            v[n + k * self.bands:n + k * self.bands + k] = distances
+        else:
+            v[n:n + k * self.bands + k] = 0.0
+        v[n + k * self.bands + k] = float(offered)
+        v[n + k * self.bands + k + 1:] = self.code
+        h = self.layer.step(self._input, self.state)
+        own = (self.out_kernel(h) + self.out_bias)[0] + x
+        logits = (self.gate_kernel(h) + self.gate_bias)[0].reshape(k + 1, self.bands)
+        if not offered:
+            return own, own, np.eye(k + 1, 1).repeat(self.bands, axis=1).astype(np.float32)
+        logits[1:] += bias
+        logits -= logits.max(axis=0, keepdims=True)
+        weights = np.exp(logits)
+        weights /= weights.sum(axis=0, keepdims=True)
+        per_bin = weights @ self.expand
+        mixed = per_bin[0] * own + (per_bin[1:] * candidates).sum(axis=0)
+        return mixed.astype(np.float32), own, weights

@@ -20,6 +20,8 @@ from .bandlimit import BandLimit, seed_bandwidth_hz
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import DB_PER_NEPER, align_to_frames, log_power
+from .gated import MIN_MEMORY_SECONDS as GATED_MEMORY_SECONDS
+from .gated import GatedGenerator
 from .loudness import Leveler, integrated_loudness, mean_square_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, seed_error_ratio
 from .phase import StreamingPhaseReconstructor
@@ -202,7 +204,14 @@ class ContinuationSession:
         # Things worth telling the user before the continuation starts.
         self.notes: list[str] = []
         seed_seconds = len(seed) / cfg.sample_rate
-        if self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
+        if bundle.architecture.conditioned and params.adapt_seconds > 0:
+            raise MusicgenError("adapting to the seed is for the plain models: this model reads its seed itself; "
+                                "set adapting to 0")
+        if bundle.architecture.conditioned and self.follow > 0 and seed_seconds < GATED_MEMORY_SECONDS:
+            self.notes.append(f"the seed is only {seed_seconds:.1f} s long, too short for its memory: the "
+                              f"continuation goes on from what the seed is like as a whole; a seed of "
+                              f"{GATED_MEMORY_SECONDS:g} s or longer is followed closely")
+        elif self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
             self.notes.append(f"the seed is only {seed_seconds:.1f} s long: the continuation draws on what there "
                               f"is; a seed of {MIN_MEMORY_SECONDS:g} s or longer is followed more closely")
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
@@ -241,38 +250,46 @@ class ContinuationSession:
         bundle = self.adaptation.bundle if self.adaptation else self.bundle
         cfg = bundle.features
         norm = bundle.normaliser
-        predictor = FramePredictor(bundle, batch=1, int8=self.int8)
-        self.int8 = predictor.int8
         seed_frames = norm.normalise(self.seed_frames)
-        length = bundle.training.sequence_length
-        # How well the net predicts this seed decides how hard the memory corrects it.
-        self.net_error_ratio = seed_error_ratio(predictor, seed_frames, length) if self.follow > 0 else None
-        prediction = predictor.run_sequence(seed_frames[None, -length:])[:, -1]
+        if bundle.architecture.conditioned:
+            # The net decides, from the seed's summary and what its memory offers (gated.py).
+            gated = GatedGenerator(bundle, self.seed_frames, self.int8)
+            self.int8, memory, anchors = gated.int8, None, []
+            prediction = gated.warm(self.follow)[None]
+        else:
+            gated = None
+            predictor = FramePredictor(bundle, batch=1, int8=self.int8)
+            self.int8 = predictor.int8
+            length = bundle.training.sequence_length
+            # How well the net predicts this seed decides how hard the memory corrects it.
+            self.net_error_ratio = seed_error_ratio(predictor, seed_frames, length) if self.follow > 0 else None
+            prediction = predictor.run_sequence(seed_frames[None, -length:])[:, -1]
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
         bands = analysis.band_log_power(self.seed_frames, cfg)
-        # Made even at follow 0, so that follow can change while generating (self.follow, like
-        # self.temperature, is read before each frame); at 0 it is not asked, and draws nothing.
-        memory = SeedMemory(seed_frames, bands, self.seed_analysis.beat, self.follow, self._rng,
-                            bundle.memory_shape_boost, cfg, self.net_error_ratio)
+        if gated is None:
+            # Made even at follow 0, so that follow can change while generating (self.follow, like
+            # self.temperature, is read before each frame); at 0 it is not asked, and draws nothing.
+            memory = SeedMemory(seed_frames, bands, self.seed_analysis.beat, self.follow, self._rng,
+                                bundle.memory_shape_boost, cfg, self.net_error_ratio)
+            anchors = []
+            if self.anchor:
+                # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
+                if bundle.anchor_timbre:
+                    anchors.append(TimbreAnchor(self.seed_frames, cfg.frames_per_second, cfg.sample_rate))
+                anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second, bundle.level_mean_power))
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
                           seam_samples=phase.seam_samples)
-        anchors = []
-        if self.anchor:
-            # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
-            if bundle.anchor_timbre:
-                anchors.append(TimbreAnchor(self.seed_frames, cfg.frames_per_second, cfg.sample_rate))
-            anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second, bundle.level_mean_power))
         pending: list[np.ndarray] = []
         produced = made = 0  # samples yielded; samples the phase reconstruction has made
         while produced < self.total_samples and not self._cancelled.is_set():
-            if memory.follow != self.follow:
+            if memory is not None and memory.follow != self.follow:
                 memory.set_follow(self.follow)
-            if self.follow > 0:
+            if memory is not None and self.follow > 0:
                 # The correction: the net's guess pulled towards the seed's own next frame.
                 prediction = memory.correct(prediction, recent, vary=self.temperature > 0)
             frame = np.clip(prediction, bundle.frame_min, bundle.frame_max)
@@ -301,7 +318,7 @@ class ContinuationSession:
                 # Variation enters through what the net is fed, never as noise on
                 # the frames heard: noise added to every bin of every frame is hiss.
                 frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
-            prediction = predictor.step(frame)
+            prediction = gated.step(frame[0], recent, self.follow)[None] if gated else predictor.step(frame)
 
     def render(self, progress: Callable[[float], None] | None = None) -> np.ndarray:
         """The whole continuation as one array (shorter only if cancelled)."""

@@ -40,7 +40,7 @@ from .bundle import ModelBundle, save_bundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, Normaliser, log_power
 from .fileio import atomic_file
-from .model import (Architecture, Preset, TrainingConfig, build_keras_model, get_preset, import_keras,
+from .model import (PRESETS, Architecture, Preset, TrainingConfig, build_keras_model, get_preset, import_keras,
                     keras_weights_to_arrays)
 
 STATE_VERSION = 1
@@ -117,18 +117,49 @@ class _Windows:
         self.spans = [(int(a), int(b)) for a, b in zip(offsets[:-1], offsets[1:])]
 
     def starts(self, rng: np.random.Generator | None) -> np.ndarray:
-        """Non-overlapping windows; with an rng, a random phase per file and a shuffled order."""
-        out = []
-        for a, b in self.spans:
-            last = b - (self.length + 1)
-            if last < a:
-                continue
-            phase = int(rng.integers(0, self.length)) if rng is not None else 0
-            out.append(np.arange(a + min(phase, last - a), last + 1, self.length))
-        starts = np.concatenate(out) if out else np.zeros(0, np.int64)
-        if rng is not None:
-            rng.shuffle(starts)
-        return starts.astype(np.int64)
+        return window_starts(self.spans, self.length, rng)
+
+
+def window_starts(spans: list[tuple[int, int]], length: int, rng: np.random.Generator | None,
+                  skip: int = 0) -> np.ndarray:
+    """Starts of non-overlapping (length + 1)-frame windows in each (start, end) span, from
+    ``skip`` frames into it; with an rng, a random phase per span and a shuffled order."""
+    out = []
+    for a, b in spans:
+        first, last = a + skip, b - (length + 1)
+        if last < first:
+            continue
+        phase = int(rng.integers(0, length)) if rng is not None else 0
+        out.append(np.arange(first + min(phase, last - first), last + 1, length))
+    starts = np.concatenate(out) if out else np.zeros(0, np.int64)
+    if rng is not None:
+        rng.shuffle(starts)
+    return starts.astype(np.int64)
+
+
+def held_out_files(corpus: Corpus, validation: Sequence | None, fraction: float,
+                   seed: int) -> tuple[list[int], list[int]]:
+    """The corpus' training and validation files (indices): the files under ``validation``,
+    or whole files held out at random without it."""
+    if not validation:
+        return split_files(len(corpus.files), fraction, seed)
+    held_out = {str(p) for p in find_audio_files(validation)}
+    val_idx = [i for i, f in enumerate(corpus.files) if f in held_out]
+    train_idx = [i for i, f in enumerate(corpus.files) if f not in held_out]
+    if not train_idx:
+        raise MusicgenError("every training file is also in the validation folders")
+    return train_idx, val_idx
+
+
+def start_state(workdir: Path, state: dict) -> None:
+    """A new run: its state.json written, any checkpoint of an earlier run removed."""
+    try:
+        workdir.mkdir(exist_ok=True)
+        with atomic_file(workdir / "state.json", "w") as f:
+            f.write(json.dumps(state))
+    except OSError as exc:
+        raise MusicgenError(f"cannot write training state to {workdir}: {exc.strerror or exc}") from None
+    (workdir / "checkpoint.npz").unlink(missing_ok=True)
 
 
 def work_dir(output: Path) -> Path:
@@ -203,6 +234,17 @@ def train(
     unavailable = training_unavailable()
     if unavailable:
         raise MusicgenError(unavailable)
+    chosen_name = read_state(state_path)["preset"] if resume and state_path.is_file() else preset
+    if chosen_name in PRESETS and PRESETS[chosen_name].architecture.conditioned:
+        if distributed:
+            raise MusicgenError("a seed-conditioned model trains on one machine; leave out --distributed")
+        from .seed_training import train_conditioned
+
+        chosen = get_preset(chosen_name)
+        overrides = {k: v for k, v in (("batch_size", batch_size), ("sequence_length", sequence_length)) if v}
+        chosen = replace(chosen, training=replace(chosen.training, **overrides))
+        return train_conditioned(paths, output, chosen, epochs, resume, checkpoint_every, seed, validation,
+                                 data_note, report, should_stop)
     n_workers, worker = _read_tf_config() if distributed else (1, 0)
     chief = worker == 0  # the only one that writes
 
@@ -210,7 +252,7 @@ def train(
         if not state_path.is_file():
             shared = "; every worker must see the chief's output folder" if distributed else ""
             raise MusicgenError(f"nothing to resume: {state_path} does not exist{shared}")
-        state = _read_state(state_path)
+        state = read_state(state_path)
         chosen = Preset(state["preset"], "", FeatureConfig.from_dict(state["features"]),
                         Architecture.from_dict(state["architecture"]), TrainingConfig.from_dict(state["training"]))
         _check_batch_split(chosen.training, n_workers)
@@ -227,14 +269,7 @@ def train(
             chosen = replace(chosen, training=replace(chosen.training, **training_overrides))
         _check_batch_split(chosen.training, n_workers)
         corpus = load_corpus(list(paths) + list(validation or []), chosen.features, report)
-        if validation:
-            held_out = {str(p) for p in find_audio_files(validation)}
-            val_idx = [i for i, f in enumerate(corpus.files) if f in held_out]
-            train_idx = [i for i, f in enumerate(corpus.files) if f not in held_out]
-            if not train_idx:
-                raise MusicgenError("every training file is also in the validation folders")
-        else:
-            train_idx, val_idx = split_files(len(corpus.files), chosen.training.validation_fraction, seed)
+        train_idx, val_idx = held_out_files(corpus, validation, chosen.training.validation_fraction, seed)
         normaliser = Normaliser.fit_many([corpus.frames[i] for i in train_idx])
         state = {
             "version": STATE_VERSION, "preset": chosen.name, "features": chosen.features.to_dict(),
@@ -246,14 +281,7 @@ def train(
 
     cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
     if chief and not resume:  # the other workers computed the same state from the same files
-        try:
-            workdir.mkdir(exist_ok=True)
-            with atomic_file(state_path, "w") as f:
-                f.write(json.dumps(state))
-        except OSError as exc:
-            raise MusicgenError(f"cannot write training state to {workdir}: {exc.strerror or exc}") from None
-        if ckpt_path.exists():
-            ckpt_path.unlink()
+        start_state(workdir, state)
     # Normalised in place, file by file: the corpus is held once (plus the windows' copy).
     for i, frames in enumerate(corpus.frames):
         corpus.frames[i] = normaliser.normalise(frames)
@@ -292,7 +320,7 @@ def train(
     start_epoch, start_batch = 0, 0
     history: dict = {"loss": [], "val_loss": []}
     if resume and ckpt_path.is_file():
-        start_epoch, start_batch, history = _restore_checkpoint(ckpt_path, model, arch)
+        start_epoch, start_batch, history = restore_checkpoint(ckpt_path, model)
 
     window = tf.range(tcfg.sequence_length + 1, dtype=tf.int64)
 
@@ -449,7 +477,7 @@ def _optimizer(tcfg: TrainingConfig):
     return Optimizer(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
 
 
-def _read_state(path: Path) -> dict:
+def read_state(path: Path) -> dict:
     try:
         state = json.loads(path.read_text())
         if state.get("version") != STATE_VERSION:
@@ -459,7 +487,8 @@ def _read_state(path: Path) -> dict:
         raise MusicgenError(f"{path}: cannot be read ({exc}); start a new run") from None
 
 
-def _restore_checkpoint(path: Path, model, arch: Architecture) -> tuple[int, int, dict]:
+def restore_checkpoint(path: Path, model) -> tuple[int, int, dict]:
+    """Weights, optimizer state and (epoch, batch, history) from a checkpoint written by a run."""
     try:
         with np.load(path, allow_pickle=False) as ckpt:
             weights = [ckpt[f"w{i}"] for i in range(len(model.get_weights()))]

@@ -6,6 +6,9 @@
 piano:      music21's solo-piano works and Bach chorales, written to MIDI on an
             acoustic grand and rendered with FluidSynth + FluidR3_GM.
 electronic: the Debian packages nexuiz-music and warzone2100-music.
+varied:     for the seed-conditioned model, more soundtracks (supertux-data,
+            hedgewars-data, freedroidrpg-data, lincity-ng-data) and Bach chorales
+            on other General MIDI instruments (FluidR3_GM).
 
 Every track becomes mono 16-bit FLAC at 22050 Hz in OUT/<genre>/train or
 OUT/<genre>/val (whole tracks, deterministic split), described by
@@ -318,6 +321,59 @@ def electronic_tracks(tmp, downloads):
     return tracks, notices
 
 
+# -------------------------------------------------------------------- varied
+
+# Soundtracks of games that ood_corpus.py does not draw on: (folder of the music in the package,
+# the phrases its copyright file must hold for the licence given, the licence).
+SOUNDTRACKS = {
+    "supertux-data": ("usr/share/games/supertux2/music",
+                      ("Files: data/music/* Copyright: Marek Moeckel <wansti@gmx.de> License: GPL-2+",),
+                      "GPL-2.0-or-later"),
+    "hedgewars-data": ("usr/share/games/hedgewars/Data/Music",
+                       ("Files: * Copyright: 2004-2018 Andrey Korotaev", "2004-2015 Hedgewars Project License: GPL-2 "),
+                       "GPL-2.0-only"),
+    "freedroidrpg-data": ("usr/share/freedroidrpg/data/sound/music",
+                          ("Files: * Copyright: 1994, 2002-2004 Johannes Prix",), "GPL-2.0-or-later"),
+    "lincity-ng-data": ("usr/share/games/lincity-ng/music",
+                        ("Files: * Copyright: 1995-1997, I J Peters", "License: GPL-2+"), "GPL-2.0-or-later"),
+}
+# Chorales on other instruments (General MIDI programs): strings, church organ, nylon guitar,
+# flute, vibraphone, choir; every CHORALE_STEP-th chorale on each, a different set per program.
+CHORALE_PROGRAMS = (48, 19, 24, 73, 11, 52)
+CHORALE_STEP = 10
+
+
+def varied_tracks(tmp, downloads):
+    from music21 import instrument
+
+    tracks, notices = [], {}
+    for package, (folder, phrases, licence) in SOUNDTRACKS.items():
+        root = Path(tmp) / package
+        pkg = unpack(fetch_deb(package, downloads), root)
+        copyright_ = root / f"usr/share/doc/{package}/copyright"
+        expect(copyright_, *phrases)
+        notices[f"{package}-copyright"] = copyright_
+        for src in sorted((root / folder).rglob("*.ogg")):
+            stem = src.relative_to(root / folder).with_suffix("").as_posix().replace("/", "_").replace(" ", "_")
+            tracks.append(Track(
+                name=f"{package.removesuffix('-data')}_{stem}", stratum=package, group=f"{package}:{stem}",
+                source=f"{pkg}: {src.relative_to(root)}", licence=licence, notices=[f"{package}-copyright"],
+                make=lambda src=src: read_audio(src)))
+    chorales, more = piano_tracks(tmp)
+    notices.update(more)
+    chorales = [t for t in chorales if t.stratum == "chorales"]
+    for i, program in enumerate(CHORALE_PROGRAMS):
+        for t in chorales[i::CHORALE_STEP]:
+            rel = t.source.split(": ", 1)[1]
+            tracks.append(Track(
+                name=f"{t.name}_gm{program}", stratum=f"chorales-gm{program}", group=t.group,
+                source=f"{t.source}, on General MIDI program {program}",
+                licence=t.licence, notices=t.notices,
+                make=lambda rel=rel, p=program: render_score(
+                    piano_score(rel, lambda: instrument.instrumentFromMidiProgram(p)), rel, tmp)))
+    return tracks, notices
+
+
 # ------------------------------------------------------------------ building
 
 
@@ -358,6 +414,8 @@ def build(genre, out):
     with tempfile.TemporaryDirectory(prefix="corpus-") as tmp:
         if genre == "piano":
             tracks, notices = piano_tracks(tmp)
+        elif genre == "varied":
+            tracks, notices = varied_tracks(tmp, out / ".downloads")
         else:
             tracks, notices = electronic_tracks(tmp, out / ".downloads")
         if len({t.name for t in tracks}) != len(tracks):
@@ -427,12 +485,12 @@ def build(genre, out):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("genre", choices=["piano", "electronic", "all"])
+    ap.add_argument("genre", choices=["piano", "electronic", "varied", "all"])
     ap.add_argument("--out", type=Path, default=Path("~/.cache/musicgen-corpus"),
                     help="output folder (default: %(default)s)")
     args = ap.parse_args()
     out = args.out.expanduser().resolve()
-    for genre in ("piano", "electronic") if args.genre == "all" else (args.genre,):
+    for genre in ("piano", "electronic", "varied") if args.genre == "all" else (args.genre,):
         build(genre, out)
 
 

@@ -1,0 +1,79 @@
+"""Generation with a seed-conditioned model: the net, told what the seed is and what
+its memory offers at each step, decides what comes next (conditioning.py).
+
+Follow maps onto the learned gate: a bias on the candidates' logits, 0 at the
+middle of the slider (as trained), towards the memory above it and away below;
+at 0 ("wander") the memory offers nothing and the net goes on from the seed's
+summary alone.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .bundle import ModelBundle
+from .conditioning import CONTEXT_FRAMES, CandidateSearch, context_bands, memory_frames, seed_summary
+from .predictor import ConditionedPredictor
+
+# Below this a seed's memory has too few places to offer anything but itself.
+MIN_MEMORY_SECONDS = 2.0
+FOLLOW_GAIN = 2.0  # gate bias per unit of logit(follow)
+MAX_FOLLOW_BIAS = 8.0
+
+
+def follow_bias(follow: float) -> float | None:
+    """The bias on the candidates' gate logits for a Follow setting; None: no candidates."""
+    if follow <= 0:
+        return None
+    f = min(max(follow, 1e-4), 1 - 1e-4)
+    return float(np.clip(FOLLOW_GAIN * np.log(f / (1 - f)), -MAX_FOLLOW_BIAS, MAX_FOLLOW_BIAS))
+
+
+class GatedGenerator:
+    """Next frames from a seed-conditioned bundle, for a seed's log-power frames.
+
+    Feed it the frame played (normalised) and the log bands of the last CONTEXT_FRAMES
+    frames played; it gives the next frame (normalised). ``has_memory``: whether the seed
+    is long enough for candidates.
+    """
+
+    def __init__(self, bundle: ModelBundle, seed_log_frames: np.ndarray, int8: bool = False):
+        cfg, arch = bundle.features, bundle.architecture
+        seed_log_frames = np.asarray(seed_log_frames, np.float32)[-memory_frames(cfg):]
+        self.frames = bundle.normaliser.normalise(seed_log_frames)
+        self.predictor = ConditionedPredictor(bundle, seed_summary(self.frames), int8)
+        self.int8 = self.predictor.int8
+        self.bands = context_bands(seed_log_frames, cfg)
+        self.has_memory = len(self.frames) >= MIN_MEMORY_SECONDS * cfg.frames_per_second
+        self._search = CandidateSearch(self.bands, arch.candidates) if self.has_memory else None
+        self._length = bundle.training.sequence_length
+        self.last_weights: np.ndarray | None = None  # the gate's last weights, for diagnostics
+
+    def warm(self, follow: float) -> np.ndarray:
+        """Runs the net over the seed's last window (from a zero state, as in training) and
+        returns its prediction of the first frame after the seed.
+
+        Over that window the memory offers what lies before it, as a seed lies before a
+        training window; the prediction after it draws on the whole seed."""
+        self.predictor.reset()
+        n = len(self.frames)
+        start = max(CONTEXT_FRAMES - 1, n - self._length)
+        before = self.bands[:start]
+        search = CandidateSearch(before, self._search.k) if self._search and len(before) > 4 * CONTEXT_FRAMES \
+            else None
+        for t in range(start, n - 1):
+            self._step(self.frames[t], self.bands[t - CONTEXT_FRAMES + 1:t + 1], follow, search)
+        return self._step(self.frames[n - 1], self.bands[n - CONTEXT_FRAMES:], follow, self._search)
+
+    def step(self, frame: np.ndarray, recent_bands: np.ndarray, follow: float) -> np.ndarray:
+        return self._step(frame, recent_bands, follow, self._search)
+
+    def _step(self, frame, recent_bands, follow, search) -> np.ndarray:
+        bias = follow_bias(follow)
+        if search is None or bias is None:
+            mixed, _, self.last_weights = self.predictor.step(frame, None, None)
+            return mixed
+        places, distances = search.nearest(np.asarray(recent_bands[-CONTEXT_FRAMES:])[None])
+        # Every search covers the start of the memory, so its places index self.frames.
+        mixed, _, self.last_weights = self.predictor.step(frame, self.frames[places[0]], distances[0], bias)
+        return mixed
