@@ -31,7 +31,7 @@ from unittest import mock
 from musicgen_gui.core import analysis, loudness, memory, session
 from musicgen_gui.core import evaluation as ev
 from musicgen_gui.core.bundle import load_bundle
-from musicgen_gui.core.session import DEFAULT_FOLLOW, ContinuationParams
+from musicgen_gui.core.params import DEFAULT_FOLLOW, ContinuationParams
 
 # Each row: changed ContinuationParams, and the part it turns off (a patch of the generator's own module).
 ROWS = {

@@ -33,7 +33,8 @@ def cmd_continue(args) -> int:
     from .core.audio_io import load_audio, write_wav
     from .core.bundle import DEFAULT_MODEL, load_bundle
     from .core.export import SeedSource, acid_chunk, describe, write_with_seed
-    from .core.session import MAX_SEED_SECONDS, ContinuationParams, ContinuationSession
+    from .core.params import MAX_SEED_SECONDS, ContinuationParams
+    from .core.session import ContinuationSession
 
     output = _writable_output(Path(args.output))
     bundle = load_bundle(args.model or DEFAULT_MODEL)
@@ -248,7 +249,7 @@ def cmd_evaluate(args) -> int:
 
     from .core import evaluation as ev
     from .core.bundle import load_bundle
-    from .core.session import ContinuationParams
+    from .core.params import ContinuationParams
 
     json_path = _writable_output(Path(args.json)) if args.json else None
     if args.draws < 1:
@@ -340,7 +341,7 @@ def _add_adapt_option(p: argparse.ArgumentParser) -> None:
 
 
 def _add_follow_option(p: argparse.ArgumentParser) -> None:
-    from .core.session import DEFAULT_FOLLOW
+    from .core.params import DEFAULT_FOLLOW
 
     p.add_argument("--follow", type=float, default=DEFAULT_FOLLOW, metavar="0..1",
                    help=f"how closely to follow the seed's own material: 1 stays close, 0 lets the model wander "

@@ -6,7 +6,6 @@ GUI iterates ``blocks()`` and streams each block, the CLI calls ``render()``.
 
 from __future__ import annotations
 
-import dataclasses
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -24,50 +23,9 @@ from .gated import MIN_MEMORY_SECONDS as GATED_MEMORY_SECONDS
 from .gated import GatedGenerator
 from .loudness import Leveler, integrated_loudness, mean_square_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, seed_error_ratio
+from .params import LOUDNESS_SECONDS, MAX_SECONDS, MIN_SEED_LUFS, ContinuationParams
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
-
-# The state is warmed on the seed's last BPTT window: training windows start
-# from a zero state too, so this is the context the net learned to use, and a
-# longer warm-up would only delay the first sound.
-MAX_SECONDS = 3600.0
-# Longer seed files are cropped to their start on loading (an hour of audio is
-# hundreds of MB of frames, and ten minutes give the seed memory plenty to draw on).
-MAX_SEED_SECONDS = 600.0
-# How closely the continuation follows the seed's own material (memory.py):
-# 1 stays close, 0 lets the net wander on its own.
-DEFAULT_FOLLOW = 0.5
-# The seed's loudness is measured over its last seconds, which the continuation follows.
-LOUDNESS_SECONDS = 10.0
-# A seed quieter than this (gated BS.1770 loudness) holds nothing to continue.
-MIN_SEED_LUFS = -60.0
-
-
-@dataclass
-class ContinuationParams:
-    seconds: float = 20.0
-    temperature: float = 0.5
-    rng_seed: int | None = None
-    # Hold the continuation's level (LevelAnchor) and, where the model says so,
-    # its spectral balance (TimbreAnchor) near the seed's.
-    anchor: bool = True
-    # Fine-tune a copy of the model on the seed for this long first (0: off; see adapt.py).
-    adapt_seconds: float = 0.0
-    # Run the net on 8-bit copies of its weights where onnxruntime is installed
-    # (quantized.py: steps 2.2-2.6x faster); False: in float32, as trained.
-    int8: bool = True
-    follow: float = DEFAULT_FOLLOW
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, values: dict) -> ContinuationParams:
-        """From ``to_dict``'s output, or an older or newer one: unknown keys are ignored and missing
-        ones take their defaults, so settings and takes saved by another version still load."""
-        names = {f.name for f in dataclasses.fields(cls)}
-        return cls(**{k: v for k, v in values.items() if k in names})
-
 
 @dataclass
 class Block:
@@ -263,6 +221,9 @@ class ContinuationSession:
             length = bundle.training.sequence_length
             # How well the net predicts this seed decides how hard the memory corrects it.
             self.net_error_ratio = seed_error_ratio(predictor, seed_frames, length) if self.follow > 0 else None
+            # The state is warmed on the seed's last BPTT window: training windows start from a zero
+            # state too, so this is the context the net learned to use, and a longer warm-up would
+            # only delay the first sound.
             prediction = predictor.run_sequence(seed_frames[None, -length:])[:, -1]
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QApplication
 
 from ..core import quantized
 from ..core.bundle import resources_dir
-from ..core.session import ContinuationParams
+from ..core.params import ContinuationParams
 from .dialogs import TrainingDialog
 from .main_window import MainWindow
 from .mode import IDLE

@@ -21,7 +21,7 @@ from PySide6.QtCore import QObject, QTimer, Signal
 from ..audio.backend import AudioBackend
 from ..core.bundle import ModelBundle, load_bundle
 from ..core.features import FeatureConfig
-from ..core.session import ContinuationParams
+from ..core.params import ContinuationParams
 from . import mode as modes
 from .mode import IDLE, PLAYING, RECORDING, STREAMING, Mode
 from .playback import TakesController

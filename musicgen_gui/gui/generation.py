@@ -19,13 +19,17 @@ import os
 import queue
 import threading
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, QThread, Signal
 
 from ..core.bundle import ModelBundle
-from ..core.session import ContinuationParams, ContinuationSession
+from ..core.params import ContinuationParams
 from .workers import describe
+
+if TYPE_CHECKING:
+    from ..core.session import ContinuationSession
 
 PRIME_SECONDS = 0.5  # audio generated ahead of the user pressing Continue, and queued before a run sounds
 # How far generation may run ahead of what is heard, past the lead-in. A change of variation
@@ -87,6 +91,9 @@ class GenerationWorker(QThread):
         go, blocks = None, None
         _raise_priority()
         try:
+            # Imported here, in the worker's thread: the generator's modules are not needed to show the window.
+            from ..core.session import ContinuationSession
+
             session = ContinuationSession(self.request.bundle, self.request.context, self.request.params)
             self._session = session
             if self._abort.is_set():

@@ -22,7 +22,7 @@ from ..core.audio_io import load_audio
 from ..core.errors import MusicgenError
 from ..core.features import FeatureConfig, log_power
 from ..core.loudness import integrated_loudness
-from ..core.session import LOUDNESS_SECONDS, MAX_SEED_SECONDS, MIN_SEED_LUFS
+from ..core.params import LOUDNESS_SECONDS, MAX_SEED_SECONDS, MIN_SEED_LUFS
 from .mode import IDLE, RECORDING
 
 DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away

@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
 from ..audio import devices
 from ..core.adapt import MAX_ADAPT_SECONDS
 from ..core.bundle import DEFAULT_MODEL, EXTENSION, bundled_model_names
-from ..core.session import MAX_SECONDS, ContinuationParams
+from ..core.params import MAX_SECONDS, ContinuationParams
 from ..core.training import training_unavailable
 from .settings import AppSettings
 

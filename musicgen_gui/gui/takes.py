@@ -36,7 +36,7 @@ from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
 
 from ..core.audio_io import write_wav
 from ..core.fileio import atomic_file
-from ..core.session import ContinuationParams
+from ..core.params import ContinuationParams
 
 _DELETED = ".deleted"  # deleted takes wait here until the app quits, for Undo
 _SEEDS = "seeds"  # one stored copy of each seed, named by its hash
