@@ -260,7 +260,8 @@ def cmd_evaluate(args) -> int:
                                 follow=args.follow)
     bundle = load_bundle(args.model)
     # Picking the clips first: a folder without enough audio fails before any long work.
-    clips = {name: ev.pick_clips(folders, bundle.features, args.seeds, args.seed_seconds, args.seconds)
+    clips = {name: ev.pick_clips(folders, bundle.features, args.seeds, args.seed_seconds, args.seconds,
+                                 which_half=args.half)
              for name, folders in sets.items()}
     plots = Path(args.plots) if args.plots else None
     if plots is not None:
@@ -401,6 +402,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="a named seed set, reported beside the others (repeat: e.g. --set in-domain=DIR "
                         "--set out-of-domain=DIR)")
     p.add_argument("--seeds", type=int, default=10, help="seeds per set to continue (default 10)")
+    p.add_argument("--half", choices=("tune", "report", "all"), default="all",
+                   help="only the files of one half of each set (a fixed split by file name): choose settings "
+                        "on 'tune', quote 'report' (default: all)")
     p.add_argument("--draws", type=int, default=3,
                    help="continuations of each seed, each with other random variation (default 3)")
     p.add_argument("--seed-seconds", type=float, default=8.0, help="length of each seed (default 8)")

@@ -24,10 +24,11 @@ from ..audio_io import find_audio_files, load_audio
 from ..bundle import ModelBundle
 from ..errors import AudioLoadError, MusicgenError
 from ..features import FeatureConfig, log_power
-from ..labels import key_agrees, label_at, read_labels, tempo_agrees
+from ..labels import half, key_agrees, label_at, read_labels, tempo_agrees
 from ..phase import StreamingPhaseReconstructor
 from ..predictor import FramePredictor, teacher_forced_squares
-from ..session import ContinuationParams, ContinuationSession
+from ..params import ContinuationParams
+from ..session import ContinuationSession
 from .metrics import (
     DYNAMIC_RANGE_DB, ONSET_HOP, band_levels_db, beat_period_frames, change_ratio, clipped_fraction, copy_fraction,
     estimate_tuning, frechet_distance, integrated_loudness, key_correlation, level_difference_db,
@@ -317,7 +318,7 @@ class Clip:
 
 
 def pick_clips(paths: Sequence[str | os.PathLike], cfg: FeatureConfig, count: int, seed_seconds: float,
-               seconds: float, min_truth_seconds: float | None = None) -> list[Clip]:
+               seconds: float, min_truth_seconds: float | None = None, which_half: str = "all") -> list[Clip]:
     """Up to ``count`` clips of seed + true continuation, deterministically.
 
     Files (sorted) take turns, so the clips spread over as many tracks as
@@ -326,7 +327,8 @@ def pick_clips(paths: Sequence[str | os.PathLike], cfg: FeatureConfig, count: in
     a whole clip still gives one from its start, with a true continuation cut
     short, if that holds at least ``min_truth_seconds`` (default: half of
     ``seconds``, and at least SKIP_SECONDS + MIN_EVAL_SECONDS). Unreadable files
-    are skipped, as in training.
+    are skipped, as in training. ``which_half``: "tune" or "report" takes only the files of that
+    half (labels.half, by file name), "all" every file.
     """
     if count < 1:
         raise MusicgenError("evaluate at least one seed")
@@ -341,6 +343,8 @@ def pick_clips(paths: Sequence[str | os.PathLike], cfg: FeatureConfig, count: in
     # Lengths first, one file in memory at a time: a validation set can be an hour of audio.
     lengths = {}
     for path in find_audio_files(paths):
+        if which_half != "all" and half(path.name) != which_half:
+            continue
         try:
             n = len(load_audio(path, cfg.sample_rate).samples)
         except AudioLoadError:
