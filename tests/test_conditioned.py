@@ -3,15 +3,22 @@
 import keras
 import numpy as np
 import pytest
+import soundfile as sf
+from synth import SR, melody
 
-from musicgen_gui.core.bundle import ModelBundle, load_bundle, save_bundle
+from musicgen_gui.core.bundle import ModelBundle, load_bundle, random_bundle, save_bundle
 from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, gate_pooling, seed_summary
-from musicgen_gui.core.features import FeatureConfig, Normaliser
+from musicgen_gui.core.errors import MusicgenError
+from musicgen_gui.core.features import FeatureConfig, Normaliser, log_power
 from musicgen_gui.core.model import Architecture, build_conditioned_keras_model, keras_weights_to_arrays
+from musicgen_gui.core.params import ContinuationParams
 from musicgen_gui.core.predictor import ConditionedPredictor
+from musicgen_gui.core.session import ContinuationSession
+from musicgen_gui.core.training import train, work_dir
 
 CFG = FeatureConfig(n_fft=128, hop=64, n_bins=48)
 BINS = CFG.n_bins
+CFG_APP = FeatureConfig()
 
 
 def test_the_search_finds_where_a_context_came_before_and_how_far_the_others_are():
@@ -80,3 +87,77 @@ def test_follow_bias_moves_the_gate_towards_the_candidates():
         predictor = ConditionedPredictor(bundle, np.zeros(2 * BINS, np.float32))
         shares.append(predictor.step(frame, candidates, np.ones(2), bias)[2][1:].sum(axis=0).mean())
     assert shares[0] < 0.2 < shares[1] < shares[2] and shares[2] > 0.8
+
+
+def _tunes(folder, count, seconds, rng):
+    """Files of a 16-note tune repeated, a different random tune in each: the net cannot learn
+    the tunes, but a seed's memory holds the one it is in."""
+    folder.mkdir()
+    note = 8 * CFG_APP.hop
+    for i in range(count):
+        freqs = 220.0 * 2 ** (rng.integers(0, 24, size=16) / 12)
+        repeats = int(np.ceil(seconds * SR / (16 * note)))
+        sf.write(folder / f"tune{i}.wav", melody(freqs, note, repeats)[:int(seconds * SR)], SR)
+    return folder
+
+
+@pytest.fixture(scope="module")
+def tune_model(tmp_path_factory):
+    """A small seed-conditioned model really trained (about a minute) on repeated tunes."""
+    root = tmp_path_factory.mktemp("tunes")
+    rng = np.random.default_rng(5)
+    train_dir, val_dir = _tunes(root / "train", 6, 30.0, rng), _tunes(root / "val", 1, 30.0, rng)
+    out = root / "tunes.musicgen"
+    train([train_dir], out, preset="seed-conditioned", epochs=6, units=[48], batch_size=8, sequence_length=20,
+          validation=[val_dir], checkpoint_every=5, seed=3)
+    return out, val_dir
+
+
+def test_the_trained_gate_takes_the_next_note_from_the_seed(tune_model):
+    path, val_dir = tune_model
+    bundle = load_bundle(path)
+    audio, _ = sf.read(val_dir / "tune0.wav", dtype="float32")
+    seed, truth = audio[:12 * SR], audio[12 * SR:18 * SR]
+    truth_frames = log_power(truth, CFG_APP)
+
+    def error(follow):
+        out = ContinuationSession(bundle, seed, ContinuationParams(seconds=6.0, temperature=0.0, rng_seed=0,
+                                                                   follow=follow)).render()
+        frames = log_power(out, CFG_APP)[:len(truth_frames)]
+        return float(np.mean((frames - truth_frames[:len(frames)]) ** 2))
+
+    # With its memory the continuation goes on with the tune; from the summary alone it cannot.
+    assert error(0.5) < 0.5 * error(0.0)
+    provenance = bundle.provenance
+    assert bundle.architecture.conditioned and provenance["epochs"] == 6 and provenance["val_files"] == ["tune0.wav"]
+
+
+def test_a_conditioned_run_resumes_from_its_checkpoint(tune_model, tmp_path):
+    path, val_dir = tune_model
+    out = tmp_path / "again.musicgen"
+    stops = iter(range(1000))
+    train([path.parent / "train"], out, preset="seed-conditioned", epochs=1, units=[16], batch_size=8,
+          sequence_length=20, validation=[val_dir], seed=3, should_stop=lambda: next(stops) == 3)
+    assert not out.exists() and (work_dir(out) / "checkpoint.npz").is_file()
+    seen = []
+    train([], out, epochs=1, resume=True, progress=seen.append)
+    assert load_bundle(out).provenance["epochs"] == 1
+    assert [p.batch for p in seen if p.stage == "training"][0] == 5  # went on after the 4 batches done
+
+
+def test_a_seed_too_short_for_the_memory_goes_on_from_its_summary_and_says_so():
+    arch = Architecture(cell="lstm", units=(16,), residual=True, input_noise=0.3, candidates=4)
+    bundle = random_bundle(arch)
+    seed = melody((262.0, 330.0), 4 * CFG_APP.hop, 5)[:SR]
+    session = ContinuationSession(bundle, seed, ContinuationParams(seconds=2.0, rng_seed=0))
+    out = session.render()
+    assert len(out) == 2 * SR and np.isfinite(out).all() and np.abs(out).max() > 1e-3
+    assert any("too short for its memory" in note for note in session.notes)
+    longer = ContinuationSession(bundle, np.tile(seed, 3), ContinuationParams(seconds=1.0, rng_seed=0))
+    assert not longer.notes
+
+
+def test_adapting_a_conditioned_model_is_refused_with_a_clear_message():
+    bundle = random_bundle(Architecture(units=(16,), candidates=2))
+    with pytest.raises(MusicgenError, match="reads its seed itself"):
+        ContinuationSession(bundle, np.zeros(SR, np.float32) + 0.1, ContinuationParams(adapt_seconds=5.0))

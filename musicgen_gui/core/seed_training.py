@@ -128,16 +128,19 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
     def batches_of(indices):
         frames = [corpus.frames[i] for i in indices]
         spans = np.cumsum([0] + [len(f) for f in frames])
-        return WindowBatches(
-            normaliser.normalise(np.concatenate(frames)) if frames else np.zeros((0, cfg.n_bins), np.float32),
-            context_bands(np.concatenate(frames), cfg) if frames else np.zeros((0, 1), np.float32),
-            list(zip(spans[:-1].tolist(), spans[1:].tolist())), arch, tcfg.sequence_length, tcfg.batch_size,
-            cfg.frames_per_second)
+        data = np.concatenate(frames) if frames else np.zeros((0, cfg.n_bins), np.float32)
+        bands = context_bands(data, cfg)
+        # Normalised in place: the corpus is held twice at most, while it is copied.
+        data -= normaliser.mean
+        data /= normaliser.std
+        return WindowBatches(data, bands, list(zip(spans[:-1].tolist(), spans[1:].tolist())), arch,
+                             tcfg.sequence_length, tcfg.batch_size, cfg.frames_per_second)
 
     train_data, val_data = batches_of(train_idx), batches_of(val_idx)
     frame_counts = [len(f) for f in corpus.frames]
     corpus.frames.clear()
-    per_epoch = len(train_data.starts(None)) // tcfg.batch_size
+    # As many batches every epoch: a track's random phase can cost it one window.
+    per_epoch = (len(train_data.starts(None)) - len(train_data.spans)) // tcfg.batch_size
     if per_epoch < 1:
         raise MusicgenError(f"not enough training audio: each of {tcfg.batch_size} windows needs "
                             f"{MIN_SEED_SECONDS:g} s of its track before it")

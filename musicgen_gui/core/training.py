@@ -240,7 +240,7 @@ def train(
             raise MusicgenError("a seed-conditioned model trains on one machine; leave out --distributed")
         from .seed_training import train_conditioned
 
-        chosen = get_preset(chosen_name)
+        chosen = get_preset(chosen_name, units=tuple(units) if units and not resume else None)
         overrides = {k: v for k, v in (("batch_size", batch_size), ("sequence_length", sequence_length)) if v}
         chosen = replace(chosen, training=replace(chosen.training, **overrides))
         return train_conditioned(paths, output, chosen, epochs, resume, checkpoint_every, seed, validation,

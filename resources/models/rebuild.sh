@@ -2,7 +2,9 @@
 # Rebuilds the bundled models from nothing: builds the corpora (corpus.py: Debian
 # packages and music21's corpus), trains each model on the CPU, and copies it here.
 # Hours on a 2-core machine; safe to interrupt and run again (it resumes).
-#   bash resources/models/rebuild.sh [piano|electronic|all]
+#   bash resources/models/rebuild.sh [general|piano|electronic|all]
+# general: the seed-conditioned model (issue 17), on all three corpora;
+# piano, electronic: the plain models with the seed memory's blend, as before it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -12,6 +14,23 @@ epochs=${EPOCHS:-12}
 python=$repo/.venv/bin/python
 [ -x "$python" ] || { echo "error: run 'bash packaging/setup.sh test' first to create .venv" >&2; exit 1; }
 mkdir -p "$work"
+
+if [ "${1:-all}" = all ] || [ "${1:-all}" = general ]; then
+  folders=() validation=() notes=()
+  for genre in piano electronic varied; do
+    "$python" "$here/corpus.py" "$genre" --out "$data"
+    folders+=("$data/$genre/train") validation+=("$data/$genre/val")
+    notes+=("$genre: $("$python" -c 'import json, sys; print("; ".join(json.load(open(sys.argv[1]))["licences"]))' \
+      "$data/$genre/manifest.json")")
+  done
+  resume=()
+  [ -f "$work/general.musicgen.training/state.json" ] && resume=(--resume)
+  "$python" -m musicgen_gui.cli train "${folders[@]}" --validation "${validation[@]}" -o "$work/general.musicgen" \
+    --preset seed-conditioned --epochs "${GENERAL_EPOCHS:-4}" --checkpoint-every 100 \
+    --data-note "musicgen-gui corpus.py piano, electronic and varied: $(IFS='|'; echo "${notes[*]}")" "${resume[@]}"
+  cp "$work/general.musicgen" "$here/general.musicgen"
+  echo "bundled $here/general.musicgen ($(du -h "$here/general.musicgen" | cut -f1))"
+fi
 
 for genre in piano electronic; do
   [ "${1:-all}" = all ] || [ "${1:-all}" = "$genre" ] || continue
