@@ -236,8 +236,10 @@ def _print_set_table(ev, name: str, evaluations, horizon: str, draws: int) -> No
     s = ev.summarise(evaluations)[horizon]
     m, t = s["model"], s["truth"]
     print(f"passes: model {m['passed']['mean']:.1f} of {len(evaluations)} (min {m['passed']['min']}, max "
-          f"{m['passed']['max']} over {draws} draws), truth {t['passed']}; loudness within ±{ev.MAX_LOUDNESS_LU:g} LU: "
-          f"model {m['loudness_kept']['mean']:.1f}, truth {t['loudness_kept']}; no more clipping than the seed: "
+          f"{m['passed']['max']} over {draws} draws), truth {t['passed']}; loudness (3 s windows within "
+          f"±{ev.MAX_LOUDNESS_LU:g} LU, median within ±{ev.MAX_LOUDNESS_BIAS_LU:g}): model {m['loudness_kept']['mean']:.1f}, "
+          f"truth {t['loudness_kept']}; loudness range within {ev.MAX_LOUDNESS_RANGE_DIFFERENCE_LU:g} LU of the truth's: "
+          f"model {m['range_kept']['mean']:.1f}; no more clipping than the seed: "
           f"model {m['peaks_kept']['mean']:.1f}, truth {t['peaks_kept']}")
     print("meeting each target, model (mean over draws) / truth: " +
           ", ".join(f"{target} {m['meeting'][target]['mean']:.1f}/{t['meeting'][target]}" for target in ev.TARGETS))

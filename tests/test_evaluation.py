@@ -125,8 +125,11 @@ def test_targets_name_what_fails():
     assert bad.failures() == list(ev.TARGETS)
     # A seed without a clear beat is not judged on it; loudness and peaks are targets of their own.
     assert scores(beat_strength=None).passed
-    hot = scores(loudness_max_lu=6.0, clipped_fraction=0.004)
+    hot = scores(loudness_max_lu=6.5, clipped_fraction=0.004)
     assert hot.passed and not hot.loudness_kept and not hot.peaks_kept
+    # Within 6 LU everywhere but 1.5 LU louder than the seed in the median: a bias, not kept.
+    assert not scores(loudness_max_lu=4.0, loudness_bias_lu=1.5).loudness_kept
+    assert scores(loudness_max_lu=4.0, loudness_bias_lu=-0.5).loudness_kept
     assert scores(clipped_fraction=0.01, seed_clipped_fraction=0.01).peaks_kept
     # What a listener notices is read beside the truth, never a target: passing is as before.
     flat = scores(attack_db=0.1, attack_ratio=0.05, detail_db=0.0, detail_ratio=0.0, self_distance_db=0.0,
@@ -271,3 +274,16 @@ def test_the_readout_is_checked_against_a_sets_labels_and_continuations_against_
     sf.write(tmp_path / "unlabelled" / "song.wav", music, SR)
     bare = ev.Clip(tmp_path / "unlabelled" / "song.wav", 0.0, clip.seed, clip.truth, SR)
     assert ev.read_out(FeatureConfig(), bare, bare.seed, bare.truth, [other]).tempo_ok is None
+
+
+def test_the_summary_counts_seeds_whose_loudness_range_is_near_the_truth_s():
+    from types import SimpleNamespace
+
+    def evaluation(model_lra, truth_lra):
+        horizons = {h: scores(loudness_range_lu=model_lra) for h in ev.HORIZONS}
+        return SimpleNamespace(profile=SimpleNamespace(has_beat=True), readout=None,
+                               draws=[SimpleNamespace(scores=horizons)],
+                               truth={h: scores(loudness_range_lu=truth_lra) for h in ev.HORIZONS})
+
+    summary = ev.summarise([evaluation(4.0, 6.5), evaluation(1.0, 8.0), evaluation(9.0, 7.0)])
+    assert summary["20s"]["model"]["range_kept"]["per_draw"] == [2]

@@ -53,7 +53,12 @@ MIN_KEY_CORRELATION = 0.3
 MIN_BEAT_STRENGTH = 0.25
 MAX_TIMBRE_DB = 8.0
 MAX_REPLAY_FRACTION = 0.5
-MAX_LOUDNESS_LU = 2.0  # a target of its own, not part of passing
+# Loudness, targets of their own, not part of passing (issue 17): no 3 s window further than this
+# from the seed's loudness, and the median of them within MAX_LOUDNESS_BIAS_LU of it; the music's
+# own dynamics may move it as much as the truth's own move (the loudness range, beside the truth's).
+MAX_LOUDNESS_LU = 6.0
+MAX_LOUDNESS_BIAS_LU = 1.0
+MAX_LOUDNESS_RANGE_DIFFERENCE_LU = 3.0
 
 
 @dataclass
@@ -161,7 +166,7 @@ class ContinuationScores:
 
     @property
     def loudness_kept(self) -> bool:
-        return self.loudness_max_lu <= MAX_LOUDNESS_LU
+        return self.loudness_max_lu <= MAX_LOUDNESS_LU and abs(self.loudness_bias_lu) <= MAX_LOUDNESS_BIAS_LU
 
     @property
     def peaks_kept(self) -> bool:

@@ -16,7 +16,8 @@ from .metrics import (
     DETAIL_BLOCK_SECONDS, DETAIL_SMOOTHING_OCTAVES, DYNAMIC_RANGE_DB, LRA_HOP_SECONDS, MOVEMENT_SECONDS, N_MELS,
     REPLAY_CORRELATION, SELF_DISTANCE_SECONDS)
 from .protocol import (
-    HORIZONS, LOUDNESS_SKIP_SECONDS, MAX_ABS_LEVEL_DB, MAX_COPY_FRACTION, MAX_LOUDNESS_LU, MAX_REPLAY_FRACTION,
+    HORIZONS, LOUDNESS_SKIP_SECONDS, MAX_ABS_LEVEL_DB, MAX_COPY_FRACTION, MAX_LOUDNESS_BIAS_LU, MAX_LOUDNESS_LU,
+    MAX_LOUDNESS_RANGE_DIFFERENCE_LU, MAX_REPLAY_FRACTION,
     MAX_SILENT_FRACTION, MAX_TEACHER_FORCED_RATIO, MAX_TIMBRE_DB, MIN_BEAT_STRENGTH, MIN_CHANGE_RATIO,
     MIN_KEY_CORRELATION, SKIP_SECONDS, TARGETS, ContinuationScores, Readout, SeedEvaluation, TeacherForcedResult)
 
@@ -54,9 +55,15 @@ def summarise(evaluations: Sequence[SeedEvaluation]) -> dict:
             return {"mean": float(np.mean(counts)) if counts else 0.0, "min": min(counts, default=0),
                     "max": max(counts, default=0), "per_draw": counts}
 
+        # Seeds whose loudness range is within MAX_LOUDNESS_RANGE_DIFFERENCE_LU of the truth's, per draw.
+        ranges = [sum(abs(e.draws[d].scores[horizon].loudness_range_lu - e.truth[horizon].loudness_range_lu)
+                      <= MAX_LOUDNESS_RANGE_DIFFERENCE_LU for e in evaluations) for d in range(draws)]
+        for tally, count in zip(tallies, ranges):
+            tally["range_kept"] = count
         out[horizon] = {
             "model": {"passed": spread("passed"), "meeting": {t: spread("meeting", t) for t in TARGETS},
                       "loudness_kept": spread("loudness_kept"), "peaks_kept": spread("peaks_kept"),
+                      "range_kept": spread("range_kept"),
                       "median": _medians([d.scores[horizon] for e in evaluations for d in e.draws])},
             "truth": {**_tally(truth), "median": _medians(truth)},
         }
@@ -93,7 +100,8 @@ def report(bundle: ModelBundle, settings: dict,
                     "frechet": "below the frozen baseline", "min_key_correlation": MIN_KEY_CORRELATION,
                     "min_beat_strength": MIN_BEAT_STRENGTH, "max_timbre_db": MAX_TIMBRE_DB,
                     "max_replay_fraction": MAX_REPLAY_FRACTION, "replay_correlation": REPLAY_CORRELATION,
-                    "max_loudness_lu": MAX_LOUDNESS_LU, "peaks": "no more clipped samples than the seed",
+                    "max_loudness_lu": MAX_LOUDNESS_LU, "max_loudness_bias_lu": MAX_LOUDNESS_BIAS_LU,
+                    "max_loudness_range_difference_lu": MAX_LOUDNESS_RANGE_DIFFERENCE_LU, "peaks": "no more clipped samples than the seed",
                     "max_teacher_forced_ratio": MAX_TEACHER_FORCED_RATIO},
         "sets": {name: {"teacher_forced": {**asdict(tf), "ratio": tf.ratio,
                                            "passed": tf.ratio <= MAX_TEACHER_FORCED_RATIO},
