@@ -59,3 +59,5 @@ class ModelChooser(QObject):
             if in_use:
                 self.settings.model = in_use
             self.panel.show_model(in_use)
+        bundle = self.controller.bundle
+        self.panel.show_model_reads_seed(bundle is not None and bundle.architecture.conditioned)

@@ -95,13 +95,8 @@ class SettingsPanel(QWidget):
         self.adapt_seconds.setSuffix(" s")
         self.adapt_seconds.setEnabled(False)
         self.adapt.toggled.connect(self.adapt_seconds.setEnabled)
-        unavailable = training_unavailable()
-        if unavailable:
-            self.adapt.setEnabled(False)
-            self.adapt.setToolTip(f"Adapting to the seed is training, and {unavailable}")
-        else:
-            self.adapt.setToolTip("Fine-tune a copy of the model on the seed before continuing; the model "
-                                  "file is not changed. The continuation starts that much later.")
+        self._adapt_unavailable = training_unavailable()
+        self.show_model_reads_seed(False)
         row = QHBoxLayout()
         row.addWidget(self.adapt)
         row.addWidget(self.adapt_seconds, 1)
@@ -187,6 +182,16 @@ class SettingsPanel(QWidget):
         if name_or_path and box.findData(name_or_path) < 0:
             box.insertItem(box.count() - 1, Path(name_or_path).name, name_or_path)
         box.setCurrentIndex(box.findData(name_or_path) if name_or_path else -1)
+
+    def show_model_reads_seed(self, reads_seed: bool) -> None:
+        """Adapting to the seed is for the plain models: a seed-conditioned one reads its seed itself."""
+        why = (f"Adapting to the seed is training, and {self._adapt_unavailable}" if self._adapt_unavailable else
+               "This model reads the seed itself as it continues: there is nothing to fine-tune"
+               if reads_seed else None)
+        self.adapt.setEnabled(why is None)
+        self.adapt_seconds.setEnabled(why is None and self.adapt.isChecked())
+        self.adapt.setToolTip(why or "Fine-tune a copy of the model on the seed before continuing; the model "
+                                     "file is not changed. The continuation starts that much later.")
 
     def show_rng_seed(self, value: int) -> None:
         """The random seed of the take shown (not a change of setting)."""
