@@ -9,6 +9,7 @@ from synth import SR, melody
 from musicgen_gui.core.bundle import ModelBundle, load_bundle, random_bundle, save_bundle
 from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, gate_pooling, seed_summary
 from musicgen_gui.core.errors import MusicgenError
+from musicgen_gui.core.evaluation import teacher_forced_error
 from musicgen_gui.core.features import FeatureConfig, Normaliser, log_power
 from musicgen_gui.core.model import Architecture, build_conditioned_keras_model, keras_weights_to_arrays
 from musicgen_gui.core.params import ContinuationParams
@@ -128,6 +129,8 @@ def test_the_trained_gate_takes_the_next_note_from_the_seed(tune_model):
 
     # With its memory the continuation goes on with the tune; from the summary alone it cannot.
     assert error(0.5) < 0.5 * error(0.0)
+    # Teacher-forced, each window with its track's earlier seconds as its memory: far under persistence.
+    assert teacher_forced_error(bundle, [val_dir]).ratio < 0.5
     provenance = bundle.provenance
     assert bundle.architecture.conditioned and provenance["epochs"] == 6 and provenance["val_files"] == ["tune0.wav"]
 

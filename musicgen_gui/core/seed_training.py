@@ -52,12 +52,14 @@ class WindowBatches:
     """Batches of training windows, each with its seed's summary and its memory's candidates.
 
     frames: normalised frames of all tracks, one after another; bands: the same frames' log
-    bands (conditioning.context_bands of the log-power frames); spans: each track's (start, end).
+    bands (conditioning.context_bands of the log-power frames); spans: each track's (start, end);
+    no_memory_share: the share of windows whose memory offers nothing.
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, spans: list[tuple[int, int]], arch: Architecture,
-                 length: int, batch_size: int, frames_per_second: float):
+                 length: int, batch_size: int, frames_per_second: float, no_memory_share: float = NO_MEMORY_SHARE):
         self.frames, self.bands, self.spans = frames, bands, spans
+        self.no_memory_share = no_memory_share
         self.k, self.length, self.batch_size = arch.candidates, length, batch_size
         self.min_seed = int(MIN_SEED_SECONDS * frames_per_second)
         self.max_seed = int(MEMORY_SECONDS * frames_per_second)
@@ -78,7 +80,7 @@ class WindowBatches:
         target = self.frames[starts[:, None] + t + 1]
         index = np.zeros((n, self.length, self.k), np.int64)
         distance = np.zeros((n, self.length, self.k), np.float32)
-        offered = (rng.random(n) >= NO_MEMORY_SHARE).astype(np.float32)
+        offered = (rng.random(n) >= self.no_memory_share).astype(np.float32)
         summary = np.zeros((n, 2 * self.frames.shape[1]), np.float32)
         for i, w in enumerate(starts):
             room = int(w - self._track_start(int(w)))

@@ -26,7 +26,8 @@ from ..errors import AudioLoadError, MusicgenError
 from ..features import FeatureConfig, log_power
 from ..labels import half, key_agrees, label_at, read_labels, tempo_agrees
 from ..phase import StreamingPhaseReconstructor
-from ..predictor import FramePredictor, teacher_forced_squares
+from ..conditioning import context_bands
+from ..predictor import WARMUP_FRAMES, ConditionedPredictor, FramePredictor, teacher_forced_squares
 from ..params import ContinuationParams
 from ..session import ContinuationSession
 from .metrics import (
@@ -75,6 +76,8 @@ class TeacherForcedResult:
 
 def teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike],
                          max_windows: int = 512, batch: int = 64, int8: bool = True) -> TeacherForcedResult:
+    if bundle.architecture.conditioned:
+        return _conditioned_teacher_forced_error(bundle, paths, max_windows // 2, int8)
     cfg, length = bundle.features, bundle.training.sequence_length
     windows = []
     files = 0
@@ -101,6 +104,38 @@ def teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike]
     return TeacherForcedResult(files, len(data), float(np.concatenate(model_sq).mean()),
                                float(np.concatenate(persist_sq).mean()))
 
+
+def _conditioned_teacher_forced_error(bundle: ModelBundle, paths: Sequence[str | os.PathLike], max_windows: int,
+                                      int8: bool) -> TeacherForcedResult:
+    """As teacher_forced_error, for a seed-conditioned model: each window's memory and summary from
+    the 8-30 s of its track before it, as in its training (seed_training.WindowBatches)."""
+    from ..seed_training import WindowBatches
+
+    cfg, length = bundle.features, bundle.training.sequence_length
+    tracks = []
+    for path in find_audio_files(paths):
+        try:
+            tracks.append(log_power(load_audio(path, cfg.sample_rate).samples, cfg))
+        except AudioLoadError:
+            continue
+    log_frames = np.concatenate(tracks) if tracks else np.zeros((0, cfg.n_bins), np.float32)
+    spans = np.cumsum([0] + [len(t) for t in tracks])
+    windows = WindowBatches(bundle.normaliser.normalise(log_frames), context_bands(log_frames, cfg),
+                            list(zip(spans[:-1].tolist(), spans[1:].tolist())), bundle.architecture, length, 1,
+                            cfg.frames_per_second, no_memory_share=0.0)
+    starts = windows.starts(np.random.default_rng(0))[:max_windows]
+    if not len(starts):
+        raise MusicgenError(f"no audio of at least {windows.min_seed / cfg.frames_per_second + 1:.0f} s found "
+                            "to evaluate on")
+    (x, candidates, distances, _, summary), (target, _) = windows.batch(starts, np.random.default_rng(0))
+    model_sq = persist_sq = 0.0
+    for i in range(len(starts)):
+        predictor = ConditionedPredictor(bundle, summary[i], int8)
+        predicted = np.stack([predictor.step(x[i, t], candidates[i, t], distances[i, t])[0] for t in range(length)])
+        model_sq += float(((predicted - target[i])[WARMUP_FRAMES:] ** 2).mean())
+        persist_sq += float(((x[i] - target[i])[WARMUP_FRAMES:] ** 2).mean())
+    return TeacherForcedResult(sum(1 for a, b in zip(spans[:-1], spans[1:]) if b - a > windows.min_seed + length),
+                               len(starts), model_sq / len(starts), persist_sq / len(starts))
 
 
 # --- one seed's evaluation ------------------------------------------------------------------------
