@@ -6,11 +6,13 @@ import pytest
 import soundfile as sf
 from synth import SR, melody
 
+from musicgen_gui.core.analysis import Beat
 from musicgen_gui.core.bundle import ModelBundle, load_bundle, random_bundle, save_bundle
 from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, gate_pooling, seed_summary
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.evaluation import teacher_forced_error
 from musicgen_gui.core.features import FeatureConfig, Normaliser, log_power
+from musicgen_gui.core.gated import PHASE_FRAMES, GatedGenerator
 from musicgen_gui.core.model import Architecture, build_conditioned_keras_model, keras_weights_to_arrays
 from musicgen_gui.core.params import ContinuationParams
 from musicgen_gui.core.predictor import ConditionedPredictor
@@ -33,6 +35,19 @@ def test_the_search_finds_where_a_context_came_before_and_how_far_the_others_are
     assert (np.diff(distance[0]) >= 0).all() and distance[0, 1] > 1.0  # random contexts are far
     shifted = context + 0.5  # half a neper louder everywhere: RMS distance 0.5
     assert search.nearest(shifted[None])[1][0, 0] == pytest.approx(0.5, abs=1e-3)
+
+
+def test_the_search_offers_only_allowed_places_and_as_many_as_asked():
+    rng = np.random.default_rng(0)
+    bands = rng.standard_normal((200, 8)).astype(np.float32)
+    search = CandidateSearch(bands, k=3)
+    context = bands[120 - CONTEXT_FRAMES:120][None]
+    on_beat = np.zeros(200, bool)
+    on_beat[::10] = True  # every tenth place: 120 is one of them
+    places, _ = search.nearest(context, on_beat, k=6)
+    assert places.shape == (1, 6) and places[0, 0] == 120 and (places % 10 == 0).all()
+    on_beat[120] = False
+    assert 120 not in search.nearest(context, on_beat)[0]
 
 
 def test_a_memory_shorter_than_one_context_is_refused():
@@ -164,3 +179,27 @@ def test_adapting_a_conditioned_model_is_refused_with_a_clear_message():
     bundle = random_bundle(Architecture(units=(16,), candidates=2))
     with pytest.raises(MusicgenError, match="reads its seed itself"):
         ContinuationSession(bundle, np.zeros(SR, np.float32) + 0.1, ContinuationParams(adapt_seconds=5.0))
+
+
+def test_with_a_beat_and_variation_the_memory_offers_places_on_the_next_frame_s_beat_phase():
+    bundle = random_bundle(Architecture(units=(16,), candidates=2))
+    rng = np.random.default_rng(1)
+    seed = (rng.standard_normal((400, CFG_APP.n_bins)) - 10.0).astype(np.float32)
+    beat = Beat(period_frames=20.0, first_frame=3.0, strength=0.9, frames_per_second=CFG_APP.frames_per_second)
+    generator = GatedGenerator(bundle, seed, beat=beat, rng=np.random.default_rng(0))
+    offered = []
+    step = generator.predictor.step
+    generator.predictor.step = lambda frame, c, d, bias=0.0: (offered.append(c), step(frame, c, d, bias))[1]
+    x = generator.warm(0.5)
+    offered.clear()
+    for _ in range(40):
+        x = generator.step(x, generator.bands[-CONTEXT_FRAMES:], 0.5)
+    chosen = set()
+    for t, candidates in enumerate(offered):
+        phase = (len(seed) + 1 + t - beat.first_frame) % beat.period_frames
+        for frame in candidates:
+            place = int(np.flatnonzero((generator.frames == frame).all(axis=1))[0])
+            gap = abs((place - beat.first_frame) % beat.period_frames - phase)
+            assert min(gap, beat.period_frames - gap) <= PHASE_FRAMES
+            chosen.add(place)
+    assert len(chosen) > 2 * len(offered[0])  # drawn, not always the same nearest places

@@ -70,13 +70,21 @@ class CandidateSearch:
         self._squares = (self._contexts.astype(np.float64) ** 2).sum(axis=1)
         self._size = self._contexts.shape[1]
 
-    def nearest(self, contexts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def nearest(self, contexts: np.ndarray, allowed: np.ndarray | None = None,
+                k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """contexts (m, CONTEXT_FRAMES, bands) -> for each, the k nearest places (m x k, nearest
-        first) and their RMS distance per band and frame (log power, nepers)."""
+        first) and their RMS distance per band and frame (log power, nepers).
+
+        allowed: per place (CONTEXT_FRAMES to N - 1), whether it may be offered (default: all);
+        k: how many (default: the search's own)."""
         flat = np.asarray(contexts, np.float32).reshape(len(contexts), -1)
         squares = self._squares[None, :] - 2.0 * (flat @ self._contexts.T) + (flat.astype(np.float64) ** 2).sum(
             axis=1, keepdims=True)
-        part = np.argpartition(squares, self.k - 1, axis=1)[:, :self.k]
+        k = min(k or self.k, len(self._squares))
+        if allowed is not None and allowed.any():
+            squares = np.where(allowed[None, CONTEXT_FRAMES:], squares, np.inf)
+            k = min(k, int(allowed[CONTEXT_FRAMES:].sum()))
+        part = np.argpartition(squares, k - 1, axis=1)[:, :k]
         order = np.take_along_axis(squares, part, axis=1).argsort(axis=1)
         best = np.take_along_axis(part, order, axis=1)
         distance = np.sqrt(np.maximum(np.take_along_axis(squares, best, axis=1), 0.0) / self._size)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .analysis import Beat
 from .bundle import ModelBundle
 from .conditioning import CONTEXT_FRAMES, CandidateSearch, context_bands, memory_frames, seed_summary
 from .predictor import ConditionedPredictor
@@ -19,6 +20,10 @@ from .predictor import ConditionedPredictor
 MIN_MEMORY_SECONDS = 2.0
 FOLLOW_GAIN = 2.0  # gate bias per unit of logit(follow)
 MAX_FOLLOW_BIAS = 8.0
+# With variation, the candidates are drawn from this many times as many of the nearest places
+# (kNN-LM's sampling among neighbours), each within PHASE_FRAMES of the next frame's beat phase.
+POOL = 3
+PHASE_FRAMES = 1.0
 
 
 def follow_bias(follow: float) -> float | None:
@@ -37,9 +42,18 @@ class GatedGenerator:
     is long enough for candidates.
     """
 
-    def __init__(self, bundle: ModelBundle, seed_log_frames: np.ndarray, int8: bool = False):
+    def __init__(self, bundle: ModelBundle, seed_log_frames: np.ndarray, int8: bool = False,
+                 beat: Beat | None = None, rng: np.random.Generator | None = None):
         cfg, arch = bundle.features, bundle.architecture
+        n = len(seed_log_frames)
         seed_log_frames = np.asarray(seed_log_frames, np.float32)[-memory_frames(cfg):]
+        # Where each place of the memory falls on the seed's beat grid, and where the next frame
+        # played falls (the grid goes on past the seed's end).
+        self._beat, self._rng = beat, rng
+        if beat is not None:
+            places = np.arange(n - len(seed_log_frames), n)
+            self._place_phase = (places - beat.first_frame) % beat.period_frames
+            self._next = n + 1  # step() is first fed frame n (the first after the seed) and predicts n + 1
         self.frames = bundle.normaliser.normalise(seed_log_frames)
         self.predictor = ConditionedPredictor(bundle, seed_summary(self.frames), int8)
         self.int8 = self.predictor.int8
@@ -65,15 +79,30 @@ class GatedGenerator:
             self._step(self.frames[t], self.bands[t - CONTEXT_FRAMES + 1:t + 1], follow, search)
         return self._step(self.frames[n - 1], self.bands[n - CONTEXT_FRAMES:], follow, self._search)
 
-    def step(self, frame: np.ndarray, recent_bands: np.ndarray, follow: float) -> np.ndarray:
-        return self._step(frame, recent_bands, follow, self._search)
+    def step(self, frame: np.ndarray, recent_bands: np.ndarray, follow: float, vary: bool = True) -> np.ndarray:
+        """The next frame; vary: its candidates drawn at random among the nearest places on the
+        same beat phase (not the nearest ones always, which walk the seed in order: a loop)."""
+        if self._beat is None:
+            allowed = None
+        else:
+            phase = (self._next - self._beat.first_frame) % self._beat.period_frames
+            gap = np.abs(self._place_phase - phase)
+            allowed = np.minimum(gap, self._beat.period_frames - gap) <= PHASE_FRAMES
+            self._next += 1
+        return self._step(frame, recent_bands, follow, self._search, allowed, vary)
 
-    def _step(self, frame, recent_bands, follow, search) -> np.ndarray:
+    def _step(self, frame, recent_bands, follow, search, allowed=None, vary=False) -> np.ndarray:
         bias = follow_bias(follow)
         if search is None or bias is None:
             mixed, _, self.last_weights = self.predictor.step(frame, None, None)
             return mixed
-        places, distances = search.nearest(np.asarray(recent_bands[-CONTEXT_FRAMES:])[None])
+        context = np.asarray(recent_bands[-CONTEXT_FRAMES:])[None]
+        if vary and self._rng is not None:
+            places, distances = search.nearest(context, allowed, POOL * search.k)
+            pick = np.sort(self._rng.choice(places.shape[1], min(search.k, places.shape[1]), replace=False))
+            places, distances = places[:, pick], distances[:, pick]
+        else:
+            places, distances = search.nearest(context, allowed)
         # Every search covers the start of the memory, so its places index self.frames.
         mixed, _, self.last_weights = self.predictor.step(frame, self.frames[places[0]], distances[0], bias)
         return mixed

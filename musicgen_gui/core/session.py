@@ -211,7 +211,7 @@ class ContinuationSession:
         seed_frames = norm.normalise(self.seed_frames)
         if bundle.architecture.conditioned:
             # The net decides, from the seed's summary and what its memory offers (gated.py).
-            gated = GatedGenerator(bundle, self.seed_frames, self.int8)
+            gated = GatedGenerator(bundle, self.seed_frames, self.int8, self.seed_analysis.beat, self._rng)
             self.int8, memory, anchors = gated.int8, None, []
             prediction = gated.warm(self.follow)[None]
         else:
@@ -279,7 +279,8 @@ class ContinuationSession:
                 # Variation enters through what the net is fed, never as noise on
                 # the frames heard: noise added to every bin of every frame is hiss.
                 frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
-            prediction = gated.step(frame[0], recent, self.follow)[None] if gated else predictor.step(frame)
+            prediction = (gated.step(frame[0], recent, self.follow, vary=self.temperature > 0)[None] if gated
+                          else predictor.step(frame))
 
     def render(self, progress: Callable[[float], None] | None = None) -> np.ndarray:
         """The whole continuation as one array (shorter only if cancelled)."""
