@@ -12,7 +12,7 @@ from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, gate
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.evaluation import teacher_forced_error
 from musicgen_gui.core.features import FeatureConfig, Normaliser, log_power
-from musicgen_gui.core.gated import PHASE_FRAMES, GatedGenerator
+from musicgen_gui.core.gated import FOLLOW_OFFSET, PHASE_FRAMES, GatedGenerator, follow_bias
 from musicgen_gui.core.model import Architecture, build_conditioned_keras_model, keras_weights_to_arrays
 from musicgen_gui.core.params import ContinuationParams
 from musicgen_gui.core.predictor import ConditionedPredictor
@@ -103,6 +103,9 @@ def test_follow_bias_moves_the_gate_towards_the_candidates():
         predictor = ConditionedPredictor(bundle, np.zeros(2 * BINS, np.float32))
         shares.append(predictor.step(frame, candidates, np.ones(2), bias)[2][1:].sum(axis=0).mean())
     assert shares[0] < 0.2 < shares[1] < shares[2] and shares[2] > 0.8
+    # The slider: no candidates at 0, then a bias that only grows, the chosen one at the middle.
+    biases = [follow_bias(f) for f in (0.1, 0.25, 0.5, 0.75, 1.0)]
+    assert follow_bias(0.0) is None and biases == sorted(biases) and follow_bias(0.5) == FOLLOW_OFFSET
 
 
 def _tunes(folder, count, seconds, rng):

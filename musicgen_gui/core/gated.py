@@ -1,10 +1,13 @@
 """Generation with a seed-conditioned model: the net, told what the seed is and what
 its memory offers at each step, decides what comes next (conditioning.py).
 
-Follow maps onto the learned gate: a bias on the candidates' logits, 0 at the
-middle of the slider (as trained), towards the memory above it and away below;
-at 0 ("wander") the memory offers nothing and the net goes on from the seed's
-summary alone.
+Follow maps onto the learned gate: a bias on the candidates' logits, towards the
+memory as the slider goes up; at 0 ("wander") the memory offers nothing and the
+net goes on from the seed's summary alone. The slider's middle is not the gate as
+trained (bias 0): trained on true contexts, the gate trusts the memory less than
+it should once it matches what the model itself played, and the continuation
+went soft and static there; FOLLOW_OFFSET was chosen on the tune half of the
+out-of-domain sets (docs/EVALUATION.md).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from .predictor import ConditionedPredictor
 # Below this a seed's memory has too few places to offer anything but itself.
 MIN_MEMORY_SECONDS = 2.0
 FOLLOW_GAIN = 2.0  # gate bias per unit of logit(follow)
+FOLLOW_OFFSET = 3.5  # the bias at the slider's middle
 MAX_FOLLOW_BIAS = 8.0
 # With variation, the candidates are drawn from this many times as many of the nearest places
 # (kNN-LM's sampling among neighbours), each within PHASE_FRAMES of the next frame's beat phase.
@@ -31,7 +35,7 @@ def follow_bias(follow: float) -> float | None:
     if follow <= 0:
         return None
     f = min(max(follow, 1e-4), 1 - 1e-4)
-    return float(np.clip(FOLLOW_GAIN * np.log(f / (1 - f)), -MAX_FOLLOW_BIAS, MAX_FOLLOW_BIAS))
+    return float(np.clip(FOLLOW_OFFSET + FOLLOW_GAIN * np.log(f / (1 - f)), -MAX_FOLLOW_BIAS, MAX_FOLLOW_BIAS))
 
 
 class GatedGenerator:
