@@ -172,7 +172,7 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
     for epoch in range(epoch0, epochs):
         rng = np.random.default_rng([seed, epoch])
         starts = train_data.starts(rng)[:per_epoch * tcfg.batch_size].reshape(per_epoch, tcfg.batch_size)
-        t0, losses = time.perf_counter(), []
+        t0, losses, rate = time.perf_counter(), [], 0.0
         for b in range(batch0, per_epoch):
             # Each batch's draws (seed stretch, gap, memory or none) fixed by (seed, epoch, batch): resumable.
             inputs, targets = train_data.batch(starts[b], np.random.default_rng([seed, epoch, b]))
@@ -198,7 +198,7 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
                             train_idx, val_idx, epoch + 1, history, output.stem, state.get("data_note", ""), seed),
                     output)
         report(TrainingProgress("training", epoch + 1, epochs, per_epoch, per_epoch, history["loss"][-1], val_loss,
-                                message=f"saved {output.name}"))
+                                rate, message=f"saved {output.name}"))
     report(TrainingProgress("done", epochs, epochs, per_epoch, per_epoch, history["loss"][-1] if history["loss"]
                             else None, val_loss, message=f"wrote {output}"))
     return output
