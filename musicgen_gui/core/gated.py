@@ -17,10 +17,9 @@ import numpy as np
 from .analysis import Beat
 from .bundle import ModelBundle
 from .conditioning import CONTEXT_FRAMES, CandidateSearch, context_bands, memory_frames, seed_summary
+from .memory import MIN_MEMORY_SECONDS
 from .predictor import ConditionedPredictor
 
-# Below this a seed's memory has too few places to offer anything but itself.
-MIN_MEMORY_SECONDS = 2.0
 FOLLOW_GAIN = 2.0  # gate bias per unit of logit(follow)
 FOLLOW_OFFSET = 3.5  # the bias at the slider's middle
 MAX_FOLLOW_BIAS = 8.0
@@ -84,8 +83,9 @@ class GatedGenerator:
         return self._step(self.frames[n - 1], self.bands[n - CONTEXT_FRAMES:], follow, self._search)
 
     def step(self, frame: np.ndarray, recent_bands: np.ndarray, follow: float, vary: bool = True) -> np.ndarray:
-        """The next frame; vary: its candidates drawn at random among the nearest places on the
-        same beat phase (not the nearest ones always, which walk the seed in order: a loop)."""
+        """The next frame. Where the seed has a beat grid, only places on the next frame's beat
+        phase are offered (at any phase the beat was lost); vary: the candidates are drawn at
+        random among the POOL x k nearest (the nearest always walk the seed in order: a loop)."""
         if self._beat is None:
             allowed = None
         else:

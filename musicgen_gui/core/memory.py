@@ -51,10 +51,10 @@ from __future__ import annotations
 import numpy as np
 
 from .analysis import Beat
+from .conditioning import CONTEXT_FRAMES
 from .features import DB_PER_NEPER, FeatureConfig
 from .predictor import FramePredictor, WARMUP_FRAMES, teacher_forced_squares
 
-CONTEXT_FRAMES = 6  # frames matched when choosing where to jump (140 ms)
 CANDIDATES = 4  # jump among this many best-matching places
 MIN_MEMORY_SECONDS = 2.0  # shorter seeds still work, with fewer places to jump to
 BAR_BEATS = 4

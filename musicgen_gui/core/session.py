@@ -19,7 +19,6 @@ from .bandlimit import BandLimit, seed_bandwidth_hz
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import DB_PER_NEPER, align_to_frames, log_power
-from .gated import MIN_MEMORY_SECONDS as GATED_MEMORY_SECONDS
 from .gated import GatedGenerator
 from .loudness import Leveler, integrated_loudness, mean_square_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, seed_error_ratio
@@ -165,10 +164,10 @@ class ContinuationSession:
         if bundle.architecture.conditioned and params.adapt_seconds > 0:
             raise MusicgenError("adapting to the seed is for the plain models: this model reads its seed itself; "
                                 "set adapting to 0")
-        if bundle.architecture.conditioned and self.follow > 0 and seed_seconds < GATED_MEMORY_SECONDS:
+        if bundle.architecture.conditioned and self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
             self.notes.append(f"the seed is only {seed_seconds:.1f} s long, too short for its memory: the "
                               f"continuation goes on from what the seed is like as a whole; a seed of "
-                              f"{GATED_MEMORY_SECONDS:g} s or longer is followed closely")
+                              f"{MIN_MEMORY_SECONDS:g} s or longer is followed closely")
         elif self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
             self.notes.append(f"the seed is only {seed_seconds:.1f} s long: the continuation draws on what there "
                               f"is; a seed of {MIN_MEMORY_SECONDS:g} s or longer is followed more closely")
