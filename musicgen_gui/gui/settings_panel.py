@@ -188,6 +188,8 @@ class SettingsPanel(QWidget):
         why = (f"Adapting to the seed is training, and {self._adapt_unavailable}" if self._adapt_unavailable else
                "This model reads the seed itself as it continues: there is nothing to fine-tune"
                if reads_seed else None)
+        # Such a model is given no level or timbre anchor: only the loudness follower applies.
+        self.anchor.setText("Hold the seed's loudness" if reads_seed else "Hold the seed's level and timbre")
         self.adapt.setEnabled(why is None)
         self.adapt_seconds.setEnabled(why is None and self.adapt.isChecked())
         self.adapt.setToolTip(why or "Fine-tune a copy of the model on the seed before continuing; the model "
