@@ -57,10 +57,10 @@ class WindowBatches:
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, spans: list[tuple[int, int]], arch: Architecture,
-                 length: int, batch_size: int, frames_per_second: float, no_memory_share: float = NO_MEMORY_SHARE):
+                 length: int, frames_per_second: float, no_memory_share: float = NO_MEMORY_SHARE):
         self.frames, self.bands, self.spans = frames, bands, spans
         self.no_memory_share = no_memory_share
-        self.k, self.length, self.batch_size = arch.candidates, length, batch_size
+        self.k, self.length = arch.candidates, length
         self.min_seed = int(MIN_SEED_SECONDS * frames_per_second)
         self.max_seed = int(MEMORY_SECONDS * frames_per_second)
         self.max_gap = int(MAX_GAP_SECONDS * frames_per_second)
@@ -136,7 +136,7 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
         data -= normaliser.mean
         data /= normaliser.std
         return WindowBatches(data, bands, list(zip(spans[:-1].tolist(), spans[1:].tolist())), arch,
-                             tcfg.sequence_length, tcfg.batch_size, cfg.frames_per_second)
+                             tcfg.sequence_length, cfg.frames_per_second)
 
     train_data, val_data = batches_of(train_idx), batches_of(val_idx)
     frame_counts = [len(f) for f in corpus.frames]

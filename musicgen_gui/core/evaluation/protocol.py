@@ -121,7 +121,7 @@ def _conditioned_teacher_forced_error(bundle: ModelBundle, paths: Sequence[str |
     log_frames = np.concatenate(tracks) if tracks else np.zeros((0, cfg.n_bins), np.float32)
     spans = np.cumsum([0] + [len(t) for t in tracks])
     windows = WindowBatches(bundle.normaliser.normalise(log_frames), context_bands(log_frames, cfg),
-                            list(zip(spans[:-1].tolist(), spans[1:].tolist())), bundle.architecture, length, 1,
+                            list(zip(spans[:-1].tolist(), spans[1:].tolist())), bundle.architecture, length,
                             cfg.frames_per_second, no_memory_share=0.0)
     starts = windows.starts(np.random.default_rng(0))[:max_windows]
     if not len(starts):
