@@ -32,6 +32,7 @@ from .. import __version__
 from .bundle import ModelBundle, save_bundle
 from .conditioning import (CONTEXT_FRAMES, MEMORY_SECONDS, CandidateSearch, context_bands, gate_pooling,
                            seed_summary)
+from .distributed import optimizer as make_optimizer
 from .errors import MusicgenError
 from .features import Normaliser
 from .fileio import atomic_file
@@ -151,8 +152,7 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
     keras.utils.set_random_seed(seed)
     pool, expand = gate_pooling(cfg, arch.gate_bands)
     model = build_conditioned_keras_model(arch, pool, expand)
-    optimizer = (keras.optimizers.Adadelta if tcfg.optimizer == "adadelta" else keras.optimizers.Adam)(
-        learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
+    optimizer = make_optimizer(tcfg)
     model.compile(optimizer=optimizer, loss=["mse", "mse"], loss_weights=[1.0, OWN_LOSS_WEIGHT])
     optimizer.build(model.trainable_variables)
     epoch0, batch0, history = 0, 0, {"loss": [], "val_loss": []}

@@ -40,6 +40,8 @@ from .bundle import ModelBundle, save_bundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, Normaliser, log_power
 from .fileio import atomic_file
+from .distributed import multi_worker_strategy, read_tf_config
+from .distributed import optimizer as make_optimizer
 from .model import (PRESETS, Architecture, Preset, TrainingConfig, build_keras_model, get_preset, import_keras,
                     keras_weights_to_arrays)
 
@@ -176,27 +178,6 @@ def training_unavailable() -> str | None:
             "here; install musicgen-gui with its 'train' extra (bash packaging/setup.sh does)")
 
 
-def _read_tf_config() -> tuple[int, int]:
-    """(number of workers, this worker's index) from TF_CONFIG, or a message saying what is wrong."""
-    text = os.environ.get("TF_CONFIG")
-    if not text:
-        raise MusicgenError("a distributed run needs TF_CONFIG on every worker, naming all workers and this one's "
-                            "index (see docs/TRAINING.md)")
-    try:
-        config = json.loads(text)
-        workers, task = config["cluster"]["worker"], config["task"]
-        index = task["index"]
-        valid = (isinstance(workers, list) and workers and all(isinstance(w, str) and ":" in w for w in workers)
-                 and set(config["cluster"]) == {"worker"} and task.get("type") == "worker"
-                 and isinstance(index, int) and 0 <= index < len(workers))
-    except (ValueError, KeyError, TypeError):
-        valid = False
-    if not valid:
-        raise MusicgenError('TF_CONFIG must look like {"cluster": {"worker": ["host1:port", "host2:port"]}, '
-                            '"task": {"type": "worker", "index": 0}}, with this worker\'s index in the list')
-    return len(workers), index
-
-
 def train(
     paths: Sequence[str | os.PathLike],
     output: str | os.PathLike,
@@ -245,7 +226,7 @@ def train(
         chosen = replace(chosen, training=replace(chosen.training, **overrides))
         return train_conditioned(paths, output, chosen, epochs, resume, checkpoint_every, seed, validation,
                                  data_note, report, should_stop)
-    n_workers, worker = _read_tf_config() if distributed else (1, 0)
+    n_workers, worker = read_tf_config() if distributed else (1, 0)
     chief = worker == 0  # the only one that writes
 
     if resume:
@@ -298,7 +279,7 @@ def train(
     import tensorflow as tf
 
     # Before any other TensorFlow op: the strategy sets up the collective ops between workers.
-    strategy = _multi_worker_strategy() if distributed else tf.distribute.get_strategy()
+    strategy = multi_worker_strategy() if distributed else tf.distribute.get_strategy()
     if distributed:
         report(TrainingProgress("note", message=f"worker {worker} of {n_workers}{' (chief)' if chief else ''}: "
                                 f"{tcfg.batch_size // n_workers} of each batch's {tcfg.batch_size} windows, "
@@ -306,7 +287,7 @@ def train(
     keras.utils.set_random_seed(seed)
     with strategy.scope():
         model = build_keras_model(arch, cfg.n_bins)
-        optimizer = _optimizer(tcfg)
+        optimizer = make_optimizer(tcfg)
         model.compile(optimizer=optimizer, loss="mse")
         optimizer.build(model.trainable_variables)
     if worker:
@@ -438,43 +419,6 @@ def _check_batch_split(tcfg: TrainingConfig, n_workers: int) -> None:
     # Before loading the audio, which can take minutes.
     if tcfg.batch_size % n_workers:
         raise MusicgenError(f"the batch size {tcfg.batch_size} does not split evenly over {n_workers} workers")
-
-
-def _multi_worker_strategy():
-    import tensorflow as tf
-
-    class Strategy(tf.distribute.MultiWorkerMirroredStrategy):
-        def reduce(self, reduce_op, value, axis):
-            # Keras 3's fit() with more than one worker (keras-team/keras#20585) asks to reduce
-            # a whole (x, y) batch at once, and scalar logs along axis 0, both of which this
-            # strategy refuses: one part at a time, and scalars whole.
-            def one(v):
-                scalar = self.experimental_local_results(v)[0].shape.rank == 0
-                return super(Strategy, self).reduce(reduce_op, v, None if scalar else axis)
-
-            return tf.nest.map_structure(one, value)
-
-    return Strategy()
-
-
-def _optimizer(tcfg: TrainingConfig):
-    import keras
-    import tensorflow as tf
-
-    base = keras.optimizers.Adadelta if tcfg.optimizer == "adadelta" else keras.optimizers.Adam
-
-    class Optimizer(base):
-        def _clip_gradients(self, grads):
-            # Keras clips each worker's part of the gradient before the parts are summed
-            # across workers; clip the sum, as one worker would. Every worker then holds
-            # sum/n, and the parts' sum that Keras forms next is the clipped sum.
-            context = tf.distribute.get_replica_context()
-            n = context.num_replicas_in_sync if context is not None else 1
-            if n == 1 or not self.clipnorm:
-                return super()._clip_gradients(grads)
-            return [g / n for g in super()._clip_gradients(context.all_reduce("sum", grads))]
-
-    return Optimizer(learning_rate=tcfg.learning_rate, clipnorm=tcfg.clipnorm)
 
 
 def read_state(path: Path) -> dict:
