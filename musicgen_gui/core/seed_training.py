@@ -38,8 +38,7 @@ from .features import Normaliser
 from .fileio import atomic_file
 from .model import (Architecture, Preset, TrainingConfig, build_conditioned_keras_model, import_keras,
                     keras_weights_to_arrays)
-from .training import STATE_VERSION as TRAINING_STATE_VERSION
-from .training import (TrainingProgress, held_out_files, load_corpus, read_state, restore_checkpoint, start_state,
+from .training import (TrainingProgress, open_run, read_state, reopen_run, restore_checkpoint, start_state,
                        window_starts, work_dir)
 
 MIN_SEED_SECONDS = 8.0
@@ -112,19 +111,9 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
         arch = Architecture.from_dict(state["architecture"])
         tcfg = TrainingConfig.from_dict(state["training"])
         preset = replace(preset, architecture=arch, training=tcfg)
-        corpus = load_corpus(state["files"], preset.features, report)
-        if corpus.files != state["files"]:
-            raise MusicgenError("the training files changed since the interrupted run; start a new run instead")
-        normaliser = Normaliser(np.asarray(state["mean"], np.float32), np.asarray(state["std"], np.float32))
-        train_idx, val_idx = state["train_files"], state["val_files"]
+        corpus, normaliser, train_idx, val_idx = reopen_run(state, preset.features, report)
     else:
-        corpus = load_corpus(list(paths) + list(validation or []), preset.features, report)
-        train_idx, val_idx = held_out_files(corpus, validation, preset.training.validation_fraction, seed)
-        normaliser = Normaliser.fit_many([corpus.frames[i] for i in train_idx])
-        state = {"version": TRAINING_STATE_VERSION, "preset": preset.name, "features": preset.features.to_dict(),
-                 "architecture": preset.architecture.to_dict(), "training": preset.training.to_dict(),
-                 "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
-                 "data_note": data_note, "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist()}
+        corpus, normaliser, train_idx, val_idx, state = open_run(paths, validation, preset, seed, data_note, report)
         start_state(workdir, state)
     cfg, arch, tcfg = preset.features, preset.architecture, preset.training
 

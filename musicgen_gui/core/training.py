@@ -153,6 +153,30 @@ def held_out_files(corpus: Corpus, validation: Sequence | None, fraction: float,
     return train_idx, val_idx
 
 
+def open_run(paths: Sequence, validation: Sequence | None, preset: Preset, seed: int, data_note: str,
+             report: Callable[[TrainingProgress], None]) -> tuple[Corpus, Normaliser, list[int], list[int], dict]:
+    """A new run: its corpus, normalisation, training and validation files, and the state that
+    lets it resume (for start_state)."""
+    corpus = load_corpus(list(paths) + list(validation or []), preset.features, report)
+    train_idx, val_idx = held_out_files(corpus, validation, preset.training.validation_fraction, seed)
+    normaliser = Normaliser.fit_many([corpus.frames[i] for i in train_idx])
+    state = {"version": STATE_VERSION, "preset": preset.name, "features": preset.features.to_dict(),
+             "architecture": preset.architecture.to_dict(), "training": preset.training.to_dict(),
+             "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
+             "data_note": data_note, "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist()}
+    return corpus, normaliser, train_idx, val_idx, state
+
+
+def reopen_run(state: dict, cfg: FeatureConfig, report: Callable[[TrainingProgress], None]
+               ) -> tuple[Corpus, Normaliser, list[int], list[int]]:
+    """An interrupted run's corpus (the same files, or a message saying so), normalisation and split."""
+    corpus = load_corpus(state["files"], cfg, report)
+    if corpus.files != state["files"]:
+        raise MusicgenError("the training files changed since the interrupted run; start a new run instead")
+    normaliser = Normaliser(np.asarray(state["mean"], np.float32), np.asarray(state["std"], np.float32))
+    return corpus, normaliser, state["train_files"], state["val_files"]
+
+
 def start_state(workdir: Path, state: dict) -> None:
     """A new run: its state.json written, any checkpoint of an earlier run removed."""
     try:
@@ -237,11 +261,7 @@ def train(
         chosen = Preset(state["preset"], "", FeatureConfig.from_dict(state["features"]),
                         Architecture.from_dict(state["architecture"]), TrainingConfig.from_dict(state["training"]))
         _check_batch_split(chosen.training, n_workers)
-        corpus = load_corpus(state["files"], chosen.features, report)
-        if corpus.files != state["files"]:
-            raise MusicgenError("the training files changed since the interrupted run; start a new run instead")
-        normaliser = Normaliser(np.asarray(state["mean"], np.float32), np.asarray(state["std"], np.float32))
-        train_idx, val_idx = state["train_files"], state["val_files"]
+        corpus, normaliser, train_idx, val_idx = reopen_run(state, chosen.features, report)
     else:
         chosen = get_preset(preset, cell=cell, units=tuple(units) if units else None)
         training_overrides = {k: v for k, v in (("batch_size", batch_size), ("sequence_length", sequence_length))
@@ -249,16 +269,7 @@ def train(
         if training_overrides:
             chosen = replace(chosen, training=replace(chosen.training, **training_overrides))
         _check_batch_split(chosen.training, n_workers)
-        corpus = load_corpus(list(paths) + list(validation or []), chosen.features, report)
-        train_idx, val_idx = held_out_files(corpus, validation, chosen.training.validation_fraction, seed)
-        normaliser = Normaliser.fit_many([corpus.frames[i] for i in train_idx])
-        state = {
-            "version": STATE_VERSION, "preset": chosen.name, "features": chosen.features.to_dict(),
-            "architecture": chosen.architecture.to_dict(), "training": chosen.training.to_dict(),
-            "files": corpus.files, "train_files": train_idx, "val_files": val_idx, "seed": seed,
-            "data_note": data_note,
-            "mean": normaliser.mean.tolist(), "std": normaliser.std.tolist(),
-        }
+        corpus, normaliser, train_idx, val_idx, state = open_run(paths, validation, chosen, seed, data_note, report)
 
     cfg, arch, tcfg = chosen.features, chosen.architecture, chosen.training
     if chief and not resume:  # the other workers computed the same state from the same files
