@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))  # the so
 from virtual_sound import VirtualSoundServer  # noqa: E402
 
 from musicgen_gui.audio import player as player_module  # noqa: E402
-from musicgen_gui.bench import chord_music, proc_status_mb, startup_seconds  # noqa: E402
+from bench import chord_music, proc_status_mb, startup_seconds  # noqa: E402
 from musicgen_gui.core.audio_io import write_wav  # noqa: E402
 
 SEED_SECONDS = 10.0

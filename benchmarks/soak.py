@@ -36,7 +36,7 @@ from virtual_sound import VirtualSoundServer, available  # noqa: E402
 
 from musicgen_gui.audio.devices import OUTPUT, find_device  # noqa: E402
 from musicgen_gui.audio.player import Player  # noqa: E402
-from musicgen_gui.bench import chord_music, proc_status_mb  # noqa: E402
+from bench import chord_music, proc_status_mb  # noqa: E402
 from musicgen_gui.core.audio_io import write_wav  # noqa: E402
 from musicgen_gui.core.bundle import DEFAULT_MODEL, load_bundle  # noqa: E402
 from musicgen_gui.core.fileio import atomic_file  # noqa: E402

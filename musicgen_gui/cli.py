@@ -133,6 +133,17 @@ def _duration(seconds: float) -> str:
     return f"{seconds // 3600}:{seconds % 3600 // 60:02d}:{seconds % 60:02d}"
 
 
+def cmd_bench(args) -> int:
+    import subprocess
+
+    # A developer's tool, so the installed package leaves it out; a checkout has it beside the package.
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench.py"
+    if not script.is_file():
+        raise MusicgenError("musicgen bench needs a source checkout of musicgen-gui: it runs benchmarks/bench.py, "
+                            "which is not installed with the app")
+    return subprocess.run([sys.executable, str(script), *args.bench_args]).returncode
+
+
 def _seed_sets(args) -> dict[str, list[str]]:
     """The named seed sets: --data is one set called "data", each --set NAME=DIR another."""
     sets = {"data": args.data} if args.data else {}
@@ -423,15 +434,19 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", metavar="FILE", help="write every number here")
     p.set_defaults(func=cmd_evaluate)
 
-    from .bench import add_arguments as add_bench_arguments  # numpy and the core only; TF when run
-
-    add_bench_arguments(sub.add_parser("bench", help="measure speed, first sound, start-up, training and memory "
-                                                     "(docs/PERFORMANCE.md)"))
+    p = sub.add_parser("bench", add_help=False, help="measure speed, first sound, start-up, training and memory "
+                                                     "(docs/PERFORMANCE.md; a source checkout's benchmarks/bench.py)")
+    p.set_defaults(func=cmd_bench)  # its options are bench.py's own (--help lists them)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    if args.func is cmd_bench:
+        args.bench_args = rest
+    elif rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         return args.func(args)
     except MusicgenError as exc:

@@ -1,8 +1,10 @@
-"""``musicgen bench``: generation speed against the naive Keras loop, first-block
-latency, start-up, training throughput, peak memory and scaling, in one run.
+"""Generation speed against the naive Keras loop, first-block latency, start-up,
+training throughput, peak memory and scaling, in one run.
 
-    musicgen bench [--quick] [--json PATH] [--audio FILE_OR_FOLDER ...] [--model NAME_OR_FILE]
-                   [--model-2017 FILE] [--skip SECTION ...]
+    python benchmarks/bench.py [--quick] [--json PATH] [--audio FILE_OR_FOLDER ...]
+                               [--model NAME_OR_FILE] [--model-2017 FILE] [--skip SECTION ...]
+
+``musicgen bench`` runs it from a source checkout: a developer's tool, not shipped.
 
 The machine may be shared, so every comparison is made within the run (the naive
 loop and raw ``model.fit`` run in this process, right after the pipeline), figures
@@ -14,6 +16,7 @@ explains each figure.
 
 from __future__ import annotations
 
+import argparse
 import json
 import multiprocessing
 import os
@@ -29,11 +32,11 @@ from pathlib import Path
 
 import numpy as np
 
-from .core.audio_io import find_audio_files, load_audio, write_wav
-from .core.bundle import DEFAULT_MODEL, ModelBundle, load_bundle, random_bundle, save_bundle
-from .core.errors import MusicgenError
-from .core.fileio import atomic_file
-from .core.model import PRESETS, build_keras_model, import_keras
+from musicgen_gui.core.audio_io import find_audio_files, load_audio, write_wav
+from musicgen_gui.core.bundle import DEFAULT_MODEL, ModelBundle, load_bundle, random_bundle, save_bundle
+from musicgen_gui.core.errors import MusicgenError
+from musicgen_gui.core.fileio import atomic_file
+from musicgen_gui.core.model import PRESETS, build_keras_model, import_keras
 
 SECTIONS = ("generation", "threads", "latency", "scaling", "startup", "memory", "naive", "training")
 SEED_SECONDS = 10.0
@@ -92,8 +95,8 @@ class _Ring:
     once after each write, as if the device played infinitely fast."""
 
     def __init__(self, rate: int):
-        from .audio import engine
-        from .audio.player import RING_SECONDS, Playback
+        from musicgen_gui.audio import engine
+        from musicgen_gui.audio.player import RING_SECONDS, Playback
 
         self.shared = engine.Shared.create(int(RING_SECONDS * rate), multiprocessing.get_context("spawn"))
         self.playback = Playback(self.shared, 1, 0, rate, rate, latency_s=0.0)
@@ -112,7 +115,7 @@ def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring, i
     frames/s counts from the first block on (the warm-up is the latency's part);
     rss_growth_mb is the most the process grew while streaming.
     """
-    from .core.session import ContinuationParams, ContinuationSession
+    from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
     rss_before = proc_status_mb("VmRSS")
     peak = rss_before
@@ -135,7 +138,7 @@ def stream(bundle: ModelBundle, seed: np.ndarray, seconds: float, ring: _Ring, i
 
 def first_block_ms(bundle: ModelBundle, seed: np.ndarray, ring: _Ring) -> float:
     """Continue pressed to the first block in the ring: features, warm-up, the first frames and phase."""
-    from .core.session import ContinuationParams, ContinuationSession
+    from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
     start = time.perf_counter()
     blocks = ContinuationSession(bundle, seed, ContinuationParams(seconds=5.0, temperature=0.5, rng_seed=0)).blocks()
@@ -149,7 +152,7 @@ def int8_setup_ms(bundle: ModelBundle) -> float:
     """Making a bundle's 8-bit weights: once per model loaded, before its first continuation."""
     from dataclasses import replace
 
-    from .core.predictor import FramePredictor
+    from musicgen_gui.core.predictor import FramePredictor
 
     start = time.perf_counter()
     FramePredictor(replace(bundle), int8=True)  # a new bundle object: nothing cached
@@ -160,7 +163,7 @@ def blas_threads(bundle: ModelBundle, steps: int, rounds: int) -> dict:
     """The predictor's step with one BLAS thread (as the session pins it) and with two, alternated."""
     from threadpoolctl import threadpool_limits
 
-    from .core.predictor import FramePredictor
+    from musicgen_gui.core.predictor import FramePredictor
 
     predictor = FramePredictor(bundle)
     frame = np.random.default_rng(0).standard_normal((1, bundle.features.n_bins)).astype(np.float32)
@@ -181,7 +184,7 @@ def blas_threads(bundle: ModelBundle, steps: int, rounds: int) -> dict:
 
 def naive_frames_per_second(bundle: ModelBundle, steps: int) -> float:
     """The naive loop: Keras ``model.predict`` on one frame per call, same weights."""
-    from .core.model import arrays_to_keras_weights
+    from musicgen_gui.core.model import arrays_to_keras_weights
 
     model = build_keras_model(bundle.architecture, bundle.features.n_bins)
     arrays_to_keras_weights(model, bundle.architecture, bundle.weights)
@@ -203,7 +206,7 @@ def training_frames_per_second(preset: str, audio: list[Path], plan: Plan, out: 
     Timed per batch from its progress reports, leaving out the warm-up batches and
     each epoch's first (an epoch's end validates and saves the model).
     """
-    from .core.training import train
+    from musicgen_gui.core.training import train
 
     tcfg = PRESETS[preset].training
     batch_size = plan.train_batch_size or tcfg.batch_size
@@ -271,8 +274,8 @@ def cli_peak_rss_mb(model: str, seed_file: Path, seconds: float, out: Path) -> f
     """
     argv = ["continue", str(seed_file), "-o", str(out / "continuation.wav"), "--seconds", str(seconds),
             "--model", model, "--rng-seed", "0"]
-    code = ("import atexit, sys; from musicgen_gui.bench import proc_status_mb; "
-            "atexit.register(lambda: print(proc_status_mb('VmHWM'))); from musicgen_gui.cli import main; "
+    code = (f"import atexit, sys; sys.path.insert(0, {str(Path(__file__).resolve().parent)!r}); "
+            "from bench import proc_status_mb; atexit.register(lambda: print(proc_status_mb('VmHWM'))); from musicgen_gui.cli import main; "
             f"sys.exit(main({argv!r}))")
     return float(_run([sys.executable, "-c", code]).split()[-1])
 
@@ -314,11 +317,9 @@ def startup_seconds(seed_file: Path | None = None, qt_platform: str | None = Non
 
 
 def gui_streaming(model: str, seed_file: Path, seconds: float) -> dict:
-    """The app offscreen on a private sound server, streaming one continuation: benchmarks/measure.py
-    of a source checkout, which reports its processes' peak RSS (an installed package has no dev tools)."""
-    measure = Path(__file__).resolve().parents[1] / "benchmarks" / "measure.py"
-    if not measure.is_file():
-        return {"skipped": "needs a source checkout (benchmarks/measure.py)"}
+    """The app offscreen on a private sound server, streaming one continuation: measure.py beside
+    this file, which reports its processes' peak RSS."""
+    measure = Path(__file__).resolve().parent / "measure.py"
     if shutil.which("pulseaudio") is None:
         return {"skipped": "PulseAudio is not installed (apt-get install pulseaudio pulseaudio-utils)"}
     output = _run([sys.executable, str(measure), "--model", model, "--seed", str(seed_file),
@@ -594,8 +595,10 @@ def table(r: dict) -> str:
     return "\n".join(lines)
 
 
-def add_arguments(parser) -> None:
-    parser.add_argument("--quick", action="store_true", help="every section, cut short (well under a minute)")
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(description="Measure speed, first sound, start-up, training and memory "
+                                                 "(docs/PERFORMANCE.md).")
+    parser.add_argument("--quick", action="store_true", help="every section, cut short (about two minutes)")
     parser.add_argument("--json", metavar="FILE", help="write every figure here")
     parser.add_argument("--audio", nargs="+", default=[], metavar="PATH",
                         help="music (files or folders) for seeds and training (default: a synthetic chord)")
@@ -605,4 +608,17 @@ def add_arguments(parser) -> None:
                              "depend on what the weights learned)")
     parser.add_argument("--skip", nargs="+", choices=SECTIONS, metavar="SECTION",
                         help=f"leave sections out: {', '.join(SECTIONS)}")
-    parser.set_defaults(func=run)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return run(args)
+    except MusicgenError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())
