@@ -1,8 +1,12 @@
-"""Real audio made in the tests: tones, chords, a piano-like melody, a drum loop."""
+"""Real audio made in the tests: tones, chords, a piano-like melody, random tunes, piano chords,
+drum loops, and the chord written as a WAV file; and what the tests read back from audio."""
 
 import numpy as np
+import soundfile as sf
 
 SR = 22050
+C_MAJOR = (261.63, 329.63, 392.0)
+SCALE = (261.63, 293.66, 329.63, 392.0, 440.0)  # C major pentatonic
 
 
 def tone(freq, seconds, sr=SR, amp=0.3):
@@ -10,8 +14,15 @@ def tone(freq, seconds, sr=SR, amp=0.3):
     return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
 
 
-def chord(freqs=(261.63, 329.63, 392.0), seconds=3.0, sr=SR, amp=0.2):
+def chord(freqs=C_MAJOR, seconds=3.0, sr=SR, amp=0.2):
     return np.sum([tone(f, seconds, sr, amp) for f in freqs], axis=0).astype(np.float32)
+
+
+def write_chord(path, seconds, channels=1, rate=44100):
+    """The C major chord as a WAV file (16-bit) at ``rate``, the same in each of ``channels``."""
+    mono = chord(C_MAJOR, seconds, rate)
+    sf.write(path, np.repeat(mono[:, None], channels, axis=1), rate)
+    return path
 
 
 def piano_note(freq, n_samples, sr=SR, amp=0.25):
@@ -27,6 +38,56 @@ def melody(freqs, note_samples, repeats, sr=SR):
     when note_samples is a multiple of the hop."""
     pattern = np.concatenate([piano_note(f, note_samples, sr) for f in freqs])
     return np.tile(pattern, repeats)
+
+
+def tune(seconds, rng_seed, scale=SCALE, note_seconds=0.25):
+    """Random notes of the scale, one after another (not aligned with the hop)."""
+    rng = np.random.default_rng(rng_seed)
+    n = int(note_seconds * SR)
+    notes = rng.choice(scale, int(np.ceil(seconds / note_seconds)))
+    return np.concatenate([piano_note(f, n) for f in notes])[:int(seconds * SR)]
+
+
+def piano_chords(seconds):
+    """Four-note chords every 1.5 s: stretched harmonics, fast attack, per-harmonic decay."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(seconds * SR)) / SR
+    out = np.zeros_like(t)
+    chords = [(60, 64, 67, 72), (57, 60, 64, 69), (53, 57, 60, 65), (55, 59, 62, 67)]
+    for c, start in enumerate(np.arange(0.0, seconds, 1.5)):
+        tt = np.maximum(t - start, 0.0)
+        onset = (t >= start) * (1 - np.exp(-tt / 0.004))
+        for note in chords[c % len(chords)]:
+            f0 = 440.0 * 2 ** ((note - 69) / 12)
+            for h in range(1, 9):
+                f = f0 * h * np.sqrt(1 + 4e-4 * h * h)
+                decay = np.exp(-tt * (1.2 + 0.6 * h))
+                out += onset * decay * (0.25 / h) * np.sin(2 * np.pi * f * tt + rng.uniform(0, 2 * np.pi))
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)
+
+
+def drum_kit(seconds):
+    """120 bpm: kick on 1 and 3 (falling sine), snare on 2 and 4 (noise burst and tone), closed hats
+    on eighths; normalised to a peak of 0.5."""
+    rng = np.random.default_rng(1)
+    n = int(seconds * SR)
+    out = np.zeros(n)
+    tk = np.arange(int(0.3 * SR)) / SR
+    kick = np.sin(2 * np.pi * (50 * tk + 4 * (1 - np.exp(-tk / 0.04)))) * np.exp(-tk / 0.12)
+    ts = np.arange(int(0.2 * SR)) / SR
+    th = np.arange(int(0.05 * SR)) / SR
+    for k in range(int(seconds * 4)):
+        i = int(k * 0.25 * SR)
+        sounds = [0.15 * np.diff(rng.standard_normal(len(th) + 1)) * np.exp(-th / 0.012)]
+        if k % 4 == 0:
+            sounds.append(0.8 * kick)
+        if k % 4 == 2:
+            sounds.append(0.5 * rng.standard_normal(len(ts)) * np.exp(-ts / 0.05))
+            sounds.append(0.25 * np.sin(2 * np.pi * 190 * ts) * np.exp(-ts / 0.08))
+        for sound in sounds:
+            seg = out[i:i + len(sound)]
+            seg += sound[: len(seg)]
+    return (0.5 * out / np.abs(out).max()).astype(np.float32)
 
 
 def drum_loop(seconds, bpm=120, sr=SR, seed=0):
@@ -72,6 +133,18 @@ def groove(seconds, bpm, per_bar):
 def peak_frequency(x, sr):
     spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
     return np.argmax(spectrum) * sr / len(x)
+
+
+def strongest_frequencies(x, rate, count, spacing_hz=20.0):
+    """The ``count`` strongest spectral peaks at least ``spacing_hz`` apart, in Hz, ascending."""
+    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
+    freqs = np.fft.rfftfreq(len(x), 1 / rate)
+    found = []
+    for i in np.argsort(spectrum)[::-1]:
+        if all(abs(freqs[i] - f) > spacing_hz for f in found):
+            found.append(freqs[i])
+            if len(found) == count:
+                return sorted(found)
 
 
 def rms_db(x):

@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 import soundfile as sf
-from synth import SR, chord, piano_note
+from synth import SCALE, SR, chord, piano_note, tune
 
 from musicgen_gui.cli import main
 from musicgen_gui.core import evaluation as ev
@@ -14,16 +14,7 @@ from musicgen_gui.core.features import FeatureConfig, align_to_frames
 
 CFG = FeatureConfig()
 FPS = CFG.frames_per_second
-SCALE = (261.63, 293.66, 329.63, 392.0, 440.0)  # C major pentatonic
 FAR_SCALE = tuple(f * 2 ** (6 / 12) for f in SCALE)  # a tritone up: no pitch in common
-
-
-def tune(seconds, rng_seed, scale=SCALE, note_seconds=0.25):
-    """Random notes of the scale, one after another (not aligned with the hop)."""
-    rng = np.random.default_rng(rng_seed)
-    n = int(note_seconds * SR)
-    notes = rng.choice(scale, int(np.ceil(seconds / note_seconds)))
-    return np.concatenate([piano_note(f, n) for f in notes])[:int(seconds * SR)]
 
 
 def mel(x):
@@ -256,8 +247,8 @@ def test_the_readout_is_checked_against_a_sets_labels_and_continuations_against_
 
     notes = (220.0, 261.63, 329.63, 293.66, 246.94, 220.0, 349.23, 329.63)  # A minor: no sharps or flats
     beat = int(SR * 60 / 100)
-    tune = np.tile(np.concatenate([piano_note(f, beat) for f in notes]), 8)[:30 * SR]
-    music = (tune + groove(30.0, 100, 4)).astype(np.float32)
+    line = np.tile(np.concatenate([piano_note(f, beat) for f in notes]), 8)[:30 * SR]
+    music = (line + groove(30.0, 100, 4)).astype(np.float32)
     sf.write(tmp_path / "song.wav", music, SR)
     labels = {"tempo": [[0.0, 100.0]], "meter": [[0.0, "4/4"]], "key": [[0.0, 0, False]]}
     (tmp_path / "manifest.json").write_text(json.dumps({"tracks": [{"file": "song.wav", "labels": labels}]}))

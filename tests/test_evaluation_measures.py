@@ -5,8 +5,7 @@ import numpy as np
 import pytest
 from scipy.ndimage import uniform_filter1d
 from scipy.signal import istft, stft
-from synth import SR, chord
-from test_evaluation import tune
+from synth import SR, chord, tune
 
 from musicgen_gui.core.evaluation import metrics
 from musicgen_gui.core.features import FeatureConfig

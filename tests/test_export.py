@@ -5,6 +5,7 @@ import pytest
 import soundfile as sf
 import soxr
 from riff import acid, chunks
+from synth import C_MAJOR
 
 from musicgen_gui.core.analysis import analyse
 from musicgen_gui.core.audio_io import load_audio
@@ -12,12 +13,11 @@ from musicgen_gui.core.export import SEAM_FADE_SECONDS, SeedSource, describe, wr
 from musicgen_gui.core.features import FeatureConfig
 
 RATE, MODEL_RATE = 44100, 22050
-CHORD = (261.63, 329.63, 392.0)
 
 
 def beating_chord(t):
     """A C major chord struck at 120 BPM (every 0.5 s), decaying between strikes, each bar's first louder."""
-    return (sum(0.1 * np.sin(2 * np.pi * f * t) for f in CHORD) * np.exp(-6.0 * (t % 0.5))
+    return (sum(0.1 * np.sin(2 * np.pi * f * t) for f in C_MAJOR) * np.exp(-6.0 * (t % 0.5))
             * (1.0 + (t % 2.0 < 0.5)))
 
 

@@ -5,8 +5,7 @@ the seed under noise is a replay while a new melody of the same notes is not, an
 import numpy as np
 import pytest
 import scipy.signal
-from synth import SR, chord, drum_loop, tone
-from test_evaluation import SCALE, tune
+from synth import SCALE, SR, chord, drum_loop, tone, tune
 
 from musicgen_gui.core import evaluation as ev
 from musicgen_gui.core.features import FeatureConfig

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import tracemalloc
 
 import numpy as np
 import pytest
+from synth import drum_kit, piano_chords
 
 from musicgen_gui.core.errors import ModelError
 from musicgen_gui.core.features import FeatureConfig, align_to_frames, hann, log_power, log_to_magnitude, stft_scale
@@ -15,50 +17,9 @@ SR = CFG.sample_rate
 SEED_FRAMES = 40
 
 
-def piano_chords(seconds: float) -> np.ndarray:
-    """Four-note chords every 1.5 s: stretched harmonics, fast attack, per-harmonic decay."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(seconds * SR)) / SR
-    out = np.zeros_like(t)
-    chords = [(60, 64, 67, 72), (57, 60, 64, 69), (53, 57, 60, 65), (55, 59, 62, 67)]
-    for c, start in enumerate(np.arange(0.0, seconds, 1.5)):
-        tt = np.maximum(t - start, 0.0)
-        onset = (t >= start) * (1 - np.exp(-tt / 0.004))
-        for note in chords[c % len(chords)]:
-            f0 = 440.0 * 2 ** ((note - 69) / 12)
-            for h in range(1, 9):
-                f = f0 * h * np.sqrt(1 + 4e-4 * h * h)
-                decay = np.exp(-tt * (1.2 + 0.6 * h))
-                out += onset * decay * (0.25 / h) * np.sin(2 * np.pi * f * tt + rng.uniform(0, 2 * np.pi))
-    return (0.5 * out / np.abs(out).max()).astype(np.float32)
-
-
-def drum_loop(seconds: float) -> np.ndarray:
-    """120 bpm: kick on 1 and 3 (falling sine), snare on 2 and 4 (noise burst and tone), closed hats on eighths."""
-    rng = np.random.default_rng(1)
-    n = int(seconds * SR)
-    out = np.zeros(n)
-    tk = np.arange(int(0.3 * SR)) / SR
-    kick = np.sin(2 * np.pi * (50 * tk + 4 * (1 - np.exp(-tk / 0.04)))) * np.exp(-tk / 0.12)
-    ts = np.arange(int(0.2 * SR)) / SR
-    th = np.arange(int(0.05 * SR)) / SR
-    for k in range(int(seconds * 4)):
-        i = int(k * 0.25 * SR)
-        hits = [0.15 * np.diff(rng.standard_normal(len(th) + 1)) * np.exp(-th / 0.012)]
-        if k % 4 == 0:
-            hits.append(0.8 * kick)
-        if k % 4 == 2:
-            hits.append(0.5 * rng.standard_normal(len(ts)) * np.exp(-ts / 0.05))
-            hits.append(0.25 * np.sin(2 * np.pi * 190 * ts) * np.exp(-ts / 0.08))
-        for hit in hits:
-            seg = out[i:i + len(hit)]
-            seg += hit[: len(seg)]
-    return (0.5 * out / np.abs(out).max()).astype(np.float32)
-
-
 @pytest.fixture(scope="module", params=["piano", "drums"])
 def clip(request):
-    x = piano_chords(5.0) if request.param == "piano" else drum_loop(5.0)
+    x = piano_chords(5.0) if request.param == "piano" else drum_kit(5.0)
     x = align_to_frames(x, CFG)
     return x, log_power(x, CFG)
 
@@ -125,19 +86,28 @@ def test_output_is_hop_samples_per_push_after_the_latency():
 
 
 def test_buffers_do_not_grow_over_many_pushes():
-    x = drum_loop(2.0)
+    x = drum_kit(2.0)
     frames = log_power(x, CFG)
     rec = StreamingPhaseReconstructor(CFG)
     rec.prime(x[: CFG.n_fft])
+    pushed = total = 0
 
-    def arrays():
-        return {k: (v.shape, v.dtype) for k, v in vars(rec).items() if isinstance(v, np.ndarray)}
+    def push(n):
+        nonlocal pushed, total
+        for _ in range(n):
+            total += len(rec.push(frames[pushed % len(frames)]))
+            pushed += 1
 
-    before = arrays()
-    total = 0
-    for i in range(5000):
-        total += len(rec.push(frames[i % len(frames)]))
-    assert arrays() == before
+    push(500)  # every buffer has wrapped around
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        push(4500)
+        held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    # Keeping each pushed frame, or each output hop, would hold at least 4500 x 1 kB more.
+    assert held < 256 * 1024, f"{held} bytes more after 4500 pushes"
     assert total == (5000 - rec.latency_frames) * CFG.hop
 
 
@@ -180,7 +150,7 @@ def test_bad_input_is_refused():
 
 
 def test_spectral_convergence_of_the_signal_itself_is_zero():
-    x = drum_loop(1.0)
+    x = drum_kit(1.0)
     frames = log_power(x, CFG)
     assert spectral_convergence(frames, x, CFG) < 1e-3
     assert spectral_convergence(frames, 0.5 * x, CFG) == pytest.approx(0.5, abs=1e-3)

@@ -141,3 +141,11 @@ class MonitorRecording:
         data = np.frombuffer(raw[: len(raw) // 4 * 4], np.float32).copy()
         self._out.close()
         return data
+
+
+def wait_until(predicate, timeout: float = 15.0) -> None:
+    """Poll ``predicate`` until it holds; fail the test after ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)

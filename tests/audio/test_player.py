@@ -5,6 +5,8 @@ import time
 import numpy as np
 import pytest
 import scipy.ndimage
+import synth
+from virtual_sound import wait_until
 
 from musicgen_gui.audio.devices import OUTPUT, find_device
 from musicgen_gui.audio.player import Player
@@ -13,15 +15,7 @@ RATE = 22050
 
 
 def tone(seconds, freq=440.0, amp=0.5):
-    t = np.arange(int(seconds * RATE)) / RATE
-    return (amp * np.sin(2 * np.pi * freq * t)).astype(np.float32)
-
-
-def wait_until(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.01)
+    return synth.tone(freq, seconds, RATE, amp)
 
 
 def play_and_capture(server, samples, stop_after=None):

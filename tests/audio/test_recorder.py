@@ -10,37 +10,16 @@ import pytest
 import soundfile as sf
 from mounts import tmpfs
 from recording_crash import record_and_kill
-from synth import peak_frequency
+from synth import C_MAJOR, peak_frequency, strongest_frequencies, write_chord
+from virtual_sound import wait_until
 
 from musicgen_gui.audio import recorder as recordings
 from musicgen_gui.audio.devices import INPUT, find_device
 from musicgen_gui.audio.recorder import PARTIAL, InputRing, Recorder
 
-CHORD = (261.63, 329.63, 392.0)  # C major
-
-
-def strongest_frequencies(x, rate, count, spacing_hz=20.0):
-    spectrum = np.abs(np.fft.rfft(x * np.hanning(len(x))))
-    freqs = np.fft.rfftfreq(len(x), 1 / rate)
-    found = []
-    for i in np.argsort(spectrum)[::-1]:
-        if all(abs(freqs[i] - f) > spacing_hz for f in found):
-            found.append(freqs[i])
-            if len(found) == count:
-                return sorted(found)
-
-
-def wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while not predicate():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
-
 
 def test_records_a_chord_to_disk_while_recording(sound_server, tmp_path):
-    rate = 44100
-    t = np.arange(int(2.5 * rate)) / rate
-    sf.write(tmp_path / "chord.wav", sum(0.2 * np.sin(2 * np.pi * f * t) for f in CHORD), rate)
+    write_chord(tmp_path / "chord.wav", 2.5)
     recorder = Recorder(find_device(INPUT), folder=tmp_path / "rec")
     partial = recorder.start()
     assert partial.name.endswith(PARTIAL)
@@ -57,7 +36,7 @@ def test_records_a_chord_to_disk_while_recording(sound_server, tmp_path):
     mono = audio[:, 0]
     assert file_rate == recorder.sample_rate
     assert len(mono) == recorder.samples_written == recorder.received
-    assert np.allclose(strongest_frequencies(mono, file_rate, 3), CHORD, atol=2.0)
+    assert np.allclose(strongest_frequencies(mono, file_rate, 3), C_MAJOR, atol=2.0)
     assert loudest > 0.3
     assert not recorder.frames.empty()
     assert recorder.error is None and recorder.dropped == 0

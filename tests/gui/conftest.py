@@ -6,16 +6,13 @@ import threading
 import traceback
 from weakref import WeakKeyDictionary
 
-import numpy as np
 import pytest
-import soundfile as sf
+import synth
 from PySide6.QtCore import QThread
 
 from musicgen_gui.audio import devices
 from musicgen_gui.gui.main_window import MainWindow
 from musicgen_gui.gui.settings import AppSettings
-
-CHORD = (261.63, 329.63, 392.0)  # C major
 
 
 def _is_running(thread: QThread) -> bool:
@@ -78,10 +75,7 @@ def write_chord(tmp_path):
     """write_chord(name, seconds, channels=1): a C major chord at 44.1 kHz as a WAV file in tmp_path."""
 
     def write(name, seconds, channels=1, rate=44100):
-        t = np.arange(int(seconds * rate)) / rate
-        mono = sum(0.2 * np.sin(2 * np.pi * f * t) for f in CHORD).astype(np.float32)
-        sf.write(tmp_path / name, np.repeat(mono[:, None], channels, axis=1), rate)
-        return tmp_path / name
+        return synth.write_chord(tmp_path / name, seconds, channels, rate)
 
     return write
 

@@ -5,10 +5,10 @@ import scipy.ndimage
 import soundfile as sf
 from gui_driver import load
 from PySide6.QtCore import Qt
+from synth import C_MAJOR
 
 from musicgen_gui.gui.mode import IDLE, PLAYING, RECORDING, STREAMING
 
-CHORD = (261.63, 329.63, 392.0)
 RATE = 22050
 
 
@@ -103,7 +103,7 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     # The seed is a chord: its strongest partials are the three notes.
     spectrum = np.abs(np.fft.rfft(seed * np.hanning(len(seed))))
     peaks = np.fft.rfftfreq(len(seed), 1 / RATE)[np.argsort(spectrum)[-200:]]
-    for note in CHORD:
+    for note in C_MAJOR:
         assert np.min(np.abs(peaks - note)) < 3.0
 
     # No click at the seam: the step there is no bigger than the signal's own steps around it.
@@ -138,7 +138,7 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_a_checkbox(qtbot, s
     assert sounding[-1] - sounding[0] < len(region) + 0.06 * RATE
     spectrum = np.abs(np.fft.rfft(heard * np.hanning(len(heard))))
     peaks = np.fft.rfftfreq(len(heard), 1 / RATE)[np.argsort(spectrum)[-200:]]
-    for note in CHORD:
+    for note in C_MAJOR:
         assert np.min(np.abs(peaks - note)) < 3.0
 
 
