@@ -3,18 +3,18 @@
 import gc
 import subprocess
 import sys
+import weakref
 
 import numpy as np
 import pytest
 from synth import SR, chord, drum_loop, melody
 from testmodels import PATTERN_FREQS, PATTERN_NOTE_SAMPLES, random_bundle
 
-from musicgen_gui.core import predictor as predictor_module
 from musicgen_gui.core.bundle import load_bundle
 from musicgen_gui.core.features import log_power
 from musicgen_gui.core.model import Architecture
 from musicgen_gui.core.predictor import FramePredictor
-from musicgen_gui.core.quantized import BLOCK, QuantizedMatrix, dequantize, quantize, unavailable
+from musicgen_gui.core.quantized import BLOCK, QuantizedMatrix, unavailable
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
 pytestmark = pytest.mark.skipif(unavailable() is not None, reason=str(unavailable()))
@@ -25,14 +25,19 @@ def test_each_weight_comes_back_within_half_a_step_of_its_block():
     w = rng.standard_normal((70, 9)).astype(np.float32)  # 70 rows: the last block is padded
     w[:BLOCK, 0] = 0.0  # an all-zero block
     w[:, 1] = np.abs(w[:, 1]) + 1.0  # all positive: zero must stay in the range
-    q, scale, zero = quantize(w)
-    assert q.shape == (9, 3, BLOCK) and q.dtype == np.uint8
-    back = dequantize(q, scale, zero, 70)
+    # Each unit vector's product is one row of the weights as the 8-bit matrix holds them.
+    back = QuantizedMatrix(w)(np.eye(70, dtype=np.float32))
     assert back.shape == w.shape
-    step = np.repeat(scale.reshape(9, 3), BLOCK, axis=1).T[:70]
-    assert np.all(np.abs(back - w) <= step / 2 + 1e-6)
+    # Each column's blocks of 32 rows span their range and zero in 255 steps.
+    padded = np.zeros((3 * BLOCK, 9), np.float32)
+    padded[:70] = w
+    blocks = padded.reshape(3, BLOCK, 9)
+    step = (np.maximum(blocks.max(1), 0) - np.minimum(blocks.min(1), 0)) / 255
+    step = np.repeat(step, BLOCK, axis=0)[:70]
+    assert np.all(np.abs(back - w) <= step / 2 + 1e-5)
     assert np.all(back[:BLOCK, 0] == 0.0)
     assert np.abs(back - w).max() < 0.02 * np.abs(w).max()
+    assert not np.array_equal(back, w)  # 8 bits, not the float32 weights
 
 
 def test_products_are_within_a_percent_and_keep_leading_dimensions():
@@ -86,14 +91,16 @@ def test_a_session_runs_on_8_bit_weights_unless_asked_for_float32():
 
 def test_a_bundles_8_bit_weights_are_made_once_and_dropped_with_it():
     bundle = random_bundle(Architecture(cell="gru", units=(32,), residual=False, input_noise=0.0))
-    gc.collect()  # bundles other tests left for the collector would leave during the count
-    before = len(predictor_module._int8_matrices)
     first, second = FramePredictor(bundle, int8=True), FramePredictor(bundle, int8=True)
-    assert first.layers[0].recurrent is second.layers[0].recurrent
-    assert len(predictor_module._int8_matrices) == before + 1
-    del bundle, first, second
+    matrix = first.layers[0].recurrent
+    assert isinstance(matrix, QuantizedMatrix) and second.layers[0].recurrent is matrix
+    other = FramePredictor(random_bundle(Architecture(cell="gru", units=(32,), residual=False, input_noise=0.0)),
+                           int8=True)
+    assert other.layers[0].recurrent is not matrix
+    held = weakref.ref(matrix)
+    del bundle, first, second, matrix
     gc.collect()
-    assert len(predictor_module._int8_matrices) == before
+    assert held() is None
 
 
 def test_without_onnxruntime_a_session_generates_in_float32(tiny_bundle_path):
