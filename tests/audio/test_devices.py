@@ -1,3 +1,7 @@
+import json
+import os
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -11,8 +15,10 @@ from musicgen_gui.audio.recorder import Recorder
 
 
 def test_virtual_server_gives_input_and_output(sound_server):
-    assert devices.find_device(INPUT) is not None
-    assert devices.find_device(OUTPUT) is not None
+    # Its speaker and microphone by name: not merely whatever device this machine has.
+    assert "vsink" in [d.name for d in devices.list_devices(OUTPUT)]
+    assert "vmic" in [d.name for d in devices.list_devices(INPUT)]
+    assert devices.find_device(INPUT) is not None and devices.find_device(OUTPUT) is not None
 
 
 def test_saved_name_is_preferred_and_unknown_name_falls_back(sound_server):
@@ -21,10 +27,27 @@ def test_saved_name_is_preferred_and_unknown_name_falls_back(sound_server):
     assert devices.find_device(OUTPUT, "no such card").name in names
 
 
-def test_without_portaudio_there_are_no_devices(monkeypatch):
-    monkeypatch.setattr(devices, "sounddevice", lambda: None)
-    assert devices.list_devices(OUTPUT) == []
-    assert devices.find_device(INPUT) is None
+def test_without_portaudio_there_are_no_devices(sound_server):
+    # As on a machine without libportaudio2, with a sound server running: sounddevice's own import
+    # fails to find the library (OSError), and the app goes on without devices.
+    code = """
+import ctypes.util, json, sys
+find = ctypes.util.find_library
+ctypes.util.find_library = lambda name: None if "portaudio" in name else find(name)
+from musicgen_gui.audio import devices
+try:
+    import sounddevice
+except OSError as exc:
+    why = str(exc)
+print(json.dumps(dict(why=why, outputs=devices.list_devices(devices.OUTPUT),
+                      inputs=devices.list_devices(devices.INPUT), found=devices.find_device(devices.INPUT))))
+"""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         env={**os.environ, **sound_server.env})
+    assert run.returncode == 0, run.stderr
+    assert json.loads(run.stdout) == dict(why="PortAudio library not found", outputs=[], inputs=[], found=None)
+    # The same server, with PortAudio: its sinks are there.
+    assert {"vsink", "micfeed"} <= {d.name for d in devices.list_devices(OUTPUT)}
 
 
 def test_a_missing_device_is_a_clear_error(sound_server, tmp_path):
