@@ -173,6 +173,10 @@ def piano_score(rel, make_instrument=None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         score = corpus.parse(rel)
+    # Parts written for transposing instruments (a clarinet in B-flat) are moved to the pitch they
+    # sound at, with their key signatures, before their instruments are replaced: the new instrument
+    # does not transpose, and would play the written notes a tone off the rest of the score.
+    score.toSoundingPitch(inPlace=True)
     for part in list(score.parts):
         insts = list(part.recurse().getElementsByClass(instrument.Instrument))
         if any(isinstance(i, instrument.Percussion) for i in insts):
