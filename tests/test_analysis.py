@@ -129,6 +129,16 @@ def test_a_continuation_reads_as_its_seed_where_it_nearly_agrees():
     assert analyse(e_flat, CFG, like=seed_reading).key.name == "Eb major"
 
 
+def test_a_continuation_a_little_off_its_seeds_tempo_shows_the_seeds_tempo():
+    seed_reading = analyse(groove(10.0, 100, 4), CFG)
+    assert seed_reading.describe().startswith("100 BPM")
+    # Alone, a groove 1.5 % faster reads a BPM or two faster; beside its seed it is the seed's beat.
+    assert not analyse(groove(10.0, 101.5, 4), CFG).describe().startswith("100 BPM")
+    assert analyse(groove(10.0, 101.5, 4), CFG, like=seed_reading).describe().startswith("100 BPM")
+    # A tempo 8 % off is a different tempo.
+    assert analyse(groove(10.0, 108, 4), CFG, like=seed_reading).describe().startswith("108 BPM")
+
+
 def test_a_long_seed_is_read_on_its_end_and_its_grid_counts_from_its_start():
     x = drum_loop(ANALYSIS_SECONDS + 25.0, bpm=120)
     a = analyse(x, CFG)

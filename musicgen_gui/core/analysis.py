@@ -360,16 +360,20 @@ def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig, like: Beat | None 
     ac = _autocorrelation(envelopes, int(np.ceil(periods[best])) + 1)
     at = functools.partial(np.interp, xp=np.arange(len(ac)), fp=ac)
     compound = (at(periods[best] / 3) + at(2 * periods[best] / 3)) / 2 - at(periods[best] / 2) > COMPOUND
+    period = None
     if like is not None:
         near = np.abs(np.log(periods / like.period_frames)) <= np.log(1.04)
         kept = int(np.argmax(np.where(near, score, -np.inf)))
         if near.any() and score[kept] >= LIKE_SHARE * score[best] and strength[kept] >= BEAT_NONE:
-            best, compound = kept, like.compound
-            strength[best] = max(strength[best], like.strength)  # read as the seed is, as sure as it
+            # Read as the seed is, at its period and as sure as it: a take that keeps its seed's
+            # beat shows the seed's tempo, not one a BPM off from its own shorter estimate.
+            best, compound, period = kept, like.compound, like.period_frames
+            strength[best] = max(strength[best], like.strength)
     if strength[best] < BEAT_NONE:
         return None
     envelope = envelopes.sum(axis=1)
-    period = _precise_period(_autocorrelation(envelopes, int(0.6 * len(envelopes))), periods[best])
+    if period is None:
+        period = _precise_period(_autocorrelation(envelopes, int(0.6 * len(envelopes))), periods[best])
     beats = _refine(envelope, _track_beats(envelope, period))
     first = _phase(beats, period)
     first %= period
