@@ -1,5 +1,6 @@
 import tracemalloc
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -167,6 +168,21 @@ def test_a_silent_or_nearly_silent_seed_is_refused_with_a_clear_message():
     for seed in (np.zeros(3 * SR, np.float32), SEED * 1e-4):  # nothing; -80 dB
         with pytest.raises(MusicgenError, match="silent or nearly so"):
             ContinuationSession(BUNDLE, seed, ContinuationParams(2.0))
+
+
+def test_a_seed_that_ends_in_a_pause_is_continued_at_its_music_s_loudness(tmp_path):
+    import soundfile as sf
+
+    from musicgen_gui.core.audio_io import load_audio
+
+    music, rate = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac")
+    assert len(music) == 8 * rate
+    sf.write(tmp_path / "seed.flac", np.concatenate([music, np.zeros((int(10.5 * rate),) + music.shape[1:])]), rate)
+    seed = load_audio(tmp_path / "seed.flac", SR).samples
+    session = ContinuationSession(BUNDLE, seed, ContinuationParams(4.0, 0.5, 1))
+    assert session.seed_loudness == pytest.approx(integrated_loudness(seed[:8 * SR], SR), abs=0.5)
+    # The memory, the level anchor and the loudness all draw on the music, not on the silence at the end.
+    assert integrated_loudness(session.render(), SR) == pytest.approx(session.seed_loudness, abs=4.0)
 
 
 def test_a_seed_shorter_than_the_memory_wants_still_continues_and_says_so():

@@ -26,6 +26,8 @@ import functools
 
 import numpy as np
 
+from .params import LOUDNESS_SECONDS, MIN_SEED_LUFS
+
 # scipy.signal and scipy.ndimage take half a second to import: each function imports
 # them when first run (in the generating thread), not when the app starts.
 
@@ -116,6 +118,16 @@ def integrated_loudness(samples: np.ndarray, sample_rate: int) -> float:
     relative = _to_lufs(blocks.mean()) + _RELATIVE_GATE
     blocks = blocks[_to_lufs(blocks) > relative]
     return float(_to_lufs(blocks.mean()))
+
+
+def seed_loudness(seed: np.ndarray, sample_rate: int) -> float:
+    """The loudness a continuation of ``seed`` follows: its last LOUDNESS_SECONDS' (LUFS), or, where
+    those are nearly silent (a seed that ends in a pause), the whole seed's, whose gates leave its
+    silences out. Below MIN_SEED_LUFS the seed has no music to continue."""
+    end = integrated_loudness(seed[-int(LOUDNESS_SECONDS * sample_rate):], sample_rate)
+    # Only then the whole: on a long seed it is the slowest part of starting a continuation.
+    return end if end >= MIN_SEED_LUFS or len(seed) <= LOUDNESS_SECONDS * sample_rate else integrated_loudness(
+        seed, sample_rate)
 
 
 def true_peak(samples: np.ndarray) -> np.ndarray:

@@ -68,9 +68,11 @@ MIN_FREE_JUMP_SECONDS = 2.0
 # ratio, down to half.
 REFERENCE_ERROR_RATIO = 0.8
 SHARE_SCALE = (0.5, 1.0)
-# A pause: at least this long, every frame this far below the seed's loud frames (its 90th percentile).
+# A pause: at least this long, every frame this far below the seed's loud frames (its 90th percentile),
+# or this close to digital silence (a quiet recording's music may lie less far above it than that).
 PAUSE_SECONDS = 0.3
 PAUSE_DEPTH_DB = 35.0
+SILENCE_MARGIN_DB = 10.0
 ERROR_WINDOWS = 4  # the seed's last windows the ratio is read on (4.7 s; 20-30 ms before first sound)
 
 
@@ -96,11 +98,13 @@ def seed_error_ratio(predictor: FramePredictor, frames: np.ndarray, length: int)
     return float(model.sum() / persistence.sum()) if persistence.sum() > 0 else None
 
 
-def pauses(bands: np.ndarray, min_frames: int) -> np.ndarray:
-    """Per frame, whether it lies in a pause: a run of at least ``min_frames`` frames
-    whose mean band log power is PAUSE_DEPTH_DB below the seed's loud frames."""
+def pauses(bands: np.ndarray, min_frames: int, log_floor: float) -> np.ndarray:
+    """Per frame, whether it lies in a pause: a run of at least ``min_frames`` frames whose mean
+    band log power is PAUSE_DEPTH_DB below the seed's loud frames, or within SILENCE_MARGIN_DB of
+    ``log_floor``, the features' digital silence."""
     level = np.asarray(bands, np.float64).mean(axis=1)
-    quiet = level < np.percentile(level, 90) - PAUSE_DEPTH_DB / DB_PER_NEPER
+    quiet = (level < np.percentile(level, 90) - PAUSE_DEPTH_DB / DB_PER_NEPER) | (
+        level < np.log(log_floor) + SILENCE_MARGIN_DB / DB_PER_NEPER)
     edges = np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]]))
     starts, ends = np.nonzero(edges == 1)[0], np.nonzero(edges == -1)[0]
     paused = np.zeros(len(level) + 1, bool)  # the end, one past the last frame, is no pause
@@ -108,6 +112,14 @@ def pauses(bands: np.ndarray, min_frames: int) -> np.ndarray:
         if end - start >= min_frames:
             paused[start:end] = True
     return paused
+
+
+def before_final_pause(bands: np.ndarray, cfg: FeatureConfig) -> int:
+    """How many of the seed's frames come before the pause it ends in (all of them where it ends
+    in sound, or is nothing but pauses)."""
+    paused = pauses(bands, max(1, int(round(PAUSE_SECONDS * cfg.frames_per_second))), cfg.log_floor)[:-1]
+    sounding = np.nonzero(~paused)[0]
+    return int(sounding[-1]) + 1 if len(sounding) else len(paused)
 
 
 def blend_weight(follow: float, error_ratio: float | None = None) -> float:
@@ -150,7 +162,7 @@ class SeedMemory:
         period = beat.period_frames if beat else 1.0
         # A place to jump to needs its context behind it and a beat ahead of it.
         self._first, self._last = CONTEXT_FRAMES, n - max(2, int(np.ceil(period)))
-        self._paused = pauses(bands, max(1, int(round(PAUSE_SECONDS * cfg.frames_per_second))))
+        self._paused = pauses(bands, max(1, int(round(PAUSE_SECONDS * cfg.frames_per_second))), cfg.log_floor)
         self._can_land = np.zeros(n + 1, bool)
         self._can_land[self._first:self._last + 1] = True
         self._can_land &= ~self._paused

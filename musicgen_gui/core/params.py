@@ -16,7 +16,7 @@ MAX_SEED_SECONDS = 600.0
 # How closely the continuation follows the seed's own material (memory.py):
 # 1 stays close, 0 lets the net wander on its own.
 DEFAULT_FOLLOW = 0.5
-# The seed's loudness is measured over its last seconds, which the continuation follows.
+# The continuation follows the loudness of the seed's last seconds (loudness.seed_loudness).
 LOUDNESS_SECONDS = 10.0
 # A seed quieter than this (gated BS.1770 loudness) holds nothing to continue.
 MIN_SEED_LUFS = -60.0

@@ -20,9 +20,9 @@ from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import DB_PER_NEPER, align_to_frames, log_power
 from .gated import GatedGenerator
-from .loudness import Leveler, integrated_loudness, mean_square_loudness
-from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, seed_error_ratio
-from .params import LOUDNESS_SECONDS, MAX_SECONDS, MIN_SEED_LUFS, ContinuationParams
+from .loudness import Leveler, mean_square_loudness, seed_loudness
+from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, before_final_pause, seed_error_ratio
+from .params import MAX_SECONDS, MIN_SEED_LUFS, ContinuationParams
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
 
@@ -151,7 +151,7 @@ class ContinuationSession:
         self.sample_rate = cfg.sample_rate
         self.seed = align_to_frames(seed, cfg)
         self.seed_frames = log_power(self.seed, cfg)
-        self.seed_loudness = integrated_loudness(self.seed[-int(LOUDNESS_SECONDS * cfg.sample_rate):], cfg.sample_rate)
+        self.seed_loudness = seed_loudness(self.seed, cfg.sample_rate)
         if not self.seed_loudness >= MIN_SEED_LUFS:
             level = "no sound at all" if self.seed_loudness == -np.inf else f"{self.seed_loudness:.0f} LUFS"
             raise MusicgenError(f"the seed is silent or nearly so ({level}); choose or record a clip "
@@ -235,10 +235,12 @@ class ContinuationSession:
                                 bundle.memory_shape_boost, cfg, self.net_error_ratio)
             anchors = []
             if self.anchor:
+                # The level and timbre of the seed's music: a pause it ends in would hold the continuation silent.
+                music = self.seed_frames[:before_final_pause(bands, cfg)]
                 # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
                 if bundle.anchor_timbre:
-                    anchors.append(TimbreAnchor(self.seed_frames, cfg.frames_per_second, cfg.sample_rate))
-                anchors.append(LevelAnchor(self.seed_frames, cfg.frames_per_second, bundle.level_mean_power))
+                    anchors.append(TimbreAnchor(music, cfg.frames_per_second, cfg.sample_rate))
+                anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
@@ -275,8 +277,9 @@ class ContinuationSession:
                 produced += take
                 pending = []
             if self.temperature > 0:
-                # Variation enters through what the net is fed, never as noise on
-                # the frames heard: noise added to every bin of every frame is hiss.
+                # Variation: noise on the frame the net is fed (this frame is already heard), scaled
+                # per bin by the net's own prediction error. The net carries most of it into its
+                # next prediction, which is heard.
                 frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
             prediction = (gated.step(frame[0], recent, self.follow, vary=self.temperature > 0)[None] if gated
                           else predictor.step(frame))
