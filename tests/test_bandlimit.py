@@ -5,7 +5,8 @@ import pytest
 from synth import SR, chord, drum_loop, tone
 from testmodels import random_bundle
 
-from musicgen_gui.core.bandlimit import CHUNK_SAMPLES, FADE_SAMPLES, BandLimit, seed_bandwidth_hz
+from musicgen_gui.core.bandlimit import CHUNK_SAMPLES, BandLimit, seed_bandwidth_hz
+from musicgen_gui.core.features import FADE_SAMPLES
 from musicgen_gui.core.features import FeatureConfig, log_power
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 

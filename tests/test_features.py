@@ -3,8 +3,8 @@ import pytest
 from synth import SR, tone
 
 from musicgen_gui.core.errors import ModelError
-from musicgen_gui.core.features import FeatureConfig, Normaliser, align_to_frames, frame_count, log_power, \
-    log_to_magnitude, to_decibels
+from musicgen_gui.core.features import FADE_SAMPLES, FeatureConfig, Normaliser, align_to_frames, fade_in, \
+    frame_count, frame_level, log_power, log_to_magnitude, to_decibels
 
 CFG = FeatureConfig()
 
@@ -55,3 +55,15 @@ def test_invalid_feature_settings_are_refused(bad):
 
 def test_a_signal_shorter_than_one_frame_has_no_frames():
     assert log_power(np.zeros(100, np.float32), CFG).shape == (0, 512)
+
+
+def test_frame_level_is_the_log_of_each_frame_s_total_power_at_any_level():
+    frames = np.log(np.array([[1.0, 2.0, 3.0], [0.5, 0.25, 0.25]]))
+    assert frame_level(frames) == pytest.approx(np.log([6.0, 1.0]))
+    assert frame_level(frames + 1000.0) == pytest.approx(np.log([6.0, 1.0]) + 1000.0)  # exp would overflow
+
+
+def test_a_fade_in_rises_from_silence_and_reversed_ends_in_it():
+    ramp = fade_in()
+    assert len(ramp) == FADE_SAMPLES and ramp[0] == 0.0 and ramp[::-1][-1] == 0.0
+    assert (np.diff(ramp) > 0).all() and ramp[-1] < 1.0

@@ -8,7 +8,7 @@ from testmodels import random_bundle
 from synth import SR, chord, drum_loop, rms_db
 
 from musicgen_gui.core.errors import MusicgenError
-from musicgen_gui.core.features import log_power
+from musicgen_gui.core.features import DB_PER_NEPER, FeatureConfig, log_power
 from musicgen_gui.core.loudness import STEP_SECONDS, integrated_loudness
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
@@ -97,44 +97,42 @@ def test_level_anchor_pulls_a_drifting_level_back_to_the_seed():
 
     seed = np.full((200, 512), -20.0, np.float32)
     anchor = LevelAnchor(seed, frames_per_second=43)
-    loud = seed[0] + 12 / (10 / np.log(10))  # +12 dB
+    loud = seed[0] + 12 / DB_PER_NEPER  # +12 dB
     shifts = [anchor.correction(loud) for _ in range(300)]
     assert shifts[0] == 0.0  # the smoothed level has not left the dead zone yet
-    final_db = shifts[-1] * 10 / np.log(10)
+    final_db = shifts[-1] * DB_PER_NEPER
     assert -9.5 < final_db < -8.5  # back to within the 3 dB tolerance
     quiet = LevelAnchor(seed, 43)
-    boost = [quiet.correction(seed[0] - 100) for _ in range(300)][-1] * 10 / np.log(10)
+    boost = [quiet.correction(seed[0] - 100) for _ in range(300)][-1] * DB_PER_NEPER
     assert boost == pytest.approx(12.0)  # a fade-out is boosted, but never by more than 12 dB
 
 
 def test_level_anchor_measures_mean_power_or_mean_db_as_the_model_says():
     from musicgen_gui.core.session import LevelAnchor
 
-    db_per_neper = 10 / np.log(10)
     seed = np.full((200, 512), -20.0, np.float32)
     # Beats: frames 9 dB over and under the seed's. Their mean dB is the seed's;
     # their mean power is 6.1 dB over it, 3.1 dB past the dead zone.
-    beats = [seed[0] + sign * 9 / db_per_neper for sign in (1, -1)] * 200
+    beats = [seed[0] + sign * 9 / DB_PER_NEPER for sign in (1, -1)] * 200
     for mean_power, expected_db in ((False, 0.0), (True, -3.1)):
         anchor = LevelAnchor(seed, 43, mean_power)
-        shift_db = [anchor.correction(frame) for frame in beats][-1] * db_per_neper
+        shift_db = [anchor.correction(frame) for frame in beats][-1] * DB_PER_NEPER
         assert shift_db == pytest.approx(expected_db, abs=0.3)
 
 
 def test_timbre_anchor_pulls_a_drifting_spectral_balance_back_and_leaves_small_changes_alone():
     from musicgen_gui.core.session import TimbreAnchor
 
-    db_per_neper = 10 / np.log(10)
     tilt = np.linspace(-1.0, 1.0, 512, dtype=np.float32)  # -1 .. +1 across the spectrum
-    seed = np.tile(-10.0 + tilt * 12 / db_per_neper, (200, 1))  # 24 dB from bottom to top
-    anchor = TimbreAnchor(seed, 43, 22050)
+    seed = np.tile(-10.0 + tilt * 12 / DB_PER_NEPER, (200, 1))  # 24 dB from bottom to top
+    anchor = TimbreAnchor(seed, FeatureConfig())
     # 2 dB more tilt: inside the 3 dB dead zone at every band.
-    assert not any(anchor.correction(seed[0] + tilt * 1 / db_per_neper).any() for _ in range(400))
+    assert not any(anchor.correction(seed[0] + tilt * 1 / DB_PER_NEPER).any() for _ in range(400))
     # Half the tilt: 6 dB too much at the bottom, 6 dB too little at the top.
-    anchor = TimbreAnchor(seed, 43, 22050)
-    flat = -10.0 + tilt * 6 / db_per_neper
+    anchor = TimbreAnchor(seed, FeatureConfig())
+    flat = -10.0 + tilt * 6 / DB_PER_NEPER
     corrected = [flat + anchor.correction(flat) for _ in range(600)][-1]
-    error = [(c - s).mean() * db_per_neper for c, s in zip(np.array_split(corrected, 8), np.array_split(seed[0], 8))]
+    error = [(c - s).mean() * DB_PER_NEPER for c, s in zip(np.array_split(corrected, 8), np.array_split(seed[0], 8))]
     assert max(error) - min(error) < 2 * 3.5  # within the dead zone either way (it was 10.5 dB)
 
 
@@ -153,7 +151,7 @@ def test_anchored_continuation_stays_near_the_seed_level():
 def test_anchored_continuation_keeps_closer_to_the_seeds_spectral_balance():
     def balance_db(x):  # mean log power in 8 bands, relative to their mean
         bands = np.array([c.mean() for c in np.array_split(log_power(x, BUNDLE.features).mean(axis=0), 8)])
-        return (bands - bands.mean()) * 10 / np.log(10)
+        return (bands - bands.mean()) * DB_PER_NEPER
 
     off = {}
     bundle = replace(BUNDLE, anchor_timbre=True)

@@ -17,14 +17,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from .features import FeatureConfig
+from .features import FADE_SAMPLES, FeatureConfig, fade_in
 
 # A bin holds sound when its mean power over the seed is this far above the
 # features' floor (the digital silence of features.log_power).
 ABOVE_FLOOR_DB = 10.0
 FULL_BAND = 0.95  # seeds with sound this close to Nyquist are not filtered
 ORDER = 8  # Butterworth: about 25 dB down a third of an octave above the cutoff
-FADE_SAMPLES = 256  # the filtered signal cross-fades in over this (12 ms), so the seam cannot click
 # Filtered this many samples at a time: per frame (512) the calls cost 7 % of generation.
 # The loudness stage after it holds back far more for its look-ahead, so first sound waits no longer.
 CHUNK_SAMPLES = 2048
@@ -85,7 +84,7 @@ class BandLimit:
         filtered, self._zi = scipy.signal.sosfilt(self._sos, samples.astype(np.float64), zi=self._zi)
         if self._faded < FADE_SAMPLES:
             k = min(len(samples), FADE_SAMPLES - self._faded)
-            mix = (self._faded + np.arange(k) + 1) / (FADE_SAMPLES + 1)
+            mix = fade_in()[self._faded:self._faded + k]  # the filtered signal fades in: the seam cannot click
             filtered[:k] = samples[:k] + mix * (filtered[:k] - samples[:k])
             self._faded += k
         return filtered.astype(np.float32)

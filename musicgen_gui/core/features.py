@@ -23,6 +23,8 @@ from .errors import ModelError
 _CHUNK_FRAMES = 4096
 
 DB_PER_NEPER = 10.0 / np.log(10.0)  # decibels of power per natural-log (neper) unit of power
+# Sound fades in and out, and seams cross-fade, over this many samples (12 ms at 22 kHz): no click, and quick.
+FADE_SAMPLES = 256
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,20 @@ class FeatureConfig:
 def hann(n_fft: int) -> np.ndarray:
     """Periodic Hann window (the STFT's and the phase reconstruction's)."""
     return (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(n_fft) / n_fft)).astype(np.float32)
+
+
+def frame_level(log_frames: np.ndarray) -> np.ndarray:
+    """Each frame's total power as its natural log (the log of the sum of its bins' power), in
+    float64, without overflow at any level."""
+    frames = np.asarray(log_frames, np.float64)
+    peak = frames.max(axis=-1, keepdims=True)
+    return peak[..., 0] + np.log(np.exp(frames - peak).sum(axis=-1))
+
+
+def fade_in(n: int = FADE_SAMPLES) -> np.ndarray:
+    """A gain rising from 0 to just short of 1 over ``n`` samples, as a raised cosine (half a Hann
+    window); reversed, a fade out that ends in silence."""
+    return (0.5 - 0.5 * np.cos(np.pi * np.arange(n) / n)).astype(np.float32)
 
 
 def stft_scale(n_fft: int) -> float:

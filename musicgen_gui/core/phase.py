@@ -27,12 +27,11 @@ from __future__ import annotations
 import numpy as np
 
 from .errors import ModelError
-from .features import FeatureConfig, hann, log_to_magnitude, power_to_log, stft, stft_scale
+from .features import FADE_SAMPLES, FeatureConfig, fade_in, hann, log_to_magnitude, power_to_log, stft, stft_scale
 
 
-# The first output cross-fades over this many samples from the seed's continuation
-# as predicted by a linear predictor of this order.
-_SEAM_FADE = 256
+# The first output (FADE_SAMPLES of it) cross-fades from the seed's continuation as
+# predicted by a linear predictor of this order.
 _SEAM_LPC_ORDER = 32
 
 
@@ -130,8 +129,8 @@ class StreamingPhaseReconstructor:
         # a click; a random phasor at the log floor's level breaks the tie.
         dither = np.random.default_rng(0).uniform(-np.pi, np.pi, nb)
         self._dither = (np.sqrt(cfg.log_floor) / self._scale * np.exp(1j * dither)).astype(np.complex64)
-        fade = min(_SEAM_FADE, cfg.hop)
-        self._seam_fade = (0.5 - 0.5 * np.cos(np.pi * np.arange(fade) / fade)).astype(np.float32)
+        fade = min(FADE_SAMPLES, cfg.hop)
+        self._seam_fade = fade_in(fade)
         self._seam_prediction = np.zeros(fade, np.float32)
         self.seam_samples = fade  # the first output samples that cross-fade from the seed's continuation
         self._primed = self._started = False

@@ -18,7 +18,7 @@ from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
 from .bandlimit import BandLimit, seed_bandwidth_hz
 from .bundle import ModelBundle
 from .errors import MusicgenError
-from .features import DB_PER_NEPER, align_to_frames, log_power
+from .features import DB_PER_NEPER, FeatureConfig, align_to_frames, frame_level, log_power
 from .gated import GatedGenerator
 from .loudness import Leveler, mean_square_loudness, seed_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, before_final_pause, seed_error_ratio
@@ -55,19 +55,21 @@ class LevelAnchor:
                  time_constant_seconds: float = 1.0, tolerance_db: float = 3.0, max_boost_db: float = 12.0):
         self._mean_power = mean_power
         if mean_power:  # the median 1 s window of the last 8 s: robust to a quiet bar or a single crash
-            power = _power(seed_frames[-max(1, int(8.0 * frames_per_second)):])
+            power = np.exp(frame_level(seed_frames[-max(1, int(8.0 * frames_per_second)):]))
             window = min(len(power), max(1, int(frames_per_second)))
             self._smoothed = float(np.median(power[:len(power) // window * window].reshape(-1, window).mean(axis=1)))
             self.reference_db = 10.0 * np.log10(self._smoothed)
         else:  # the median frame of the last 3 s
-            self.reference_db = float(np.median(_energy_db(seed_frames[-max(1, int(3.0 * frames_per_second)):])))
+            self.reference_db = float(np.median(frame_level(seed_frames[-max(1, int(3.0 * frames_per_second)):])
+                                                * DB_PER_NEPER))
             self._smoothed = self.reference_db
         self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
         self._tolerance_db, self._max_boost_db = tolerance_db, max_boost_db
 
     def correction(self, log_frame: np.ndarray) -> float:
         """The log-power shift for this frame (0 inside the dead zone)."""
-        value = float(_power(log_frame)) if self._mean_power else float(_energy_db(log_frame))
+        level = float(frame_level(log_frame))
+        value = np.exp(level) if self._mean_power else level * DB_PER_NEPER
         self._smoothed += self._alpha * (value - self._smoothed)
         level_db = 10.0 * np.log10(max(self._smoothed, 1e-30)) if self._mean_power else self._smoothed
         error = self.reference_db - level_db
@@ -88,24 +90,19 @@ class TimbreAnchor:
     is); the dead zone leaves the music's own changes of timbre alone.
     """
 
-    def __init__(self, seed_frames: np.ndarray, frames_per_second: float, sample_rate: float,
-                 n_bands: int = 24, reference_seconds: float = 8.0, time_constant_seconds: float = 2.0,
-                 tolerance_db: float = 3.0, max_shift_db: float = 6.0):
-        n_bins = seed_frames.shape[1]
-        hz = np.arange(n_bins) * sample_rate / (2 * n_bins)
-        low, high = 60.0, sample_rate / 2
-        band = np.floor(n_bands * np.log(np.maximum(hz, low) / low) / np.log(high / low)).astype(int)
-        self._band = np.minimum(band, n_bands - 1)
-        # A band without bins (none at the default sizes) averages to 0, not NaN.
-        self._counts = np.maximum(np.bincount(self._band, minlength=n_bands), 1)
-        recent = seed_frames[-max(1, int(reference_seconds * frames_per_second)):]
+    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = 24,
+                 reference_seconds: float = 8.0, time_constant_seconds: float = 2.0, tolerance_db: float = 3.0,
+                 max_shift_db: float = 6.0):
+        self._matrix = analysis.band_matrix(cfg, n_bands).astype(np.float64)
+        self._band = self._matrix.argmax(axis=1)  # each bin's band
+        recent = seed_frames[-max(1, int(reference_seconds * cfg.frames_per_second)):]
         self._reference = self._shape(recent.mean(axis=0))
         self._smoothed = recent.mean(axis=0).astype(np.float64)
-        self._alpha = 1.0 / max(1.0, time_constant_seconds * frames_per_second)
+        self._alpha = 1.0 / max(1.0, time_constant_seconds * cfg.frames_per_second)
         self._tolerance, self._max_shift = tolerance_db / DB_PER_NEPER, max_shift_db / DB_PER_NEPER
 
     def _shape(self, log_frame: np.ndarray) -> np.ndarray:
-        bands = np.bincount(self._band, log_frame, minlength=len(self._counts)) / self._counts
+        bands = log_frame @ self._matrix
         return bands - bands.mean()
 
     def correction(self, log_frame: np.ndarray) -> np.ndarray:
@@ -116,15 +113,6 @@ class TimbreAnchor:
         return excess[self._band].astype(np.float32)
 
 
-
-
-def _energy_db(log_frames: np.ndarray) -> np.ndarray:
-    return np.logaddexp.reduce(log_frames, axis=-1) * DB_PER_NEPER
-
-
-def _power(log_frames: np.ndarray) -> np.ndarray:
-    """Total power of each frame from its log-power bins."""
-    return np.exp(np.logaddexp.reduce(np.asarray(log_frames, np.float64), axis=-1))
 
 
 class ContinuationSession:
@@ -239,7 +227,7 @@ class ContinuationSession:
                 music = self.seed_frames[:before_final_pause(bands, cfg)]
                 # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
                 if bundle.anchor_timbre:
-                    anchors.append(TimbreAnchor(music, cfg.frames_per_second, cfg.sample_rate))
+                    anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
         recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
