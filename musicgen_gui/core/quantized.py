@@ -59,13 +59,6 @@ def quantize(weights: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return q, scale.ravel(), zero.ravel()
 
 
-def dequantize(q: np.ndarray, scale: np.ndarray, zero: np.ndarray, k: int) -> np.ndarray:
-    """The float32 (k, n) weights the 8-bit ones stand for."""
-    n, blocks, _ = q.shape
-    w = (q.astype(np.float32) - zero.reshape(n, blocks, 1)) * scale.reshape(n, blocks, 1)
-    return w.reshape(n, blocks * BLOCK).T[:k]
-
-
 class QuantizedMatrix:
     """x (batch, k) float32 -> x @ weights (batch, n), with the weights held in 8 bits."""
 
