@@ -4,9 +4,8 @@ Phase reconstruction of predicted frames is never perfectly consistent, and the
 inconsistency splatters across the spectrum some 40 dB below the music. Where
 the seed has sound that is masked. Where the seed is digitally empty (a
 soundfont's samples stop at 6 kHz, a recording was low-passed) it is hiss the
-seed never had: on piano pieces rendered with another soundfont the band above
-6 kHz came out 12-14 dB above the seed's and failed the timbre measure on 3 of
-10 seeds, while the same reconstruction of the true frames stayed within 1-3 dB.
+seed never had, loud enough to change the timbre, while the same reconstruction
+of the true frames stays close to the seed's (docs/EVALUATION.md).
 
 So the continuation is low-passed just above the seed's highest bin with sound
 in it, when that is below ``FULL_BAND`` of Nyquist; a seed with sound (or only a

@@ -46,13 +46,13 @@ LOOKAHEAD_STEPS = 10
 # the whole of it; each step sent adds one, as generation runs ahead of real time.
 FIRST_LOOKAHEAD_STEPS = 2
 QUIET_LU = 20.0  # passages this far below the target are left as they are, not boosted
-# Anything above that quiet gate may be brought up to the target (a madrigal's
-# continuation held a long decay 17 LU down for 3 s: a 12 dB limit left it 5 LU short).
+# Anything above that quiet gate may be brought up to the target: a smaller limit leaves a
+# long decay well below it.
 MAX_BOOST_DB, MAX_CUT_DB = QUIET_LU, 24.0
 MAX_LIMITER_MAKEUP_DB = 6.0
 # From the seed's last second to its loudness: long enough to be no jump, short enough
-# that the first 3 s window is at the seed's loudness (with 2 s, a seed ending 5 LU
-# softer than its average had that window 3 LU low).
+# that the first 3 s window is at the seed's loudness (a longer glide leaves that window
+# short wherever the seed ends softer or louder than its average).
 GLIDE_SECONDS = 1.0
 # The long window lets a passage stray; the gain also keeps every 3 s window ending within the
 # look-ahead within this much of the target (the evaluation allows 6 LU), counting the steps sent

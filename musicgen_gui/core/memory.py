@@ -16,8 +16,8 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   bars of four win close calls; a seed without a beat jumps anywhere the
   context matches, at least 2 s away;
 * it never lands in, or walks into, a pause of the seed (a silence between
-  movements, before a take starts): heard once in the seed, a pause came back
-  every few seconds, and 3 s windows fell up to 11.5 LU below the seed's loudness.
+  movements, before a take starts): heard once in the seed, a pause would come
+  back every few seconds and leave holes in the continuation's loudness.
 
 ``correct`` blends the net's prediction with the memory's frame (in the net's
 normalised units), and the session feeds the result back, so the net's state
@@ -25,25 +25,24 @@ keeps following the seed's material. Where the memory's frame is quieter than
 the net's (the valleys between the seed's harmonics, and notes the seed does not
 have), the memory gets a larger share: a plain blend filled the valleys with
 the net's haze. Both shares leave the frames the net's own, not the seed's:
-keeping all of the memory's fine structure and only the net's broad shape was
-cleaner still, but copied the seed frame by frame (the copy target failed on 7
-of 10 seeds; docs/EVALUATION.md). ``follow`` sets how much: 1 stays close (a
+keeping all of the memory's fine structure and only the net's broad shape sounds
+cleaner, but copies the seed frame by frame. ``follow`` sets how much: 1 stays close (a
 large memory share, long forward runs), 0 wanders (the net alone).
 
 How much the memory corrects also depends on how well the net predicts this
 seed (``seed_error_ratio``): its teacher-forced error against repeating the last
 frame, on the seed's own windows, as an adaptive kNN-LM trusts its model where
-it is confident. On its own kind of music the net is good (0.44-0.86 on the
-bundled models' validation seeds), needs less correcting, and the full share
-made it copy the seed's frames (in-domain piano failed "copy" on 9 of 10 seeds);
-there the share shrinks in proportion. On music it never heard (mostly 0.8-1.9)
-the share stays: a larger one copied other pianos' frames instead (7 of 10).
+it is confident. On its own kind of music the net predicts well, needs less
+correcting, and the full share makes it copy the seed's frames; there the share
+shrinks in proportion. On music it never heard the share stays as it is: a
+larger one copies the seed's frames there too. The figures behind both are in
+docs/EVALUATION.md.
 
 A model can ask for a larger share of the broad spectral shape (``shape_boost``,
 stored with its generation settings): the difference between the two frames
-smoothed over half an octave is pulled in harder than its detail. The bundled
-piano net, heard on other pianos and instruments, drifts 13-20 dB towards its own
-piano's timbre otherwise; on electronic seeds the same boost cost replays.
+smoothed over half an octave is pulled in harder than its detail: for a net
+that drifts towards its own training data's timbre on music it never heard. It
+is a per-model setting because the same boost makes other nets replay the seed.
 """
 
 from __future__ import annotations
@@ -61,8 +60,7 @@ BAR_BEATS = 4
 VALLEY_BOOST = 1.45  # the memory's share where its frame is the quieter one, relative to its share
 SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
 # Without a beat, a jump goes at least this far: a seed ending on a held chord
-# otherwise finds its best matches inside the chord and holds it as a drone
-# (unheard instruments: 4 of 20 seeds failed "change", none with it).
+# otherwise finds its best matches inside the chord and holds it as a drone.
 MIN_FREE_JUMP_SECONDS = 2.0
 # From this error ratio up the memory's share is 0.8 x follow; below it the share scales with the
 # ratio, down to half.

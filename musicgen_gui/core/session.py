@@ -45,10 +45,10 @@ class LevelAnchor:
 
     The level is either the mean of the frames' dB (``mean_power=False``) or the
     dB of their mean power, as loudness meters and the evaluation measure it. On
-    beat-heavy electronic music averaging dB reads a continuation busier than the
-    seed as quieter than it sounds (it ended 6-7 dB loud); on piano, averaging
-    power lets each strike pull the level down, and gaps open. The model file
-    says which (measured on validation seeds, docs/EVALUATION.md).
+    beat-heavy music averaging dB reads a continuation busier than the seed as
+    quieter than it sounds, and it ends up loud; on piano, averaging power lets
+    each strike pull the level down, and gaps open. The model file says which
+    (chosen on validation seeds, docs/EVALUATION.md).
     """
 
     def __init__(self, seed_frames: np.ndarray, frames_per_second: float, mean_power: bool = False,
@@ -85,9 +85,8 @@ class TimbreAnchor:
     corrected beyond a dead zone.
 
     Left alone, the net's long-run spectrum wanders off towards its training
-    data's (measured on electronic seeds: the continuation's mean log-mel
-    spectrum 50-75 times further from the true continuation's than the seed's
-    is); the dead zone leaves the music's own changes of timbre alone.
+    data's, far further from the true continuation's than the seed's is; the
+    dead zone leaves the music's own changes of timbre alone.
     """
 
     def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = 24,
