@@ -8,7 +8,8 @@ import pytest
 import soundfile as sf
 from synth import HAT, KICK, SR, chord, drum_loop, groove, hits, piano_note
 
-from musicgen_gui.core.analysis import ANALYSIS_SECONDS, Key, analyse
+from musicgen_gui.core.analysis import ANALYSIS_SECONDS, analyse
+from musicgen_gui.core.key import Key
 from musicgen_gui.core.features import FeatureConfig
 from musicgen_gui.core.labels import half, key_agrees, label_at, read_labels, tempo_agrees
 
@@ -109,6 +110,7 @@ def test_the_readout_says_how_sure_it_is():
     assert analyse(chord(seconds=8.0), CFG).describe() == "tempo none · C major?"
 
 
+@pytest.mark.slow
 def test_the_readout_does_not_move_with_framing_or_a_few_frames_of_selection():
     x = groove(14.0, 104, 4) + melody(A_MINOR, 4, bpm=104)[:14 * SR]
     readouts = {analyse(x[o:o + 10 * SR + d], CFG).describe()

@@ -7,7 +7,7 @@ import pytest
 from synth import SR, chord, drum_loop, groove
 from testmodels import random_bundle
 
-from musicgen_gui.core import analysis
+from musicgen_gui.core import analysis, key
 from musicgen_gui.core.features import FeatureConfig, align_to_frames, log_power
 from musicgen_gui.core.memory import REFERENCE_ERROR_RATIO, VALLEY_BOOST, SeedMemory, blend_weight, seed_error_ratio
 from musicgen_gui.core.predictor import FramePredictor
@@ -111,9 +111,10 @@ def test_a_net_that_predicts_the_seed_well_is_corrected_less():
 
 def triad_share(x):
     """The share of the clip's chroma on A, C# and E (a flat chroma: a quarter)."""
-    return float(analysis.chroma(x, CFG.sample_rate)[[9, 1, 4]].sum())
+    return float(key.chroma(x, CFG.sample_rate)[[9, 1, 4]].sum())
 
 
+@pytest.mark.slow
 def test_the_memory_keeps_a_random_nets_continuation_in_the_seeds_key():
     """A net that knows nothing (random weights) wanders off; with the memory the
     continuation keeps the seed's pitches."""

@@ -72,6 +72,7 @@ def test_temperature_changes_live():
     assert not np.allclose(live[-half:], reference[-half:])
 
 
+@pytest.mark.slow
 def test_streaming_memory_does_not_grow_with_length():
     def peak(seconds):
         session = ContinuationSession(BUNDLE, SEED, ContinuationParams(seconds, 0.5, 0))
@@ -227,6 +228,7 @@ def test_no_step_in_the_wave_where_the_continuation_meets_the_seed():
     assert steps[seam - 3:seam + 3].max() < around
 
 
+@pytest.mark.slow
 def test_follow_changes_while_generating_from_the_next_frame_on():
     """The app's Follow slider applies to a take as it plays, as Variation does, even from 0."""
     from synth import chord as triad
@@ -246,9 +248,9 @@ def test_follow_changes_while_generating_from_the_next_frame_on():
     wander, changed = run(10**9), run(2 * SR)
     first = np.flatnonzero(wander != changed)[0]
     assert first >= 2 * SR  # nothing made before the change moves
-    from musicgen_gui.core import analysis
+    from musicgen_gui.core import key
 
     def triad_share(x):
-        return float(analysis.chroma(x, SR)[[9, 1, 4]].sum())
+        return float(key.chroma(x, SR)[[9, 1, 4]].sum())
 
     assert triad_share(changed[5 * SR:]) > triad_share(wander[5 * SR:]) + 0.2

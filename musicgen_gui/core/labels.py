@@ -15,7 +15,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from .analysis import Key
+from .key import Key
 
 TEMPO_TOLERANCE = 0.04  # of the score's tempo, its double or its half
 
