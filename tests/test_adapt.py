@@ -29,6 +29,7 @@ def teacher_forced_mse(bundle, samples):
     return float(np.mean((predicted[:, 5:] - windows[:, 6:]) ** 2))
 
 
+@pytest.mark.slow
 def test_adapting_learns_the_seed_and_leaves_the_original_untouched(trained_model):
     bundle = load_bundle(trained_model)
     before = {k: w.copy() for k, w in bundle.weights.items()}
@@ -44,6 +45,7 @@ def test_adapting_learns_the_seed_and_leaves_the_original_untouched(trained_mode
     assert result.bundle.provenance["adapted_to_seed"]["steps"] == result.steps
 
 
+@pytest.mark.slow
 def test_cancelling_stops_adapting_and_nothing_is_generated(trained_model):
     session = ContinuationSession(load_bundle(trained_model), NEW_TUNE[:3 * SR],
                                   ContinuationParams(seconds=2.0, adapt_seconds=30.0))
@@ -57,6 +59,7 @@ def test_adapt_length_is_bounded():
         ContinuationSession(load_bundle("piano"), NEW_TUNE, ContinuationParams(adapt_seconds=61.0))
 
 
+@pytest.mark.slow
 def test_continue_with_adapt_writes_the_length_and_keeps_the_model_file(trained_model, tmp_path, capsys):
     seed = tmp_path / "seed.wav"
     sf.write(seed, NEW_TUNE[:3 * SR], SR)

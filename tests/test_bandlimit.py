@@ -32,6 +32,7 @@ def test_the_seeds_bandwidth_is_where_its_sound_stops():
     assert seed_bandwidth_hz(log_power(CHORD + hiss(1e-3, len(CHORD)), CFG), CFG) is None
 
 
+@pytest.mark.slow
 def test_a_continuation_of_a_band_limited_seed_has_no_hiss_above_it():
     """A random net sprays noise over the whole spectrum: above a band-limited
     seed's top it is taken out; on a seed with sound up there it is left."""

@@ -113,6 +113,7 @@ def test_bad_model_and_unwritable_output(capsys, seed_wav, tiny_bundle_path, tmp
     assert_one_error_line(err, "does not exist")
 
 
+@pytest.mark.slow
 def test_train_then_continue_then_evaluate_through_the_console_script(pattern_folder, tmp_path):
     bin_dir = Path(sys.executable).parent
     model = tmp_path / "cli.musicgen"

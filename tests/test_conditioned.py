@@ -63,6 +63,7 @@ def _bundle(model, arch):
         frame_max=np.ones(BINS, np.float32), weights=keras_weights_to_arrays(model, arch), preset="seed-conditioned")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("offered", [1.0, 0.0])
 def test_the_step_engine_matches_keras(offered, tmp_path):
     keras.utils.set_random_seed(0)
@@ -132,6 +133,7 @@ def tune_model(tmp_path_factory):
     return out, val_dir
 
 
+@pytest.mark.slow
 def test_the_trained_gate_takes_the_next_note_from_the_seed(tune_model):
     path, val_dir = tune_model
     bundle = load_bundle(path)
@@ -153,6 +155,7 @@ def test_the_trained_gate_takes_the_next_note_from_the_seed(tune_model):
     assert bundle.architecture.conditioned and provenance["epochs"] == 6 and provenance["val_files"] == ["tune0.wav"]
 
 
+@pytest.mark.slow
 def test_a_conditioned_run_resumes_from_its_checkpoint(tune_model, tmp_path):
     path, val_dir = tune_model
     out = tmp_path / "again.musicgen"

@@ -8,6 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 import soundfile as sf
 from mounts import tmpfs
 from synth import SR, chord
@@ -64,6 +65,7 @@ def _checkpoint_position(out):
     return meta["epoch"], meta["batch"]
 
 
+@pytest.mark.slow
 def test_training_killed_with_sigkill_mid_epoch_resumes_from_its_last_checkpoint(pattern_folder, tmp_path):
     out = tmp_path / "m.musicgen"
     child = subprocess.Popen([sys.executable, "-c", _TRAIN, str(pattern_folder), str(out)], stdout=subprocess.PIPE,

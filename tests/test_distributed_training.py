@@ -55,6 +55,7 @@ def _run_workers(*args: str) -> list[tuple[int, list[dict], str]]:
     return results
 
 
+@pytest.mark.slow
 def test_two_workers_share_batches_resume_from_the_chief_and_match_one_worker(pattern_folder, tmp_path):
     out = tmp_path / "d.musicgen"
     crashed = _run_workers(str(pattern_folder), str(out), "2", "--crash-at", "2", "5")

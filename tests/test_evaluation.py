@@ -160,6 +160,7 @@ def test_clips_spread_over_files_and_the_truth_follows_the_seed(held_out):
         ev.pick_clips([held_out], CFG, 1, 2.0, 2.5)
 
 
+@pytest.mark.slow
 def test_musicgen_evaluate_reports_named_sets_side_by_side_with_draws_json_and_plots(capsys, tiny_bundle_path,
                                                                                    held_out, tmp_path):
     plots, report = tmp_path / "plots", tmp_path / "report.json"

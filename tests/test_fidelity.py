@@ -121,6 +121,7 @@ def test_clipped_samples_are_counted_and_the_true_peak_sees_between_samples(seed
     assert ev.true_peak_dbtp(x) == pytest.approx(0.0, abs=0.2)
 
 
+@pytest.mark.slow
 def test_a_continuation_is_scored_after_the_first_two_seconds_against_the_truths_own(seed, profile):
     # Two seconds of something else after the seam, then more of the seed's music: the skip hides the former.
     more = tune(24.0, 2)

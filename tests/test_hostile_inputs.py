@@ -107,6 +107,7 @@ def test_the_corpus_has_over_a_hundred_cases(corpus):
     assert len(corpus) >= 100
 
 
+@pytest.mark.slow
 def test_every_case_works_or_is_refused_cleanly(corpus, tmp_path, capsys, tiny_bundle_path):
     outcomes = {}
     for name, (path, expected) in corpus.items():
@@ -134,6 +135,7 @@ def test_every_case_works_or_is_refused_cleanly(corpus, tmp_path, capsys, tiny_b
           f"{sum(c == 2 for c in outcomes.values())} refused; slowest {slowest} {TIMINGS[slowest]:.2f} s")
 
 
+@pytest.mark.slow
 def test_decoder_noise_never_reaches_the_terminal(corpus, tmp_path, tiny_bundle_path):
     """The C decoders write to file descriptor 2 directly: check it from outside."""
     names = [n for n in corpus if n.startswith("truncated") and n.endswith(".mp3")][:4]
@@ -147,6 +149,7 @@ def test_decoder_noise_never_reaches_the_terminal(corpus, tmp_path, tiny_bundle_
         assert lines[0].startswith("error: " if result.returncode else "wrote "), (name, result.stderr)
 
 
+@pytest.mark.slow
 def test_an_hour_long_seed_is_cropped_with_a_note(corpus, tmp_path, capsys, tiny_bundle_path):
     path, _ = corpus["hour_long.wav"]
     code = main(["continue", str(path), "-o", str(tmp_path / "o.wav"), "--model", str(tiny_bundle_path),

@@ -8,6 +8,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 # Modules that live outside the package for developers: the benchmarks and the tests' fixtures.
 DEV_TOOLS = {p.stem for folder in ("benchmarks", "tests") for p in (ROOT / folder).glob("*.py")} | {"benchmarks",
@@ -41,6 +43,7 @@ def test_no_product_module_imports_a_dev_tool_or_a_test_fixture():
     assert found == []
 
 
+@pytest.mark.slow
 def test_core_generates_with_qt_blocked_and_without_loading_tensorflow(tiny_bundle_path):
     code = f"""
 import sys

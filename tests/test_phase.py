@@ -85,6 +85,7 @@ def test_output_is_hop_samples_per_push_after_the_latency():
     assert np.all(np.isfinite(np.concatenate(outs)))
 
 
+@pytest.mark.slow
 def test_buffers_do_not_grow_over_many_pushes():
     x = drum_kit(2.0)
     frames = log_power(x, CFG)

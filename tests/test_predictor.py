@@ -21,6 +21,7 @@ def bundle_from_keras(model, arch):
         weights=keras_weights_to_arrays(model, arch))
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("cell,units,residual", [("lstm", (40, 24), True), ("gru", (40, 24), False),
                                                  ("lstm", (64,), False), ("gru", (32,), True)])
 def test_step_engine_matches_keras_over_300_autoregressive_steps(cell, units, residual):

@@ -54,6 +54,7 @@ def test_products_are_within_a_percent_and_keep_leading_dimensions():
     assert np.allclose(out, y[0, :1])
 
 
+@pytest.mark.slow
 def test_a_trained_model_predicts_as_well_on_8_bit_weights(trained_model):
     bundle = load_bundle(trained_model)
     audio = melody(PATTERN_FREQS, PATTERN_NOTE_SAMPLES, repeats=3)
@@ -103,6 +104,7 @@ def test_a_bundles_8_bit_weights_are_made_once_and_dropped_with_it():
     assert held() is None
 
 
+@pytest.mark.slow
 def test_without_onnxruntime_a_session_generates_in_float32(tiny_bundle_path):
     code = f"""
 import sys

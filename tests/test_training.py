@@ -15,12 +15,14 @@ from musicgen_gui.core.predictor import FramePredictor
 from musicgen_gui.core.training import train, work_dir
 
 
+@pytest.mark.slow
 def test_trained_model_beats_persistence_teacher_forced(trained_model, pattern_folder):
     result = teacher_forced_error(load_bundle(trained_model), [pattern_folder])
     assert result.files == 3
     assert result.ratio < 0.5, result
 
 
+@pytest.mark.slow
 def test_trained_model_continues_the_pattern_better_than_a_frozen_frame(trained_model):
     bundle = load_bundle(trained_model)
     cfg, norm = bundle.features, bundle.normaliser
@@ -38,6 +40,7 @@ def test_trained_model_continues_the_pattern_better_than_a_frozen_frame(trained_
     assert model_err < 0.6 * frozen_err, (model_err, frozen_err)
 
 
+@pytest.mark.slow
 def test_bundle_records_provenance_and_split(trained_model):
     bundle = load_bundle(trained_model)
     p = bundle.provenance
@@ -55,6 +58,7 @@ def _train_small(folder, out, **kw):
                  checkpoint_every=3, **kw)
 
 
+@pytest.mark.slow
 def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(pattern_folder, tmp_path):
     out = tmp_path / "m.musicgen"
 
@@ -76,6 +80,7 @@ def test_resume_after_a_crash_goes_on_from_the_last_checkpoint(pattern_folder, t
     assert load_bundle(out).provenance["epochs"] == 3
 
 
+@pytest.mark.slow
 def test_stop_request_saves_and_resume_finishes(pattern_folder, tmp_path):
     out = tmp_path / "s.musicgen"
     calls = {"n": 0}
@@ -91,6 +96,7 @@ def test_stop_request_saves_and_resume_finishes(pattern_folder, tmp_path):
     assert load_bundle(out).provenance["epochs"] == 2
 
 
+@pytest.mark.slow
 def test_unusable_files_are_skipped_and_reported(pattern_folder, tmp_path):
     folder = tmp_path / "mixed"
     folder.mkdir()
@@ -113,6 +119,7 @@ def test_resume_without_a_run_and_folders_without_audio(tmp_path):
         train([tmp_path], tmp_path / "x.musicgen")
 
 
+@pytest.mark.slow
 def test_explicit_validation_tracks_are_held_out(pattern_folder, tmp_path):
     out = tmp_path / "v.musicgen"
     held_out = pattern_folder / "take2.wav"
@@ -124,6 +131,7 @@ def test_explicit_validation_tracks_are_held_out(pattern_folder, tmp_path):
     assert provenance["train_files"] == ["take0.wav", "take1.wav"]
 
 
+@pytest.mark.slow
 def test_gru_cell_trains_and_generates(pattern_folder, tmp_path):
     from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 

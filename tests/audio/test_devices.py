@@ -58,6 +58,7 @@ def test_a_missing_device_is_a_clear_error(sound_server, tmp_path):
         Recorder(ghost, folder=tmp_path).start()
 
 
+@pytest.mark.slow
 def test_the_servers_sinks_and_sources_are_listed_and_each_plays_or_records_there(sound_server, tmp_path):
     outputs = {d.name: d for d in devices.list_devices(OUTPUT)}
     inputs = {d.name: d for d in devices.list_devices(INPUT)}

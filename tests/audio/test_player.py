@@ -36,6 +36,7 @@ def play_and_capture(server, samples, stop_after=None):
     return playback, heard
 
 
+@pytest.mark.slow
 def test_tone_arrives_at_the_speaker_monitor(sound_server):
     playback, heard = play_and_capture(sound_server, tone(1.5))
     spectrum = np.abs(np.fft.rfft(heard))
@@ -46,6 +47,7 @@ def test_tone_arrives_at_the_speaker_monitor(sound_server):
     assert playback.first_sound_time is not None
 
 
+@pytest.mark.slow
 def test_a_device_underflow_is_counted_and_the_position_follows_what_is_heard(sound_server):
     """The audio process is held (SIGSTOP) for 0.3 s mid-tone, as a busy machine holds it: the
     device runs dry, which is counted, and the position still says what has been heard."""
@@ -89,6 +91,7 @@ def test_stop_fades_out_without_a_click(sound_server):
                                f"{playback.xruns} device underflows")
 
 
+@pytest.mark.slow
 def test_a_new_playback_waits_for_the_old_one_to_fade(sound_server):
     player = Player(find_device(OUTPUT))
     player.open(RATE)
@@ -113,6 +116,7 @@ def test_a_new_playback_waits_for_the_old_one_to_fade(sound_server):
     assert first_on[-1] <= second_on[0]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", ["server killed", "server frozen", "audio process killed"])
 def test_a_speaker_that_goes_away_or_hangs_is_reported(doomed_sound_server, failure):
     player = Player(find_device(OUTPUT))

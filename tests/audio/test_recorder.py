@@ -43,6 +43,7 @@ def test_records_a_chord_to_disk_while_recording(sound_server, tmp_path):
     assert not [t for t in threading.enumerate() if t.name == "recorder-writer"]
 
 
+@pytest.mark.slow
 def test_a_recording_killed_with_sigkill_is_recovered_up_to_its_last_second(sound_server, tmp_path):
     folder = tmp_path / "rec"
     killed = record_and_kill(sound_server, folder, freq=660.0, seconds=3.0)
@@ -106,6 +107,7 @@ def _record_tone(server, tmp_path, seconds):
     return recorder, feeder
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("failure", ["killed", "frozen"])
 def test_a_microphone_that_goes_away_or_hangs_ends_the_take_and_keeps_it(doomed_sound_server, tmp_path, failure):
     server = doomed_sound_server
@@ -131,6 +133,7 @@ def test_a_microphone_that_goes_away_or_hangs_ends_the_take_and_keeps_it(doomed_
             assert not thread.is_alive()
 
 
+@pytest.mark.slow
 def test_a_full_disk_ends_the_take_with_a_message_and_keeps_what_fit(sound_server, tmp_path):
     with tmpfs(tmp_path / "disk", size="256k") as disk:
         recorder = Recorder(find_device(INPUT), folder=disk)

@@ -53,6 +53,7 @@ print(json.dumps(result))
 """
 
 
+@pytest.mark.slow
 def test_with_no_sound_server_the_app_runs_says_so_and_disables_record_and_play(tmp_path, tiny_bundle_path,
                                                                                  chord_file):
     # A PulseAudio client pointed at a server that is not there, on a machine without sound cards
@@ -72,6 +73,7 @@ def test_with_no_sound_server_the_app_runs_says_so_and_disables_record_and_play(
     assert "Traceback" not in run.stderr
 
 
+@pytest.mark.slow
 def test_streaming_stops_with_a_message_when_the_speaker_goes_away(doomed_sound_server, qtbot, make_window,
                                                                    chord_file):
     window = make_window()
@@ -112,6 +114,7 @@ def test_playing_the_seed_stops_with_a_message_when_the_audio_process_dies(qtbot
     c.stop()
 
 
+@pytest.mark.slow
 def test_a_dropout_is_shown_in_the_status_bar(qtbot, sound_server, make_window, write_chord):
     window = make_window()
     c = window.controller
@@ -128,6 +131,7 @@ def test_a_dropout_is_shown_in_the_status_bar(qtbot, sound_server, make_window, 
     c.stop()
 
 
+@pytest.mark.slow
 def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_sound_server, qtbot, make_window,
                                                                      write_chord, tmp_path):
     window = make_window()

@@ -1,6 +1,7 @@
 """Through a real sound server: chord into the virtual mic, record, continue, listen at the speaker monitor."""
 
 import numpy as np
+import pytest
 import scipy.ndimage
 import soundfile as sf
 from gui_driver import load
@@ -8,6 +9,8 @@ from PySide6.QtCore import Qt
 from synth import C_MAJOR
 
 from musicgen_gui.gui.mode import IDLE, PLAYING, RECORDING, STREAMING
+
+pytestmark = pytest.mark.slow  # each round trip through the sound server takes seconds
 
 RATE = 22050
 

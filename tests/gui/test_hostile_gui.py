@@ -114,6 +114,7 @@ def test_export_to_a_full_disk_or_a_read_only_folder_is_reported_and_leaves_noth
     assert window.export_action.isEnabled()  # the take is still there to export elsewhere
 
 
+@pytest.mark.slow
 def test_quitting_during_an_export_finishes_the_file(qtbot, window, chord_file, tmp_path):
     take = generate(qtbot, window, chord_file, 30.0)
     out = tmp_path / "take.wav"
@@ -123,6 +124,7 @@ def test_quitting_during_an_export_finishes_the_file(qtbot, window, chord_file, 
     assert [p.name for p in tmp_path.glob(".take.wav*")] == []
 
 
+@pytest.mark.slow
 def test_quitting_during_training_stops_it_with_a_checkpoint_to_resume_from(qtbot, window, monkeypatch,
                                                                             pattern_folder):
     # The real training, with a network small enough for a test.

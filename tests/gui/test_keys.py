@@ -30,6 +30,7 @@ def record_triggers(window) -> list[str]:
     return fired
 
 
+@pytest.mark.slow
 def test_typing_into_the_rename_editor_renames_the_take_and_fires_nothing(qtbot, live_window):
     window, c = live_window, live_window.controller
     take = c.takes.current
@@ -48,6 +49,7 @@ def test_typing_into_the_rename_editor_renames_the_take_and_fires_nothing(qtbot,
     assert fired == [] and c.mode == IDLE and c.takes.model.rowCount() == 1
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("box, typed, value", [("seconds", "12", 12.0), ("lead_in", "3", 3.0),
                                                 ("rng_seed", "4711", 4711)])
 def test_plain_keys_in_a_spin_box_edit_it_and_fire_nothing(qtbot, live_window, box, typed, value):
@@ -66,6 +68,7 @@ def test_plain_keys_in_a_spin_box_edit_it_and_fire_nothing(qtbot, live_window, b
     assert fired == [] and c.mode == IDLE and c.takes.model.rowCount() == 1 and c.takes.current is not None
 
 
+@pytest.mark.slow
 def test_esc_while_recording_cancels_it_keeps_the_file_and_leaves_the_seed(qtbot, live_window):
     window, c = live_window, live_window.controller
     seed, readout = c.seed.clip, window.analysis.text()

@@ -8,6 +8,7 @@ import sys
 import time
 
 import numpy as np
+import pytest
 import soundfile as sf
 from PySide6.QtCore import Qt
 from recording_crash import record_and_kill
@@ -22,6 +23,7 @@ def button(window, text):
     return next(b for b in window.message_bar.buttons if b.text() == text)
 
 
+@pytest.mark.slow
 def test_the_next_start_offers_the_killed_recording_and_recover_makes_it_the_seed(
         qtbot, sound_server, make_window, tmp_path):
     killed = record_and_kill(sound_server, tmp_path / "recordings", freq=523.25, seconds=2.0)
@@ -42,6 +44,7 @@ def test_the_next_start_offers_the_killed_recording_and_recover_makes_it_the_see
     assert make_window().message_bar.text == ""  # recovered: not offered again
 
 
+@pytest.mark.slow
 def test_discard_deletes_the_interrupted_recording(qtbot, sound_server, make_window, tmp_path):
     killed = record_and_kill(sound_server, tmp_path / "recordings", freq=440.0, seconds=0.5)
     window = make_window()
@@ -95,6 +98,7 @@ while True:
 """
 
 
+@pytest.mark.slow
 def test_a_take_being_generated_survives_kill_9(qtbot, no_audio, make_window, tmp_path, tiny_bundle_path,
                                                 chord_file):
     env = {**os.environ, "PULSE_SERVER": f"unix:{tmp_path / 'no-server'}"}

@@ -4,6 +4,7 @@ for the take before; every seed's one click away; one stored copy of each seed."
 import json
 
 import numpy as np
+import pytest
 import soundfile as sf
 from gui_driver import assert_shows, click_take, load, run_to_end
 from PySide6.QtCore import Qt
@@ -18,6 +19,7 @@ def rows(window) -> list[str]:
     return [view.model().index(row, 0).data() for row in range(view.model().rowCount())]
 
 
+@pytest.mark.slow
 def test_the_list_shows_the_seeds_takes_and_what_changed_and_all_seeds_one_click_away(qtbot, window, write_chord):
     c = window.controller
     assert load(qtbot, window, write_chord("chord.wav", 4.0))
@@ -60,6 +62,7 @@ def test_a_long_name_never_brings_a_horizontal_scroll_bar(qtbot, window, chord_f
     assert not window.takes.view.horizontalScrollBar().isVisible()
 
 
+@pytest.mark.slow
 def test_takes_share_one_stored_copy_of_their_seed_and_older_takes_still_load(qtbot, no_audio, make_window,
                                                                              chord_file, tmp_path):
     window = make_window()
