@@ -19,7 +19,8 @@ from .protocol import (
     HORIZONS, LOUDNESS_SKIP_SECONDS, MAX_ABS_LEVEL_DB, MAX_COPY_FRACTION, MAX_LOUDNESS_BIAS_LU, MAX_LOUDNESS_LU,
     MAX_LOUDNESS_RANGE_DIFFERENCE_LU, MAX_REPLAY_FRACTION,
     MAX_SILENT_FRACTION, MAX_TEACHER_FORCED_RATIO, MAX_TIMBRE_DB, MIN_BEAT_STRENGTH, MIN_CHANGE_RATIO,
-    MIN_KEY_CORRELATION, SKIP_SECONDS, TARGETS, ContinuationScores, Readout, SeedEvaluation, TeacherForcedResult)
+    MIN_KEY_CORRELATION, SKIP_SECONDS, TARGETS, ContinuationScores, Readout, SeedEvaluation)
+from .teacher_forced import TeacherForcedResult
 
 
 def _tally(scores: Sequence[ContinuationScores]) -> dict:
