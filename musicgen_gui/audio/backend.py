@@ -35,6 +35,7 @@ class AudioBackend(QObject):
         self.output: devices.Device | None = None
         self.player: Player | None = None
         self.recorder: Recorder | None = None
+        self._chosen = False  # no device has been looked for yet
         self._rate = 0
         self.underflows = 0  # of the current speaker, as last reported
         self._timer = QTimer(self, interval=DEVICE_CHECK_MS, timeout=self._check)
@@ -42,6 +43,7 @@ class AudioBackend(QObject):
 
     def choose(self, input_name: str | None, output_name: str | None) -> None:
         """Use these devices (by name; the system default, else any, if not found)."""
+        self._chosen = True
         self.input = devices.find_device(devices.INPUT, input_name)
         output = devices.find_device(devices.OUTPUT, output_name)
         if self.player is None or self.player.device != output:
@@ -63,6 +65,8 @@ class AudioBackend(QObject):
         self._open()
 
     def status(self) -> str:
+        if not self._chosen:
+            return "Audio: looking for devices…"
         if self.input is None and self.output is None:
             return "No audio device: recording and playback are off"
         if self.input is None:

@@ -52,8 +52,8 @@ def run(files: list[str] | None = None) -> int:
     app = _application()
     window = MainWindow()
     window.show()
-    if files:
-        QTimer.singleShot(0, lambda: window.open_files(files))
+    if files:  # decoding starts now, so that the window's first paint can already show the seed
+        window.open_files(files)
     return app.exec()
 
 

@@ -60,6 +60,7 @@ class AppController(QObject):
         # when_drawn(fn): fn once the window has drawn what was just shown (the main window's; here, soon)
         self.when_drawn: Callable[[Callable[[], None]], None] = lambda fn: QTimer.singleShot(0, self, fn)
         self._lost: set[str] = set()  # "speakers", "microphone": went away, not found again yet
+        self.starting = True  # until start(): the devices, the saved takes and the model wait for the first paint
         self.seed = SeedController(self)
         self.takes = TakesController(TakeStore(takes_dir), self)
         self.run = RunController(self)
@@ -90,7 +91,7 @@ class AppController(QObject):
     @property
     def busy(self) -> bool:
         """Background jobs (loading, exporting, analysing) are running, or about to."""
-        return self.jobs.busy or self.seed.pending
+        return self.starting or self.jobs.busy or self.seed.pending
 
     def facts(self) -> set[str]:
         facts = set()
@@ -123,7 +124,7 @@ class AppController(QObject):
         if self.seed.clip is None or self.mode != IDLE:
             return None
         if self.bundle is None:
-            return "Continue is off: no model is loaded" + (" yet" if self.model_loading else "")
+            return "Continue is off: no model is loaded" + (" yet" if self.model_loading or self.starting else "")
         blocker = self.seed.blocker()
         return f"Continue is off: {blocker}" if blocker else None
 
@@ -146,7 +147,7 @@ class AppController(QObject):
         return text
 
     def model_status(self) -> str:
-        if self.model_loading:
+        if self.model_loading or self.starting:
             return "Model: loading…"
         if self.bundle is None:
             return "No model"
@@ -182,6 +183,13 @@ class AppController(QObject):
         """The seed or its region changed: what is enabled, and the primed continuation."""
         self.changed.emit()
         self.run.schedule_priming()
+
+    def start(self) -> None:
+        """The window is on screen, with the seed it was opened with: now the sound devices (PortAudio,
+        and the speaker's own process) and the saved takes, which the first paint did not need."""
+        self.starting = False
+        self.audio.choose(self.app_settings.input_device, self.app_settings.output_device)
+        self.takes.load_saved()
 
     # ------------------------------------------------------------ models
     def load_model(self, name_or_path: str) -> None:

@@ -6,8 +6,7 @@ import math
 import re
 from pathlib import Path
 
-import pyqtgraph as pg
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDialogButtonBox, QFileDialog,
                                QFormLayout, QHBoxLayout, QLabel, QLineEdit, QListWidget, QMessageBox, QProgressBar,
                                QPushButton, QRadioButton, QSpinBox, QVBoxLayout)
@@ -171,6 +170,9 @@ class TrainingDialog(QDialog):
                              f"This copy of musicgen cannot train: {self._unavailable}. A model trained "
                              "elsewhere opens with Model ▸ Load model…")
         self.status.setWordWrap(True)
+        # Imported here: the main window imports this module, and it is drawn before pyqtgraph is loaded.
+        import pyqtgraph as pg
+
         self.plot = pg.PlotWidget(title="Loss")
         self.plot.setMenuEnabled(False)
         self.plot.setLabel("bottom", "epoch")
@@ -212,7 +214,7 @@ class TrainingDialog(QDialog):
         return user_models_dir() / f"{name}{EXTENSION}"
 
     def add_folder(self, path: str) -> None:
-        if not self.folders.findItems(path, pg.QtCore.Qt.MatchFlag.MatchExactly):
+        if not self.folders.findItems(path, Qt.MatchFlag.MatchExactly):
             self.folders.addItem(path)
         self._update_buttons()
 

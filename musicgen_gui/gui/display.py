@@ -19,7 +19,9 @@ from PySide6.QtCore import QObject, Signal
 
 from ..audio.recorder import PEAK_SECONDS
 from ..core.features import align_to_frames, log_power
-from .views import LevelMeter, SpectrogramView, WaveformView
+from .spectrogram import SpectrogramView
+from .views import LevelMeter
+from .waveform import WaveformView
 
 SEED_VIEW_SECONDS = 10.0  # seed shown before the seam while a take streams
 STREAM_VIEW_SECONDS = 20.0  # and continuation, before the view scrolls
@@ -54,7 +56,7 @@ class Display(QObject):
         self._recorder = None
         self._peaks: list[np.ndarray] = []
         c = controller
-        c.seed.loaded.connect(self._seed_loaded)
+        c.seed.loaded.connect(self.seed_loaded)
         c.seed.framesReady.connect(self._seed_frames)
         c.seed.regionChanged.connect(self._region_changed)
         c.seed.recordingStarted.connect(self._recording_started)
@@ -73,7 +75,9 @@ class Display(QObject):
         return cfg if cfg.sample_rate == rate else dataclasses.replace(cfg, sample_rate=rate)
 
     # -------------------------------------------------------------- the seed
-    def _seed_loaded(self, clip) -> None:
+    def seed_loaded(self, clip) -> None:
+        """A new seed clip, whole, selected end to end (the window also passes the one loaded before
+        the plots were built)."""
         self._clip, self._frames, self._region = clip, None, (0, len(clip.samples))
         self.show_seed()
 

@@ -3,6 +3,10 @@
 State and commands are the controller's (controller.py, and its parts seed.py,
 run.py and playback.py); drawing on the plots is the Display's (display.py);
 what each action may do in each mode is the table in mode.py.
+
+The window is drawn first, with the seed it opens as a plain waveform (views.SeedPreview); then the
+plots are built (pyqtgraph takes longer to import than all else the first paint needs), and the
+sound devices are opened and the saved takes and the model loaded.
 """
 
 from __future__ import annotations
@@ -20,7 +24,6 @@ from ..core.audio_io import AUDIO_EXTENSIONS
 from .controller import AppController
 from .deferred import after_paint
 from .dialogs import ExportDialog, TrainingDialog
-from .display import Display
 from .message_bar import MessageBar
 from .model_chooser import ModelChooser
 from .seed import DEVICE_LOST
@@ -28,7 +31,7 @@ from .settings import AppSettings
 from .settings_panel import SettingsPanel
 from .shortcuts import ShortcutsWin
 from .take_panel import TakePanel
-from .views import LevelMeter, SpectrogramView, WaveformView
+from .views import LevelMeter, SeedPreview
 
 AUDIO_FILTER = "Audio files ({})".format(" ".join(f"*{e}" for e in AUDIO_EXTENSIONS))
 
@@ -41,13 +44,16 @@ class MainWindow(QMainWindow):
         recordings_dir = Path(recordings_dir) if recordings_dir is not None else recordings.recordings_dir()
         self.controller = c = AppController(self.settings, recordings_dir, takes_dir, self)
         self.training: TrainingDialog | None = None
+        self.waveform = self.spectrogram = self.display = None  # built once the window is on screen
+        self._first_show = True
+        self._until_plots: list = []  # when_drawn's calls made before the plots were built
         self.setWindowTitle("musicgen")
         self.setAcceptDrops(True)
         self._build_views()
         self._build_actions()
-        self.display = Display(c, self.waveform, self.spectrogram, self.level_meter, self)
         # A loaded seed is analysed (its spectrogram, tempo and key) once its waveform is on screen.
-        c.when_drawn = lambda fn: after_paint(self.spectrogram.viewport(), fn)
+        c.when_drawn = self._when_drawn
+        c.seed.loaded.connect(self.preview.show_clip)
         c.changed.connect(self.refresh)
         c.tick.connect(lambda: self.stream_status.setText(c.status()))
         c.message.connect(lambda text, kind, group: self.message_bar.show_message(text, kind, group=group))
@@ -62,7 +68,6 @@ class MainWindow(QMainWindow):
         self.takes.selected.connect(c.takes.select)
         c.takes.selected.connect(self.takes.show_take)
         c.takes.selected.connect(lambda take: self.view_tabs.setTabEnabled(1, take is not None))
-        self.display.shownChanged.connect(self._shown_changed)
         self.shortcuts = ShortcutsWin(self)
         QApplication.instance().installEventFilter(self.shortcuts)
         self.panel.restore(self.settings)
@@ -71,9 +76,6 @@ class MainWindow(QMainWindow):
         self.restoreGeometry(self.settings.geometry) if self.settings.geometry is not None else self.resize(1200, 760)
         if self.settings.window_state is not None:
             self.restoreState(self.settings.window_state)
-        c.audio.choose(self.settings.input_device, self.settings.output_device)
-        self.models.populate()
-        c.takes.load_saved()
         recordings.prune(recordings_dir, in_use=self.settings.recent_files)
         self.offer_recovery()
         self.refresh()
@@ -81,31 +83,21 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------------------ UI
     def _build_views(self) -> None:
         self.message_bar = MessageBar()
-        self.waveform = WaveformView()
-        self.waveform.regionChanged.connect(self._region_changed)
-        self.spectrogram = SpectrogramView()
-        self.spectrogram.setXLink(self.waveform)  # one time axis
+        self.preview = SeedPreview()  # until the plots take its place
         self.view_tabs = QTabBar()
         self.view_tabs.addTab("Seed")
         self.view_tabs.addTab("Take")
         self.view_tabs.setTabEnabled(1, False)  # until a take is selected
         self.view_tabs.setToolTip("Show the seed (to select the part to continue) or the selected take")
-        self.view_tabs.tabBarClicked.connect(self._tab_clicked)
         self.log_frequency = QCheckBox("Log frequency")
         self.log_frequency.setToolTip("Frequency on a log scale, every octave equally tall, so that notes show")
-        self.log_frequency.toggled.connect(self.spectrogram.set_log_frequency)
         self.level_meter = LevelMeter()
         self.level_meter.hide()
         self.analysis = QLabel()
         self.analysis.setToolTip("Tempo and key detected in the selected seed and in the continuation")
-        splitter = QSplitter(Qt.Orientation.Vertical)
-        splitter.addWidget(self.waveform)
-        splitter.addWidget(self.spectrogram)
-        splitter.setStretchFactor(0, 1)
-        splitter.setStretchFactor(1, 2)
-        plots = QHBoxLayout()  # the meter beside both plots: they stay as wide, their time axes aligned
-        plots.addWidget(splitter, 1)
-        plots.addWidget(self.level_meter)
+        self.plots = QHBoxLayout()  # the meter beside both plots: they stay as wide, their time axes aligned
+        self.plots.addWidget(self.preview, 1)
+        self.plots.addWidget(self.level_meter)
         central = QWidget()
         column = QVBoxLayout(central)
         column.setContentsMargins(4, 4, 4, 4)
@@ -115,7 +107,7 @@ class MainWindow(QMainWindow):
         above.addWidget(self.analysis, 1)
         above.addWidget(self.log_frequency)
         column.addLayout(above)
-        column.addLayout(plots, 1)
+        column.addLayout(self.plots, 1)
         self.setCentralWidget(central)
 
         self.panel = SettingsPanel()
@@ -132,6 +124,64 @@ class MainWindow(QMainWindow):
         for label in (self.model_status, self.audio_status):
             label.setContentsMargins(12, 0, 4, 0)
             self.statusBar().addPermanentWidget(label)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._first_show:
+            self._first_show = False
+            after_paint(self.preview, self._first_drawn)
+
+    def _first_drawn(self) -> None:
+        """The window is on screen; a seed being decoded for it is drawn before the rest is built."""
+        jobs = self.controller.jobs
+        if jobs.busy:
+            jobs.idle.connect(self._first_drawn, Qt.ConnectionType.SingleShotConnection)
+        elif not self.preview.drawn:
+            after_paint(self.preview, self._first_drawn)
+        else:
+            self._build_rest()
+
+    def _build_rest(self) -> None:
+        """What the first paint did without: the plots and the Display, the devices, the takes, the model."""
+        if not self.isVisible():  # closed meanwhile
+            return
+        # Imported here, not at the top: they import pyqtgraph.
+        from .display import Display
+        from .spectrogram import SpectrogramView
+        from .waveform import WaveformView
+
+        c = self.controller
+        self.waveform = WaveformView()
+        self.waveform.regionChanged.connect(self._region_changed)
+        self.spectrogram = SpectrogramView()
+        self.spectrogram.setXLink(self.waveform)  # one time axis
+        self.spectrogram.set_log_frequency(self.log_frequency.isChecked())
+        self.log_frequency.toggled.connect(self.spectrogram.set_log_frequency)
+        splitter = QSplitter(Qt.Orientation.Vertical)
+        splitter.addWidget(self.waveform)
+        splitter.addWidget(self.spectrogram)
+        splitter.setStretchFactor(0, 1)
+        splitter.setStretchFactor(1, 2)
+        c.seed.loaded.disconnect(self.preview.show_clip)
+        self.plots.replaceWidget(self.preview, splitter)
+        self.preview.deleteLater()
+        self.preview = None
+        self.display = Display(c, self.waveform, self.spectrogram, self.level_meter, self)
+        self.display.shownChanged.connect(self._shown_changed)
+        self.view_tabs.tabBarClicked.connect(self._tab_clicked)
+        if c.seed.clip is not None:
+            self.display.seed_loaded(c.seed.clip)
+        for fn in self._until_plots:
+            after_paint(self.spectrogram.viewport(), fn)
+        self._until_plots.clear()
+        c.start()
+        self.models.populate()
+
+    def _when_drawn(self, fn) -> None:
+        if self.spectrogram is None:
+            self._until_plots.append(fn)
+        else:
+            after_paint(self.spectrogram.viewport(), fn)
 
     def _dock(self, title: str, widget: QWidget) -> None:
         dock = QDockWidget(title)

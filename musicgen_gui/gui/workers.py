@@ -79,7 +79,9 @@ class TrainingWorker(QThread):
 
 class Jobs(QObject):
     """The one-off background jobs in flight (loading, analysing, saving, exporting): each a CallWorker,
-    kept until its thread has ended."""
+    kept until its thread has ended; ``idle`` once the last has (after its ``done`` or ``failed``)."""
+
+    idle = Signal()
 
     def __init__(self, parent=None):
         super().__init__(parent)
@@ -98,6 +100,8 @@ class Jobs(QObject):
         job = self.sender()
         job.wait()
         self._jobs.discard(job)
+        if not self._jobs:
+            self.idle.emit()
 
     @property
     def busy(self) -> bool:

@@ -1,16 +1,20 @@
-"""Start-up: a seed shows as its waveform first; its spectrogram (which needs scipy) is made after the
-window has drawn it, and fills in when it is ready. The window can be used meanwhile."""
+"""Start-up: the window is drawn first, with the seed it opens as a plain waveform; the plots
+(pyqtgraph), the sound devices, the saved takes and the model come after that paint. The seed's
+spectrogram (which needs scipy) is made once the plots have drawn it, and fills in when it is ready;
+the window can be used meanwhile."""
 
 import subprocess
 import sys
 import threading
 
-from PySide6.QtCore import QPointF, Qt
+from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 
 from musicgen_gui.gui import seed as seed_module
+from musicgen_gui.gui.main_window import MainWindow
+from musicgen_gui.gui.settings import AppSettings
 
 RATE = 22050
-DEFERRED = ("scipy", "onnx", "onnxruntime", "librosa", "tensorflow", "keras")
+DEFERRED = ("scipy", "onnx", "onnxruntime", "librosa", "tensorflow", "keras", "pyqtgraph", "sounddevice")
 
 
 def _drag(qtbot, plot, start_s: float, end_s: float) -> None:
@@ -69,28 +73,68 @@ from PySide6.QtWidgets import QApplication
 app = QApplication([])
 from musicgen_gui.gui.main_window import MainWindow
 from musicgen_gui.gui.settings import AppSettings
+deferred = set(sys.argv[4].split(","))
+imported = lambda: ",".join(sorted({m.split(".")[0] for m in sys.modules} & deferred))
 w = MainWindow(AppSettings(sys.argv[2]), recordings_dir=sys.argv[3], takes_dir=sys.argv[3])
-w.show()
 seen = []
 
 class Painted(QObject):
     def eventFilter(self, obj, event):
-        if event.type() == QEvent.Type.Paint and w.controller.seed.clip is not None and not seen:
-            seen.append(sorted({m.split(".")[0] for m in sys.modules} & set(sys.argv[4].split(","))))
+        if event.type() == QEvent.Type.Paint and not seen and w.controller.seed.clip is not None:
+            seen.append(imported())
         return False
 
 painted = Painted()
-w.waveform.viewport().installEventFilter(painted)
+w.preview.installEventFilter(painted)
+w.show()
 w.open_files([sys.argv[1]])
-while not seen:
+while w.spectrogram is None or w.spectrogram.frame_count == 0:
     app.processEvents()
-print("imported:", ",".join(seen[0]))
+print("seed drawn with:", seen[0])
+print("then:", imported())
+print("waveform:", len(w.waveform.shown()[0]))
 w.close()
 """
 
 
-def test_the_window_with_a_seed_is_drawn_before_scipy_or_any_model_runtime_is_imported(tmp_path, chord_file):
+def test_the_window_with_a_seed_is_drawn_before_pyqtgraph_scipy_portaudio_or_a_model_runtime_is_imported(
+        tmp_path, chord_file):
     out = subprocess.run([sys.executable, "-c", _FIRST_PAINT, str(chord_file), str(tmp_path / "settings.ini"),
                           str(tmp_path / "data"), ",".join(DEFERRED)], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split()[-1] == "imported:"  # none of them
+    lines = dict(line.split(":", 1) for line in out.stdout.splitlines() if ":" in line)
+    assert lines["seed drawn with"].strip() == ""  # none of them
+    assert "pyqtgraph" in lines["then"]  # the plots came after
+    assert int(lines["waveform"]) == 4 * RATE  # and show the seed, whole
+
+
+def test_the_seed_is_drawn_first_then_the_plots_take_its_place_and_the_model_loads(
+        qtbot, no_audio, tmp_path, tiny_bundle_path, chord_file):
+    settings = AppSettings(tmp_path / "settings.ini")
+    settings.model = str(tiny_bundle_path)
+    window = MainWindow(settings, recordings_dir=tmp_path / "recordings", takes_dir=tmp_path / "takes")
+    qtbot.addWidget(window, before_close_func=lambda w: w.close())
+    c = window.controller
+    drawn_alone = []  # paints of the first waveform with the seed, before the plots existed
+
+    class Painted(QObject):
+        def eventFilter(self, obj, event):
+            if event.type() == QEvent.Type.Paint and c.seed.clip is not None and window.waveform is None:
+                drawn_alone.append(True)
+            return False
+
+    painted = Painted()
+    window.preview.installEventFilter(painted)
+    window.show()
+    window.open_files([str(chord_file)])  # as the command line opens it at start-up
+    assert window.waveform is None and c.bundle is None and c.busy  # none of it before the first paint
+    assert window.audio_status.text() == "Audio: looking for devices…"
+    qtbot.waitUntil(lambda: c.bundle is not None and not c.busy, timeout=20000)
+    assert drawn_alone
+    assert window.preview is None  # the plots took its place
+    x, _ = window.waveform.shown()
+    assert len(x) == 4 * RATE and window.waveform.isVisible()
+    assert window.spectrogram.frame_count == 1 + (4 * RATE - 1024) // 512
+    assert window.analysis.text().startswith("Seed: ")
+    assert window.audio_status.text() == "No audio device: recording and playback are off"
+    assert window.continue_action.isEnabled()

@@ -8,7 +8,7 @@ from PySide6.QtCore import Qt
 
 from musicgen_gui.gui.mode import IDLE, PLAYING, STREAMING
 from musicgen_gui.gui.settings import AppSettings
-from musicgen_gui.gui.views import LOG_FLOOR_HZ
+from musicgen_gui.gui.spectrogram import LOG_FLOOR_HZ
 
 RATE = 22050
 N_FFT = 1024
