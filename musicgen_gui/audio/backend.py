@@ -11,13 +11,16 @@ into the player or the recorder.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from ..core.errors import MusicgenError
 from . import devices
-from .player import Playback, Player
 from .recorder import Recorder
+
+if TYPE_CHECKING:
+    from .player import Playback, Player
 
 DEVICE_CHECK_MS = 500  # how often a speaker that went away is looked for, whatever the app is doing
 
@@ -47,6 +50,8 @@ class AudioBackend(QObject):
         self.input = devices.find_device(devices.INPUT, input_name)
         output = devices.find_device(devices.OUTPUT, output_name)
         if self.player is None or self.player.device != output:
+            from .player import Player  # here: the window is drawn before the speaker's process is needed
+
             self._close_player()
             self.output = output
             self.underflows = 0

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import QApplication
 from ..core import quantized
 from ..core.bundle import resources_dir
 from ..core.params import ContinuationParams
-from .dialogs import TrainingDialog
 from .main_window import MainWindow
 from .mode import IDLE
 from .settings import AppSettings
@@ -77,7 +76,7 @@ def run_script(seed_file: str, seconds: float) -> int:
 
         def finish(error: str | None = None) -> None:
             window.open_training()
-            result["training"] = window.findChild(TrainingDialog).status.text()
+            result["training"] = window.training.status.text()
             take = c.takes.current
             rate = take.sample_rate if take is not None else 1
             result.update(generated_s=round(take.n_samples / rate, 3) if take is not None else 0.0,

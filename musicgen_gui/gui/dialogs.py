@@ -15,18 +15,11 @@ from ..core.audio_io import find_audio_files
 from ..core.bundle import EXTENSION
 from ..core.model import PRESETS
 from ..core.training import split_files, training_unavailable, work_dir
-from .settings import AppSettings
+from .settings import AppSettings, user_models_dir
 from .workers import TrainingWorker
 
 FORMATS = {"16": "16-bit PCM", "24": "24-bit PCM", "float": "32-bit float"}
 ADD_FOLDERS = "Add folders of music, then Start."
-
-
-def user_models_dir() -> Path:
-    """Where models trained in the app are written; the model picker lists them."""
-    from platformdirs import user_data_dir
-
-    return Path(user_data_dir("musicgen-gui", appauthor=False)) / "models"
 
 
 class ExportDialog(QDialog):

@@ -23,7 +23,6 @@ from ..audio import recorder as recordings
 from ..core.audio_io import AUDIO_EXTENSIONS
 from .controller import AppController
 from .deferred import after_paint
-from .dialogs import ExportDialog, TrainingDialog
 from .message_bar import MessageBar
 from .model_chooser import ModelChooser
 from .seed import DEVICE_LOST
@@ -43,7 +42,7 @@ class MainWindow(QMainWindow):
         self.settings = settings or AppSettings()
         recordings_dir = Path(recordings_dir) if recordings_dir is not None else recordings.recordings_dir()
         self.controller = c = AppController(self.settings, recordings_dir, takes_dir, self)
-        self.training: TrainingDialog | None = None
+        self.training = None  # the TrainingDialog, once opened
         self.waveform = self.spectrogram = self.display = None  # built once the window is on screen
         self._first_show = True
         self._until_plots: list = []  # when_drawn's calls made before the plots were built
@@ -347,12 +346,16 @@ class MainWindow(QMainWindow):
     def export_dialog(self) -> None:
         take = self.controller.takes.current
         if take is not None and self.controller.enabled("export"):
+            from .dialogs import ExportDialog  # here: the window is drawn before the dialogs are imported
+
             dialog = ExportDialog(self.settings, take, self)
             if dialog.exec():
                 self.controller.takes.export(take, dialog.path, dialog.with_seed, dialog.bits, dialog.unheard)
 
     def open_training(self) -> None:
         if self.training is None:
+            from .dialogs import TrainingDialog  # here: the window is drawn before the dialogs are imported
+
             self.training = TrainingDialog(self.settings, self)
             self.training.modelTrained.connect(self.models.trained)
         self.training.show()

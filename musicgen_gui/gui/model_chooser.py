@@ -7,8 +7,7 @@ from PySide6.QtWidgets import QFileDialog, QWidget
 
 from ..core.bundle import EXTENSION
 from .controller import AppController
-from .dialogs import user_models_dir
-from .settings import AppSettings
+from .settings import AppSettings, user_models_dir
 from .settings_panel import LOAD_FROM_DISK, SettingsPanel
 
 

@@ -8,18 +8,20 @@ starts, ``position`` on every tick while it plays.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import soundfile as sf
 from PySide6.QtCore import QObject, Signal
 
-from ..core.analysis import MusicAnalysis, analyse
 from ..core.audio_io import write_wav
 from ..core.errors import MusicgenError
-from ..core.export import SeedSource, acid_chunk, write_with_seed
-from ..core.export import describe as describe_take
 from ..core.features import FeatureConfig
 from .mode import IDLE, PLAYING, STREAMING
 from .seed import describe
 from .takes import Take, TakeListModel, TakeStore
+
+if TYPE_CHECKING:
+    from ..core.analysis import MusicAnalysis
 
 
 class TakesController(QObject):
@@ -98,6 +100,8 @@ class TakesController(QObject):
     def seed_reading(self, take: Take) -> MusicAnalysis:
         """The take's seed's tempo, beat and key, worked out once per seed (takes share their seed, and
         a streaming take's readout is renewed every few seconds). Safe from the background jobs."""
+        from ..core.analysis import analyse  # here, off the GUI thread: not needed to draw the window
+
         key = take.seed_id
         if key not in self._seed_readings:
             self._seed_readings[key] = analyse(take.seed, FeatureConfig(sample_rate=take.sample_rate))
@@ -181,6 +185,10 @@ class TakesController(QObject):
     def export(self, take: Take, path: str, with_seed: bool, bits: str, unheard: bool = False) -> None:
         """Write the take in the background (atomically): with the seed, at the seed file's own rate
         and channels (core.export); tagged with the seed's tempo and the settings. Says what was written."""
+        # Imported here: not needed to draw the window.
+        from ..core.export import SeedSource, acid_chunk, write_with_seed
+        from ..core.export import describe as describe_take
+
         continuation, seed = take.continuation(unheard).copy(), take.seed
         source = SeedSource(take.source, *take.region_s) if take.source else None
         comment = describe_take(take.name, take.model, take.params.to_dict(), source)

@@ -12,18 +12,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PySide6.QtCore import QObject, Signal
 
 from ..audio import recorder as recordings
-from ..core.analysis import MusicAnalysis, analyse
 from ..core.audio_io import load_audio
 from ..core.errors import MusicgenError
 from ..core.features import FeatureConfig, log_power
-from ..core.loudness import integrated_loudness
 from ..core.params import LOUDNESS_SECONDS, MAX_SEED_SECONDS, MIN_SEED_LUFS
 from .mode import IDLE, RECORDING
+
+if TYPE_CHECKING:
+    from ..core.analysis import MusicAnalysis
 
 DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
 
@@ -40,8 +42,18 @@ def describe(samples: np.ndarray, cfg: FeatureConfig, like: MusicAnalysis | None
     seed, whose analysis is ``like`` (analysis.analyse's)."""
     if len(samples) < cfg.n_fft:
         return ""
+    from ..core.analysis import analyse  # here, in the background job: not needed to draw the window
+
     result = analyse(samples, cfg, like=like)
     return "silent" if result.silent else result.describe()
+
+
+def _reading(region: np.ndarray, cfg: FeatureConfig) -> tuple[str, float]:
+    """A region's readout, and the loudness of its end as the session measures it."""
+    from ..core.loudness import integrated_loudness  # here, in the background job: not needed to draw the window
+
+    end = region[-int(LOUDNESS_SECONDS * cfg.sample_rate):]
+    return describe(region, cfg), integrated_loudness(end, cfg.sample_rate)
 
 
 class SeedController(QObject):
@@ -146,7 +158,6 @@ class SeedController(QObject):
 
     def _analyse(self) -> None:
         samples, cfg, region = self.region_samples().copy(), self.app.features, self.region
-        end = samples[-int(LOUDNESS_SECONDS * cfg.sample_rate):]
         self.loudness = None
         self._set_analysis("")
 
@@ -156,8 +167,7 @@ class SeedController(QObject):
                 self._set_analysis(result[0])
                 self.app.changed.emit()  # Continue, if it is silent
 
-        self.app.jobs.run(lambda: (describe(samples, cfg), integrated_loudness(end, cfg.sample_rate)), done,
-                          lambda _: None)
+        self.app.jobs.run(lambda: _reading(samples, cfg), done, lambda _: None)
 
     def _set_analysis(self, text: str) -> None:
         self.analysis = text

@@ -17,6 +17,13 @@ VERSION = 1  # stored so that a later version can migrate keys whose meaning cha
 MAX_RECENT = 10
 
 
+def user_models_dir() -> Path:
+    """Where models trained in the app are written; the model picker lists them."""
+    from platformdirs import user_data_dir
+
+    return Path(user_data_dir("musicgen-gui", appauthor=False)) / "models"
+
+
 def _boolean(value) -> bool:
     return value is True or str(value).lower() == "true"
 
