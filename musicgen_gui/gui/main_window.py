@@ -68,7 +68,6 @@ class MainWindow(QMainWindow):
         c.takes.selected.connect(self.takes.show_take)
         c.takes.selected.connect(lambda take: self.view_tabs.setTabEnabled(1, take is not None))
         self.shortcuts = ShortcutsWin(self)
-        QApplication.instance().installEventFilter(self.shortcuts)
         self.panel.restore(self.settings)
         self._settings_changed()
         self.panel.changed.connect(self._settings_changed)
@@ -173,6 +172,9 @@ class MainWindow(QMainWindow):
         for fn in self._until_plots:
             after_paint(self.spectrogram.viewport(), fn)
         self._until_plots.clear()
+        # Every event of the app passes through it, so not while the window is first drawn; until now Qt's
+        # own rule held (a focused widget's keys win over the shortcuts, and fields get what is typed).
+        QApplication.instance().installEventFilter(self.shortcuts)
         c.start()
         self.models.populate()
 
