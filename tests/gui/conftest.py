@@ -11,6 +11,7 @@ import synth
 from PySide6.QtCore import QThread
 
 from musicgen_gui.audio import devices
+from musicgen_gui.core.model import PRESETS, Architecture, Preset, TrainingConfig
 from musicgen_gui.gui.main_window import MainWindow
 from musicgen_gui.gui.settings import AppSettings
 
@@ -84,3 +85,13 @@ def write_chord(tmp_path):
 def chord_file(write_chord):
     """4 s of the chord, stereo at 44.1 kHz: the app downmixes and resamples it."""
     return write_chord("chord.wav", 4.0, channels=2)
+
+
+@pytest.fixture
+def tiny_preset(monkeypatch):
+    """A preset small enough to train an epoch in seconds: 10-frame windows, 8 to a batch, LSTM-16."""
+    preset = Preset("tiny", "1 x LSTM-16 for the tests",
+                    architecture=Architecture(cell="lstm", units=(16,), residual=True, input_noise=0.3),
+                    training=TrainingConfig(sequence_length=10, batch_size=8))
+    monkeypatch.setitem(PRESETS, "tiny", preset)
+    return preset

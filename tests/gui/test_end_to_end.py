@@ -10,8 +10,6 @@ from synth import C_MAJOR
 
 from musicgen_gui.gui.mode import IDLE, PLAYING, RECORDING, STREAMING
 
-pytestmark = pytest.mark.slow  # each round trip through the sound server takes seconds
-
 RATE = 22050
 
 
@@ -45,6 +43,7 @@ def steps_around(x, i, gap, span):
     return max(np.abs(np.diff(x[i - span:i - gap])).max(), np.abs(np.diff(x[i + gap:i + span])).max())
 
 
+@pytest.mark.slow
 def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window, write_chord, tmp_path):
     chord_file = write_chord("long-chord.wav", 8.0)
     window = make_window()
@@ -116,6 +115,7 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     assert largest_step_from(heard, seam, 3) <= 1.5 * steps_around(heard, seam, 3, 1100)
 
 
+@pytest.mark.slow
 def test_space_plays_the_selected_part_of_the_seed_even_from_a_checkbox(qtbot, sound_server, make_window,
                                                                        write_chord):
     window = make_window()
@@ -145,6 +145,7 @@ def test_space_plays_the_selected_part_of_the_seed_even_from_a_checkbox(qtbot, s
         assert np.min(np.abs(peaks - note)) < 3.0
 
 
+@pytest.mark.slow
 def test_the_chosen_devices_are_remembered(qtbot, sound_server, make_window, tmp_path):
     from musicgen_gui.gui.settings import AppSettings
 
@@ -160,6 +161,7 @@ def test_the_chosen_devices_are_remembered(qtbot, sound_server, make_window, tmp
     assert second.audio_status.text().startswith(f"Audio: {chosen}")
 
 
+@pytest.mark.slow
 def test_the_speaker_picker_lists_the_servers_sinks_and_plays_on_the_one_picked(qtbot, sound_server, make_window,
                                                                                write_chord):
     window = make_window()
@@ -208,6 +210,7 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     assert sf.info(tmp_path / "all.wav").frames == take.n_samples
 
 
+@pytest.mark.slow
 def test_a_b_switches_between_two_takes_at_the_same_point(qtbot, sound_server, make_window, write_chord):
     window = make_window()
     c = window.controller
@@ -231,6 +234,7 @@ def test_a_b_switches_between_two_takes_at_the_same_point(qtbot, sound_server, m
     assert c.mode == IDLE
 
 
+@pytest.mark.slow
 def test_a_change_of_variation_applies_within_2_s_of_what_is_heard(qtbot, sound_server, make_window, write_chord):
     window = make_window()
     c = window.controller

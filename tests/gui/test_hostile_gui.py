@@ -2,7 +2,6 @@
 usable. Exports to a full disk or a read-only folder, and quitting mid-export or mid-training,
 lose nothing."""
 
-import functools
 import os
 
 import numpy as np
@@ -14,8 +13,7 @@ from synth import SR, chord
 
 from musicgen_gui.cli import main
 from musicgen_gui.core.bundle import load_bundle
-from musicgen_gui.core.training import train, work_dir
-from musicgen_gui.gui import workers
+from musicgen_gui.core.training import work_dir
 from musicgen_gui.gui.mode import IDLE
 
 
@@ -125,14 +123,12 @@ def test_quitting_during_an_export_finishes_the_file(qtbot, window, chord_file, 
 
 
 @pytest.mark.slow
-def test_quitting_during_training_stops_it_with_a_checkpoint_to_resume_from(qtbot, window, monkeypatch,
+def test_quitting_during_training_stops_it_with_a_checkpoint_to_resume_from(qtbot, window, tiny_preset,
                                                                             pattern_folder):
-    # The real training, with a network small enough for a test.
-    monkeypatch.setattr(workers, "train", functools.partial(train, units=[16], batch_size=2, sequence_length=10,
-                                                            checkpoint_every=3))
     window.open_training()
     dialog = window.training
     dialog.add_folder(str(pattern_folder))
+    dialog.preset.setCurrentIndex(dialog.preset.findData("tiny"))
     dialog.name.setText("quit-while-training")
     dialog.epochs.setValue(1000)
     dialog.start(resume=False)

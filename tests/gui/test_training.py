@@ -7,21 +7,10 @@ import pytest
 from PySide6.QtCore import Qt
 
 from musicgen_gui.core.bundle import load_bundle
-from musicgen_gui.core.model import PRESETS, Architecture, Preset, TrainingConfig
 from musicgen_gui.core.training import work_dir
 from musicgen_gui.gui.settings import AppSettings
 
 TRAINING_TIMEOUT_MS = 180_000
-
-
-@pytest.fixture
-def tiny_preset(monkeypatch):
-    """A preset small enough to train an epoch in seconds: 10-frame windows, 8 to a batch, LSTM-16."""
-    preset = Preset("tiny", "1 x LSTM-16 for the tests",
-                    architecture=Architecture(cell="lstm", units=(16,), residual=True, input_noise=0.3),
-                    training=TrainingConfig(sequence_length=10, batch_size=8))
-    monkeypatch.setitem(PRESETS, "tiny", preset)
-    return preset
 
 
 def choose(qtbot, dialog, folder, name, epochs=1):
