@@ -1,7 +1,7 @@
 """A test fixture: a private PulseAudio server with null sinks, a sound card for machines without one.
 
 Used by the audio tests, the end-to-end test, the screenshot script and the
-latency measurements (see HEADLESS.md):
+latency measurements (benchmarks/measure.py); packaging/setup.sh test installs PulseAudio:
 
 * ``vsink`` is the default speaker; ``vsink.monitor`` is what was played;
 * ``vmic`` is the default microphone; whatever is played into ``micfeed`` comes out of it;
