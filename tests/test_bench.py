@@ -28,6 +28,7 @@ def run_sections(tmp_path: Path, *sections: str) -> dict:
     return json.loads(out.read_text())
 
 
+@pytest.mark.slow
 def test_musicgen_bench_runs_the_checkouts_benchmark_with_its_options(tmp_path):
     report = run_sections(tmp_path, "threads")
     assert [s for s in SECTIONS if s in report] == ["threads"]
@@ -52,6 +53,7 @@ def test_a_target_is_met_only_on_the_right_side_of_its_limit():
                      "default first block ms": True, "seed-2017 first block ms": False}
 
 
+@pytest.mark.slow
 def test_startup_is_measured_to_the_window_with_the_seed_loaded(tmp_path):
     seed = tmp_path / "seed.wav"
     sf.write(seed, melody((220.0, 330.0), SR // 4, repeats=12), SR)
@@ -60,6 +62,7 @@ def test_startup_is_measured_to_the_window_with_the_seed_loaded(tmp_path):
     assert startup_seconds(qt_platform="offscreen")["seed_seconds"] == 0
 
 
+@pytest.mark.slow
 def test_peak_memory_is_the_continue_process_s_own(tiny_bundle_path, tmp_path):
     seed = tmp_path / "seed.wav"
     sf.write(seed, melody((220.0, 330.0), SR // 4, repeats=4), SR)
