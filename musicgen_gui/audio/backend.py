@@ -90,10 +90,6 @@ class AudioBackend(QObject):
             raise MusicgenError("no speakers to play on")
         return self.player.play(sample_rate, prefill)
 
-    def stop_playing(self) -> None:
-        if self.player is not None:
-            self.player.stop()
-
     def start_recording(self) -> Recorder:
         if self.input is None:
             raise MusicgenError("no microphone to record from")

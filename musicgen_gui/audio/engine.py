@@ -16,9 +16,9 @@ Shared state (one ring for the whole session, indices only ever grow):
 A playback is a run of ring samples from ``START`` on, named by an id (1, 2, ...). The
 parent announces a new one by writing START, then WANTED; the callback switches
 to it once the current one is done (faded out or played to its end), so a
-fade-out is never cut short. The callback follows STYLE.md: it only copies,
-counts and applies preallocated ramps; it never allocates arrays, locks, logs
-or sends messages.
+fade-out is never cut short. The callback only copies, counts and applies
+preallocated ramps: it never allocates arrays, locks, logs or sends messages,
+any of which can stall past the device's deadline and be heard as a dropout.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ import time
 
 import numpy as np
 
+from ..core.features import FADE_SAMPLES, fade_in
 from .devices import environment
 
 # The control block, declared once: each field is written by one side only.
@@ -48,7 +49,7 @@ CONTROL = np.dtype([
 ])
 ENDED, HUNG = 1, 2
 
-RAMP = 256  # samples of fade in and out (12 ms at 22 kHz): no click, and quick
+RAMP = FADE_SAMPLES  # of fade in and out (12 ms at 22 kHz): no click, and quick
 RT_PRIORITY = 3  # SCHED_RR, below the sound server's threads
 STALL_S = 3.0  # a stream (output or input) that claims to run but has not called back for this long hangs
 _WATCH_S = 0.25  # how often the child looks at its stream between requests
@@ -74,7 +75,7 @@ class Callback:
 
     def __init__(self, shared: Shared):
         self.s = shared
-        self.ramp_up = np.linspace(0.0, 1.0, RAMP, dtype=np.float32)
+        self.ramp_up = fade_in(RAMP)
         self.ramp_down = self.ramp_up[::-1].copy()
         self.gain = _OFF
         self.ramp_pos = 0

@@ -18,7 +18,7 @@ from . import engine
 from .devices import OUTPUT, AudioDeviceError, Device, stream_settings
 from .engine import SLOTS
 
-# Device buffer, measured with gui/measure.py on a 2-core machine running two CPU
+# Device buffer, measured with benchmarks/measure.py on a 2-core machine running two CPU
 # hogs: 0.06 s had one device underflow in 90 s of streaming, 0.08 s none, and each
 # 20 ms more delays the first sound and the silence after Stop by 20 ms.
 LATENCY_S = 0.07

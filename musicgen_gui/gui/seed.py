@@ -21,7 +21,7 @@ from ..audio import recorder as recordings
 from ..core.audio_io import load_audio
 from ..core.errors import MusicgenError
 from ..core.features import FeatureConfig, log_power
-from ..core.params import LOUDNESS_SECONDS, MAX_SEED_SECONDS, MIN_SEED_LUFS
+from ..core.params import MAX_SEED_SECONDS, MIN_SEED_LUFS
 from .mode import IDLE, RECORDING
 
 if TYPE_CHECKING:
@@ -49,11 +49,10 @@ def describe(samples: np.ndarray, cfg: FeatureConfig, like: MusicAnalysis | None
 
 
 def _reading(region: np.ndarray, cfg: FeatureConfig) -> tuple[str, float]:
-    """A region's readout, and the loudness of its end as the session measures it."""
-    from ..core.loudness import integrated_loudness  # here, in the background job: not needed to draw the window
+    """A region's readout, and its loudness as the session measures it."""
+    from ..core.loudness import seed_loudness  # here, in the background job: not needed to draw the window
 
-    end = region[-int(LOUDNESS_SECONDS * cfg.sample_rate):]
-    return describe(region, cfg), integrated_loudness(end, cfg.sample_rate)
+    return describe(region, cfg), seed_loudness(region, cfg.sample_rate)
 
 
 class SeedController(QObject):

@@ -4,9 +4,11 @@ import multiprocessing
 from types import SimpleNamespace
 
 import numpy as np
+import pytest
 
 from musicgen_gui.audio import engine
 from musicgen_gui.audio.player import Playback
+from musicgen_gui.core.features import fade_in
 
 RATE = 22050
 BLOCK = 100
@@ -50,7 +52,9 @@ def test_the_ring_wraps_and_keeps_order_with_a_fade_in():
     heard.append(pull(callback, 1))
     heard = np.concatenate(heard)[:len(source)]
     assert np.array_equal(heard[engine.RAMP:], source[engine.RAMP:])
-    assert np.allclose(heard[:engine.RAMP], source[:engine.RAMP] * np.linspace(0, 1, engine.RAMP), atol=1e-6)
+    # A raised-cosine fade in: silent at the start, rising smoothly to the signal.
+    assert np.allclose(heard[:engine.RAMP], source[:engine.RAMP] * fade_in(engine.RAMP), atol=1e-6)
+    assert heard[0] == 0 and abs(heard[engine.RAMP // 2]) == pytest.approx(0.5 * abs(source[engine.RAMP // 2]), rel=0.02)
     assert playback.underruns == 0 and playback.done
 
 

@@ -34,6 +34,22 @@ def test_continue_is_off_for_a_silent_selection_and_the_status_bar_says_why(qtbo
     assert window.continue_action.isEnabled() and "silent" not in window.stream_status.text()
 
 
+def test_a_selection_whose_music_ends_in_a_long_pause_can_be_continued(qtbot, window, tmp_path):
+    """8 s of a chord, then 10.5 s of digital silence: its last 10 s are silent, but it is music."""
+    c = window.controller
+    t = np.arange(8 * RATE) / RATE
+    chord = sum(0.2 * np.sin(2 * np.pi * f * t) for f in (261.63, 329.63, 392.0))
+    path = tmp_path / "chord-then-pause.wav"
+    sf.write(path, np.concatenate([chord, np.zeros(int(10.5 * RATE))]).astype(np.float32), RATE)
+    assert load(qtbot, window, path)
+    qtbot.waitUntil(lambda: c.seed.loudness is not None)
+    assert window.continue_action.isEnabled() and "silent" not in window.stream_status.text()
+    # Only the pause selected is silent.
+    window.waveform.set_region(9.0, 18.0)
+    qtbot.waitUntil(lambda: c.seed.loudness is not None)
+    assert not window.continue_action.isEnabled()
+
+
 @pytest.mark.parametrize("speakers", [True, False], ids=["with speakers", "without"])
 def test_a_run_that_fails_at_the_start_returns_to_idle_at_once_and_leaves_no_take(
         qtbot, request, make_window, tmp_path, speakers):
