@@ -347,7 +347,7 @@ def cmd_evaluate(args) -> int:
 
 
 def _add_adapt_option(p: argparse.ArgumentParser) -> None:
-    from .core.adapt import DEFAULT_ADAPT_SECONDS, MAX_ADAPT_SECONDS
+    from .core.params import DEFAULT_ADAPT_SECONDS, MAX_ADAPT_SECONDS
 
     p.add_argument("--adapt", type=float, nargs="?", const=DEFAULT_ADAPT_SECONDS, default=0.0, metavar="SECONDS",
                    help=f"first fine-tune a copy of the model on the seed for this long (default "

@@ -8,7 +8,8 @@ import soundfile as sf
 from synth import SR, melody
 
 from musicgen_gui.cli import main
-from musicgen_gui.core.adapt import MAX_ADAPT_SECONDS, adapt_to_seed
+from musicgen_gui.core.adapt import adapt_to_seed
+from musicgen_gui.core.params import MAX_ADAPT_SECONDS
 from musicgen_gui.core.bundle import load_bundle
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.features import log_power

@@ -15,10 +15,8 @@ import numpy as np
 from .bundle import ModelBundle
 from .errors import MusicgenError
 from .model import arrays_to_keras_weights, build_keras_model, import_keras, keras_weights_to_arrays
-from .training import training_unavailable
+from .params import MAX_ADAPT_SECONDS, training_unavailable
 
-MAX_ADAPT_SECONDS = 60.0
-DEFAULT_ADAPT_SECONDS = 15.0
 # A tenth of training's rate: at training's own (1e-3) the next-frame error on the
 # music after the seed rose (x1.00-1.02, 6 piano seeds); at 1e-4 it fell 4 %.
 LEARNING_RATE = 1e-4

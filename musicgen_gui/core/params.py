@@ -1,12 +1,14 @@
-"""What a continuation is asked for, and the limits on its seed.
+"""What a continuation is asked for, the limits on it and on its seed, and whether this
+installation can adapt a model to the seed (or train one).
 
-Apart from the generation's own modules, so that the window can show these
+Apart from the generation's and training's own modules, so that the window can show these
 before any of the generator is imported.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 from dataclasses import dataclass
 
 MAX_SECONDS = 3600.0
@@ -20,6 +22,19 @@ DEFAULT_FOLLOW = 0.5
 LOUDNESS_SECONDS = 10.0
 # A seed quieter than this (gated BS.1770 loudness) holds nothing to continue.
 MIN_SEED_LUFS = -60.0
+# Adapting to the seed (adapt.py) fine-tunes for this long by default, and at most.
+DEFAULT_ADAPT_SECONDS = 15.0
+MAX_ADAPT_SECONDS = 60.0
+
+
+def training_unavailable() -> str | None:
+    """Why this installation cannot train (TensorFlow or Keras missing), or None; imports neither."""
+    missing = [shown for name, shown in (("tensorflow", "TensorFlow"), ("keras", "Keras"))
+               if importlib.util.find_spec(name) is None]
+    if not missing:
+        return None
+    return (f"training needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
+            "here; install musicgen-gui with its 'train' extra (bash packaging/setup.sh does)")
 
 
 @dataclass

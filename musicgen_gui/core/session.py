@@ -14,7 +14,7 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import analysis
-from .adapt import MAX_ADAPT_SECONDS, Adaptation, adapt_to_seed
+from .adapt import Adaptation, adapt_to_seed
 from .bandlimit import BandLimit, seed_bandwidth_hz
 from .bundle import ModelBundle
 from .errors import MusicgenError
@@ -22,7 +22,7 @@ from .features import DB_PER_NEPER, FeatureConfig, align_to_frames, frame_level,
 from .gated import GatedGenerator
 from .loudness import Leveler, mean_square_loudness, seed_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, before_final_pause, seed_error_ratio
-from .params import MAX_SECONDS, MIN_SEED_LUFS, ContinuationParams
+from .params import MAX_ADAPT_SECONDS, MAX_SECONDS, MIN_SEED_LUFS, ContinuationParams
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
 

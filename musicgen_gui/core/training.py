@@ -23,7 +23,6 @@ reads them on every worker, so the output folder must be one they all see.
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import time
@@ -40,6 +39,7 @@ from .bundle import ModelBundle, save_bundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, Normaliser, log_power
 from .fileio import atomic_file
+from .params import training_unavailable
 from .distributed import multi_worker_strategy, read_tf_config
 from .distributed import optimizer as make_optimizer
 from .model import (PRESETS, Architecture, Preset, TrainingConfig, build_keras_model, get_preset, import_keras,
@@ -190,16 +190,6 @@ def start_state(workdir: Path, state: dict) -> None:
 
 def work_dir(output: Path) -> Path:
     return output.with_name(output.name + ".training")
-
-
-def training_unavailable() -> str | None:
-    """Why this installation cannot train (TensorFlow or Keras missing), or None; imports neither."""
-    missing = [shown for name, shown in (("tensorflow", "TensorFlow"), ("keras", "Keras"))
-               if importlib.util.find_spec(name) is None]
-    if not missing:
-        return None
-    return (f"training needs {' and '.join(missing)}, which {'is' if len(missing) == 1 else 'are'} not installed "
-            "here; install musicgen-gui with its 'train' extra (bash packaging/setup.sh does)")
 
 
 def train(

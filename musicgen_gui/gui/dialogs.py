@@ -14,7 +14,8 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 from ..core.audio_io import find_audio_files
 from ..core.bundle import EXTENSION
 from ..core.model import PRESETS
-from ..core.training import split_files, training_unavailable, work_dir
+from ..core.params import training_unavailable
+from ..core.training import split_files, work_dir
 from .settings import AppSettings, user_models_dir
 from .workers import TrainingWorker
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from PySide6.QtCore import QByteArray, QSettings
 
-from ..core.adapt import DEFAULT_ADAPT_SECONDS
+from ..core.params import DEFAULT_ADAPT_SECONDS
 from ..core.params import DEFAULT_FOLLOW, ContinuationParams
 
 VERSION = 1  # stored so that a later version can migrate keys whose meaning changes

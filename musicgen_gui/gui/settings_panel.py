@@ -14,10 +14,8 @@ from PySide6.QtWidgets import (QCheckBox, QComboBox, QDoubleSpinBox, QFormLayout
                                QSpinBox, QToolButton, QVBoxLayout, QWidget)
 
 from ..audio import devices
-from ..core.adapt import MAX_ADAPT_SECONDS
 from ..core.bundle import DEFAULT_MODEL, EXTENSION, bundled_model_names
-from ..core.params import MAX_SECONDS, ContinuationParams
-from ..core.training import training_unavailable
+from ..core.params import MAX_ADAPT_SECONDS, MAX_SECONDS, ContinuationParams, training_unavailable
 from .settings import AppSettings
 
 LOAD_FROM_DISK = "__load__"  # the model picker's "Load from disk…" entry
