@@ -153,6 +153,7 @@ def test_while_streaming_only_stop_is_enabled_as_the_mode_table_says(qtbot, wind
     assert window.controller.mode == IDLE and window.continue_action.isEnabled()
 
 
+@pytest.mark.slow
 def test_adapting_to_the_seed_says_so_then_streams_the_continuation(qtbot, window, chord_file):
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)

@@ -7,6 +7,8 @@ import subprocess
 import sys
 import threading
 
+import pytest
+
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 
 from musicgen_gui.gui import seed as seed_module
@@ -97,6 +99,7 @@ w.close()
 """
 
 
+@pytest.mark.slow
 def test_the_window_with_a_seed_is_drawn_before_pyqtgraph_scipy_portaudio_or_a_model_runtime_is_imported(
         tmp_path, chord_file):
     out = subprocess.run([sys.executable, "-c", _FIRST_PAINT, str(chord_file), str(tmp_path / "settings.ini"),

@@ -83,6 +83,7 @@ def heard_window(qtbot, sound_server, make_window, chord_file):
     return make
 
 
+@pytest.mark.slow
 def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selection(qtbot, heard_window):
     window, c = heard_window(8.0)  # long enough to be still playing after A/B, on a busy machine too
     first = run_to_end(qtbot, window)
@@ -112,6 +113,7 @@ def test_playing_a_take_shows_it_with_a_moving_playhead_and_ab_moves_the_selecti
     assert window.waveform.playhead() is None
 
 
+@pytest.mark.slow
 def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_generates(qtbot, heard_window):
     window, c = heard_window(6.0)
     window.continue_action.trigger()
