@@ -157,9 +157,11 @@ class Recorder:
 
     def stop(self) -> Path | None:
         """Stop recording; returns the finished WAV file (None, and no file, if nothing was recorded)."""
-        hung = self._stream is not None and self._stream.active and self.lost_reason() is not None
+        lost = self._stream is not None and self.lost_reason() is not None
         stream, self._stream = self._stream, None
-        if hung:  # stopping a hung device blocks for most of a minute: not on the caller's thread
+        # Closing a device that hung, or a stream PortAudio ended because its sound server stopped
+        # answering, can block for most of a minute or for good: not on the caller's thread.
+        if lost:
             threading.Thread(target=_close, args=(stream,), name="recorder-close", daemon=True).start()
         elif stream is not None:
             _close(stream)

@@ -116,7 +116,10 @@ def test_a_microphone_that_goes_away_or_hangs_ends_the_take_and_keeps_it(doomed_
     server.kill() if failure == "killed" else server.freeze()
     wait_until(lambda: recorder.lost_reason() is not None)
     reason = recorder.lost_reason()
-    assert ("stopped working" if failure == "killed" else "delivered no sound") in reason
+    # A killed server ends the stream; on a busy machine PortAudio may notice only after the
+    # stall has been seen, which is as true.
+    assert any(words in reason for words in (("stopped working", "delivered no sound") if failure == "killed"
+                                             else ("delivered no sound",)))
     received = recorder.received
     path = recorder.stop()  # does not wait for a hung device
     feeder.kill()
