@@ -1,6 +1,7 @@
 """Tempo, beat, bar and key readouts on real signals, and on rendered scores whose labels are known."""
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -8,7 +9,7 @@ import pytest
 import soundfile as sf
 from synth import HAT, KICK, SR, chord, drum_loop, groove, hits, piano_note
 
-from musicgen_gui.core.analysis import ANALYSIS_SECONDS, analyse
+from musicgen_gui.core.analysis import ANALYSIS_SECONDS, BEAT_NONE, BEAT_SURE, analyse
 from musicgen_gui.core.key import Key
 from musicgen_gui.core.features import FeatureConfig
 from musicgen_gui.core.labels import half, key_agrees, label_at, read_labels, tempo_agrees
@@ -139,6 +140,9 @@ def test_a_continuation_a_little_off_its_seeds_tempo_shows_the_seeds_tempo():
     assert analyse(groove(10.0, 101.5, 4), CFG, like=seed_reading).describe().startswith("100 BPM")
     # A tempo 8 % off is a different tempo.
     assert analyse(groove(10.0, 108, 4), CFG, like=seed_reading).describe().startswith("108 BPM")
+    # Kept, it is exactly as sure as the seed: no surer where the seed's beat was unsure.
+    unsure = replace(seed_reading, beat=replace(seed_reading.beat, strength=0.5 * (BEAT_NONE + BEAT_SURE)))
+    assert analyse(groove(10.0, 101.5, 4), CFG, like=unsure).describe().startswith("≈ 100 BPM")
 
 
 def test_a_long_seed_is_read_on_its_end_and_its_grid_counts_from_its_start():

@@ -319,9 +319,10 @@ def estimate_beat(log_frames: np.ndarray, cfg: FeatureConfig, like: Beat | None 
         kept = int(np.argmax(np.where(near, score, -np.inf)))
         if near.any() and score[kept] >= LIKE_SHARE * score[best] and strength[kept] >= BEAT_NONE:
             # Read as the seed is, at its period and as sure as it: a take that keeps its seed's
-            # beat shows the seed's tempo, not one a BPM off from its own shorter estimate.
+            # beat shows the seed's tempo (not one a BPM off from its own shorter estimate), with
+            # the seed's "≈" where the seed's is unsure.
             best, compound, period = kept, like.compound, like.period_frames
-            strength[best] = max(strength[best], like.strength)
+            strength[best] = like.strength
     if strength[best] < BEAT_NONE:
         return None
     envelope = envelopes.sum(axis=1)
