@@ -76,12 +76,13 @@ def main():
                 readout = result.describe()
                 variants = [audio[start - o:start - o + n] for o in OFFSETS[1:]]
                 variants += [audio[start:start + n + d] for d in LENGTHS if d]
-                same = sum(analyse(v, CFG).describe() == readout for v in variants) == len(variants)
+                others = [analyse(v, CFG).describe() for v in variants]
+                same = all(o == readout for o in others)
             rows.append((folder.name, ok_t, ok_k, same))
             if args.verbose or not (ok_t and ok_k):
                 marks = ("" if ok_t else "T") + ("" if ok_k else "K")
                 print(f"  {marks:2s} {folder.name}/{name}: {result.describe()} | score {label.bpm:g} BPM {label.meter} "
-                      f"{label.sharps:+d} sharps{'' if same in (None, True) else ' | unstable'}")
+                      f"{label.sharps:+d} sharps{'' if same in (None, True) else ' | unstable: also ' + ', '.join(sorted(set(others) - {readout}))}")
     for set_name in sorted({r[0] for r in rows}) + ["all"]:
         chosen = [r for r in rows if set_name in ("all", r[0])]
         line = (f"{set_name:12s} {len(chosen):3d} seeds  tempo ok {sum(r[1] for r in chosen):3d} "
