@@ -9,12 +9,11 @@ from synth import SR, melody
 from musicgen_gui.core.analysis import Beat
 from musicgen_gui.core.bundle import ModelBundle, load_bundle, random_bundle, save_bundle
 from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, context_bands, gate_pooling, seed_summary
-from musicgen_gui.core.errors import ModelError, MusicgenError
+from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.evaluation import teacher_forced_error
 from musicgen_gui.core.features import FeatureConfig, Normaliser, log_power
 from musicgen_gui.core.gated import FOLLOW_OFFSET, PHASE_FRAMES, GatedGenerator, follow_bias
-from musicgen_gui.core.model import (PRESETS, Architecture, TrainingConfig, build_conditioned_keras_model,
-                                     keras_weights_to_arrays)
+from musicgen_gui.core.model import Architecture, build_conditioned_keras_model, keras_weights_to_arrays
 from musicgen_gui.core.params import ContinuationParams
 from musicgen_gui.core.predictor import ConditionedPredictor
 from musicgen_gui.core.seed_training import WindowBatches
@@ -240,14 +239,3 @@ def test_with_a_beat_and_variation_the_memory_offers_places_on_the_next_frame_s_
             assert min(gap, beat.period_frames - gap) <= PHASE_FRAMES
             chosen.add(place)
     assert len(chosen) > 2 * len(offered[0])  # drawn, not always the same nearest places
-
-
-def test_scheduled_sampling_settings_are_checked_and_older_runs_resume_without_it():
-    with pytest.raises(ModelError, match="rollout_share"):
-        TrainingConfig(rollout_share=1.0)
-    with pytest.raises(ModelError, match="rollout_share"):
-        TrainingConfig(rollout_from_epoch=-1)
-    # A run's state.json from before scheduled sampling has no such keys: it goes on teacher-forced.
-    older = {k: v for k, v in PRESETS["seed-conditioned"].training.to_dict().items() if not k.startswith("rollout")}
-    assert TrainingConfig.from_dict(older).rollout_share == 0.0
-    assert PRESETS["seed-conditioned"].training.rollout_share > 0
