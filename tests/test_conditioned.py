@@ -8,7 +8,7 @@ from synth import SR, melody
 
 from musicgen_gui.core.analysis import Beat
 from musicgen_gui.core.bundle import ModelBundle, load_bundle, random_bundle, save_bundle
-from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, context_bands, gate_pooling, seed_summary
+from musicgen_gui.core.conditioning import CONTEXT_FRAMES, CandidateSearch, gate_pooling, seed_summary
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.evaluation import teacher_forced_error
 from musicgen_gui.core.features import FeatureConfig, Normaliser, log_power
@@ -16,7 +16,6 @@ from musicgen_gui.core.gated import FOLLOW_OFFSET, PHASE_FRAMES, GatedGenerator,
 from musicgen_gui.core.model import Architecture, build_conditioned_keras_model, keras_weights_to_arrays
 from musicgen_gui.core.params import ContinuationParams
 from musicgen_gui.core.predictor import ConditionedPredictor
-from musicgen_gui.core.seed_training import WindowBatches
 from musicgen_gui.core.session import ContinuationSession
 from musicgen_gui.core.training import train, work_dir
 
@@ -54,35 +53,6 @@ def test_the_search_offers_only_allowed_places_and_as_many_as_asked():
 def test_a_memory_shorter_than_one_context_is_refused():
     with pytest.raises(ValueError):
         CandidateSearch(np.zeros((CONTEXT_FRAMES, 8), np.float32), k=2)
-
-
-def test_a_training_window_fed_other_frames_is_offered_what_followed_them():
-    """Scheduled sampling: the memory answers the contexts fed, as in generation, not the true ones."""
-    rng = np.random.default_rng(0)
-    period, length = 30, 20
-    pattern = rng.normal(-5.0, 2.0, (period, BINS)).astype(np.float32)
-    log_frames = np.tile(pattern, (20, 1))  # 600 frames of a 30-frame loop
-    normaliser = Normaliser(np.full(BINS, -5.0, np.float32), np.full(BINS, 2.0, np.float32))
-    windows = WindowBatches(normaliser.normalise(log_frames), context_bands(log_frames, CFG), [(0, len(log_frames))],
-                            Architecture(units=(16,), candidates=2), length, frames_per_second=10.0,
-                            no_memory_share=0.0, to_bands=lambda f: context_bands(normaliser.denormalise(f), CFG))
-    starts = np.array([400, 450, 520])
-    inputs, (target, _) = windows.batch(starts, np.random.default_rng(1))
-    # The true frames fed are offered what the true ones are (to the rounding of their bands).
-    again, _ = windows.batch(starts, np.random.default_rng(1), fed=inputs[0])
-    for got, want in zip(again, inputs):
-        np.testing.assert_allclose(got, want, atol=1e-4)
-    assert np.allclose(inputs[1][:, :, 0], target, atol=1e-5)  # the loop's next frame, matched exactly
-    # Fed the loop 7 frames on, the nearest candidate is what followed those frames, not the truth.
-    fed = normaliser.normalise(log_frames[starts[:, None] + np.arange(length) + 7])
-    (x, candidates, distances, _, _), (target_again, _) = windows.batch(starts, np.random.default_rng(1), fed=fed)
-    settled = slice(CONTEXT_FRAMES - 1, None)  # contexts made of fed frames only
-    followed = normaliser.normalise(log_frames[starts[:, None] + np.arange(length) + 8])
-    np.testing.assert_array_equal(x, fed)
-    np.testing.assert_array_equal(target_again, target)
-    assert np.allclose(candidates[:, settled, 0], followed[:, settled], atol=1e-5)
-    assert np.abs(candidates[:, settled, 0] - target[:, settled]).max() > 1.0
-    assert distances[:, settled, 0].max() < 0.01  # exact, to the search's rounding
 
 
 def _bundle(model, arch):

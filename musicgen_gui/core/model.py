@@ -116,16 +116,10 @@ class TrainingConfig:
     sequence_length: int = 50  # truncated BPTT length, in frames
     batch_size: int = 32
     validation_fraction: float = 0.1
-    # Scheduled sampling (seed-conditioned models): from this epoch on, this share of the
-    # frames fed are the model's own predictions, as in generation.
-    rollout_share: float = 0.0
-    rollout_from_epoch: int = 0
 
     def __post_init__(self):
         if self.optimizer not in OPTIMIZERS:
             raise ModelError(f"unknown optimizer {self.optimizer!r}")
-        if not 0.0 <= self.rollout_share < 1.0 or self.rollout_from_epoch < 0:
-            raise ModelError("rollout_share must be in [0, 1) and rollout_from_epoch >= 0")
         if self.sequence_length < 2 or self.batch_size < 1:
             raise ModelError("sequence_length must be >= 2 and batch_size >= 1")
 
@@ -176,7 +170,7 @@ PRESETS: dict[str, Preset] = {
         "1 x LSTM-512 that sees the seed's summary and its memory's candidates, with a learned gate",
         architecture=Architecture(cell="lstm", units=(512,), residual=True, input_noise=0.3, candidates=4),
         training=TrainingConfig(optimizer="adam", learning_rate=1e-3, clipnorm=1.0,
-                                sequence_length=50, batch_size=32, rollout_share=0.5, rollout_from_epoch=4),
+                                sequence_length=50, batch_size=32),
     ),
 }
 

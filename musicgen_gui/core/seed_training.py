@@ -10,11 +10,7 @@ nothing, so that the net alone (Follow at "wander") is trained too.
 Against error build-up (the 2017 report's "bull-whip"), the frames fed are
 corrupted with Gaussian noise, as in the default preset; the memory's candidates
 are real frames of the seed, which the gate learns to trust by how well their
-contexts matched. From the preset's ``rollout_from_epoch`` on, a share of the frames
-fed are the model's own predictions (scheduled sampling, run as parallel passes:
-each pass feeds the last pass's predictions, so a run of fed predictions is up to
-ROLLOUT_PASSES steps deep), and the candidates are found for the contexts so fed,
-as generation finds them for what it played.
+contexts matched.
 
 The run's state lives in ``<model>.training/`` as in training.py: ``state.json``
 (request, files, normalisation), ``checkpoint.npz`` (weights, optimizer, position),
@@ -50,8 +46,6 @@ MAX_GAP_SECONDS = 60.0
 NO_MEMORY_SHARE = 0.2  # windows trained without candidates
 OWN_LOSS_WEIGHT = 0.5  # the net's own frame is trained too, at this weight
 VALIDATION_BATCHES = 40
-ROLLOUT_PASSES = 2
-ROLLOUT_TEMPERATURE = 0.5  # the noise on a fed prediction, in its error's standard deviations (the app's default)
 
 
 class WindowBatches:
@@ -59,14 +53,12 @@ class WindowBatches:
 
     frames: normalised frames of all tracks, one after another; bands: the same frames' log
     bands (conditioning.context_bands of the log-power frames); spans: each track's (start, end);
-    no_memory_share: the share of windows whose memory offers nothing; to_bands: normalised
-    frames -> their bands, for batches fed other frames than the true ones.
+    no_memory_share: the share of windows whose memory offers nothing.
     """
 
     def __init__(self, frames: np.ndarray, bands: np.ndarray, spans: list[tuple[int, int]], arch: Architecture,
-                 length: int, frames_per_second: float, no_memory_share: float = NO_MEMORY_SHARE,
-                 to_bands: Callable[[np.ndarray], np.ndarray] | None = None):
-        self.frames, self.bands, self.spans, self.to_bands = frames, bands, spans, to_bands
+                 length: int, frames_per_second: float, no_memory_share: float = NO_MEMORY_SHARE):
+        self.frames, self.bands, self.spans = frames, bands, spans
         self.no_memory_share = no_memory_share
         self.k, self.length = arch.candidates, length
         self.min_seed = int(MIN_SEED_SECONDS * frames_per_second)
@@ -80,16 +72,11 @@ class WindowBatches:
     def _track_start(self, start: int) -> int:
         return next(a for a, b in self.spans if a <= start < b)
 
-    def batch(self, starts: np.ndarray, rng: np.random.Generator, fed: np.ndarray | None = None):
-        """The model's inputs and targets for these windows.
-
-        fed: the frames fed (windows x length x bins, normalised) where not the true ones; the
-        candidates are found for the contexts they make. The seed stretches, and whether the
-        memory offers anything, are drawn from rng, so the same rng state gives the same ones."""
+    def batch(self, starts: np.ndarray, rng: np.random.Generator):
+        """The model's inputs and targets for these windows."""
         t = np.arange(self.length)
         n = len(starts)
-        x = self.frames[starts[:, None] + t] if fed is None else np.asarray(fed, np.float32)
-        recent = None if fed is None else self.to_bands(x.reshape(-1, x.shape[-1])).reshape(n, self.length, -1)
+        x = self.frames[starts[:, None] + t]
         target = self.frames[starts[:, None] + t + 1]
         index = np.zeros((n, self.length, self.k), np.int64)
         distance = np.zeros((n, self.length, self.k), np.float32)
@@ -102,9 +89,8 @@ class WindowBatches:
             size = int(rng.integers(self.min_seed, self.max_seed + 1))
             begin = max(end - size, int(w) - room)
             summary[i] = seed_summary(self.frames[begin:end])
-            played = (self.bands[w - CONTEXT_FRAMES + 1:w + self.length] if recent is None
-                      else np.concatenate([self.bands[w - CONTEXT_FRAMES + 1:w], recent[i]]))
-            contexts = np.lib.stride_tricks.sliding_window_view(played, CONTEXT_FRAMES, axis=0).transpose(0, 2, 1)
+            contexts = np.lib.stride_tricks.sliding_window_view(
+                self.bands[w - CONTEXT_FRAMES + 1:w + self.length], CONTEXT_FRAMES, axis=0).transpose(0, 2, 1)
             places, distance[i] = CandidateSearch(self.bands[begin:end], self.k).nearest(contexts)
             index[i] = begin + places
         candidates = self.frames[index] * offered[:, None, None, None]
@@ -139,11 +125,8 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
         # Normalised in place: the corpus is held twice at most, while it is copied.
         data -= normaliser.mean
         data /= normaliser.std
-        def to_bands(normalised):
-            return context_bands(normaliser.denormalise(normalised), cfg)
-
         return WindowBatches(data, bands, list(zip(spans[:-1].tolist(), spans[1:].tolist())), arch,
-                             tcfg.sequence_length, cfg.frames_per_second, to_bands=to_bands)
+                             tcfg.sequence_length, cfg.frames_per_second)
 
     train_data, val_data = batches_of(train_idx), batches_of(val_idx)
     frame_counts = [len(f) for f in corpus.frames]
@@ -181,10 +164,7 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
         t0, losses, rate = time.perf_counter(), [], 0.0
         for b in range(batch0, per_epoch):
             # Each batch's draws (seed stretch, gap, memory or none) fixed by (seed, epoch, batch): resumable.
-            if epoch >= tcfg.rollout_from_epoch and tcfg.rollout_share > 0:
-                inputs, targets = _rolled_out(model, train_data, starts[b], [seed, epoch, b], tcfg.rollout_share)
-            else:
-                inputs, targets = train_data.batch(starts[b], np.random.default_rng([seed, epoch, b]))
+            inputs, targets = train_data.batch(starts[b], np.random.default_rng([seed, epoch, b]))
             loss = model.train_on_batch(inputs, targets)
             losses.append(float(loss[0] if isinstance(loss, list) else loss))
             rate = (b + 1 - batch0) * frames_per_batch / (time.perf_counter() - t0)
@@ -211,24 +191,6 @@ def train_conditioned(paths: Sequence, output: Path, preset: Preset, epochs: int
     report(TrainingProgress("done", epochs, epochs, per_epoch, per_epoch, history["loss"][-1] if history["loss"]
                             else None, val_loss, message=f"wrote {output}"))
     return output
-
-
-def _rolled_out(model, data: WindowBatches, starts: np.ndarray, key: list[int], share: float):
-    """A batch whose fed frames are, at a share of the steps after the first, the model's own
-    prediction of them with sampling noise (its error's spread on this batch, at the app's
-    default temperature)."""
-    inputs, targets = data.batch(starts, np.random.default_rng(key))
-    true = inputs[0]
-    rng = np.random.default_rng(key + [1])
-    own_steps = rng.random(true.shape[:2]) < share
-    own_steps[:, 0] = False
-    for _ in range(ROLLOUT_PASSES):
-        predicted = np.array(model(inputs, training=False)[0])
-        spread = (predicted - targets[0]).std(axis=(0, 1))
-        predicted += ROLLOUT_TEMPERATURE * spread * rng.standard_normal(predicted.shape).astype(np.float32)
-        fed = np.where(own_steps[..., None], np.concatenate([true[:, :1], predicted[:, :-1]], axis=1), true)
-        inputs, targets = data.batch(starts, np.random.default_rng(key), fed)
-    return inputs, targets
 
 
 def _validation_loss(model, data: WindowBatches, starts: np.ndarray, batch_size: int, seed: int) -> float | None:
