@@ -27,7 +27,7 @@ if [ "${1:-all}" = general ]; then
   resume=()
   [ -f "$work/general.musicgen.training/state.json" ] && resume=(--resume)
   "$python" -m musicgen_gui.cli train "${folders[@]}" --validation "${validation[@]}" -o "$work/general.musicgen" \
-    --preset seed-conditioned --epochs "${GENERAL_EPOCHS:-6}" --checkpoint-every 100 \
+    --preset seed-conditioned --epochs "${GENERAL_EPOCHS:-4}" --checkpoint-every 100 \
     --data-note "musicgen-gui corpus.py piano, electronic and varied: $(IFS='|'; echo "${notes[*]}")" "${resume[@]}"
   cp "$work/general.musicgen" "$here/general.musicgen"
   echo "bundled $here/general.musicgen ($(du -h "$here/general.musicgen" | cut -f1))"
