@@ -10,6 +10,7 @@ from synth import SR, chord, drum_loop, rms_db
 from musicgen_gui.core.errors import MusicgenError
 from musicgen_gui.core.features import DB_PER_NEPER, FeatureConfig, log_power
 from musicgen_gui.core.loudness import STEP_SECONDS, integrated_loudness
+from musicgen_gui.core.model import Architecture
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
 BUNDLE = random_bundle()
@@ -169,7 +170,8 @@ def test_a_silent_or_nearly_silent_seed_is_refused_with_a_clear_message():
             ContinuationSession(BUNDLE, seed, ContinuationParams(2.0))
 
 
-def test_a_seed_that_ends_in_a_pause_is_continued_at_its_music_s_loudness(tmp_path):
+@pytest.mark.parametrize("conditioned", [False, True], ids=["blend", "seed-conditioned"])
+def test_a_seed_that_ends_in_a_pause_is_continued_at_its_music_s_loudness(tmp_path, conditioned):
     import soundfile as sf
 
     from musicgen_gui.core.audio_io import load_audio
@@ -178,9 +180,11 @@ def test_a_seed_that_ends_in_a_pause_is_continued_at_its_music_s_loudness(tmp_pa
     assert len(music) == 8 * rate
     sf.write(tmp_path / "seed.flac", np.concatenate([music, np.zeros((int(10.5 * rate),) + music.shape[1:])]), rate)
     seed = load_audio(tmp_path / "seed.flac", SR).samples
-    session = ContinuationSession(BUNDLE, seed, ContinuationParams(4.0, 0.5, 1))
+    bundle = random_bundle(Architecture(units=(32,), candidates=4)) if conditioned else BUNDLE
+    session = ContinuationSession(bundle, seed, ContinuationParams(4.0, 0.5, 1))
     assert session.seed_loudness == pytest.approx(integrated_loudness(seed[:8 * SR], SR), abs=0.5)
-    # The memory, the level anchor and the loudness all draw on the music, not on the silence at the end.
+    # The memory (and the blend's level anchor) and the loudness all draw on the music, not on the
+    # silence at the end; the seed-conditioned model's memory of the silence kept it silent.
     assert integrated_loudness(session.render(), SR) == pytest.approx(session.seed_loudness, abs=4.0)
 
 

@@ -46,15 +46,19 @@ class GatedGenerator:
     """
 
     def __init__(self, bundle: ModelBundle, seed_log_frames: np.ndarray, int8: bool = False,
-                 beat: Beat | None = None, rng: np.random.Generator | None = None):
+                 beat: Beat | None = None, rng: np.random.Generator | None = None, music_end: int | None = None):
         cfg, arch = bundle.features, bundle.architecture
         n = len(seed_log_frames)
-        seed_log_frames = np.asarray(seed_log_frames, np.float32)[-memory_frames(cfg):]
+        # music_end: where the seed's music ends, before a pause it ends in (memory.before_final_pause).
+        # The memory, the summary and the warm-up draw on the music: on the pause, the nearest
+        # contexts to silence are silence, and the continuation stayed silent.
+        end = n if music_end is None else max(1, min(int(music_end), n))
+        seed_log_frames = np.asarray(seed_log_frames, np.float32)[:end][-memory_frames(cfg):]
         # Where each place of the memory falls on the seed's beat grid, and where the next frame
-        # played falls (the grid goes on past the seed's end).
+        # played falls (the grid goes on past the seed's end, through a final pause).
         self._beat, self._rng = beat, rng
         if beat is not None:
-            places = np.arange(n - len(seed_log_frames), n)
+            places = np.arange(end - len(seed_log_frames), end)
             self._place_phase = (places - beat.first_frame) % beat.period_frames
             self._next = n + 1  # step() is first fed frame n (the first after the seed) and predicts n + 1
         self.frames = bundle.normaliser.normalise(seed_log_frames)

@@ -195,9 +195,14 @@ class ContinuationSession:
         cfg = bundle.features
         norm = bundle.normaliser
         seed_frames = norm.normalise(self.seed_frames)
+        bands = analysis.band_log_power(self.seed_frames, cfg)
+        # The seed's music: a pause it ends in would hold the continuation silent.
+        music_end = before_final_pause(bands, cfg)
+        recent = bands[:music_end][-CONTEXT_FRAMES:].copy()  # the last frames heard, for the memory's matching
         if bundle.architecture.conditioned:
             # The net decides, from the seed's summary and what its memory offers (gated.py).
-            gated = GatedGenerator(bundle, self.seed_frames, self.int8, self.seed_analysis.beat, self._rng)
+            gated = GatedGenerator(bundle, self.seed_frames, self.int8, self.seed_analysis.beat, self._rng,
+                                   music_end)
             self.int8, memory, anchors = gated.int8, None, []
             prediction = gated.warm(self.follow)[None]
         else:
@@ -214,7 +219,6 @@ class ContinuationSession:
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
-        bands = analysis.band_log_power(self.seed_frames, cfg)
         if gated is None:
             # Made even at follow 0, so that follow can change while generating (self.follow, like
             # self.temperature, is read before each frame); at 0 it is not asked, and draws nothing.
@@ -222,13 +226,11 @@ class ContinuationSession:
                                 bundle.memory_shape_boost, cfg, self.net_error_ratio)
             anchors = []
             if self.anchor:
-                # The level and timbre of the seed's music: a pause it ends in would hold the continuation silent.
-                music = self.seed_frames[:before_final_pause(bands, cfg)]
+                music = self.seed_frames[:music_end]  # the level and timbre of the seed's music
                 # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
                 if bundle.anchor_timbre:
                     anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
-        recent = bands[-CONTEXT_FRAMES:].copy()  # the last frames heard, in log bands, for the memory's matching
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
