@@ -81,8 +81,7 @@ def main():
             rows.append((folder.name, ok_t, ok_k, same))
             if args.verbose or not (ok_t and ok_k):
                 marks = ("" if ok_t else "T") + ("" if ok_k else "K")
-                also = ", ".join(sorted(set(others) - {readout}))
-                unstable = "" if same in (None, True) else f" | unstable: also {also}"
+                unstable = "" if same in (None, True) else f" | unstable: also {', '.join(sorted(set(others) - {readout}))}"
                 print(f"  {marks:2s} {folder.name}/{name}: {result.describe()} | score {label.bpm:g} BPM {label.meter} "
                       f"{label.sharps:+d} sharps{unstable}")
     for set_name in sorted({r[0] for r in rows}) + ["all"]:
