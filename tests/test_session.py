@@ -188,6 +188,15 @@ def test_a_seed_that_ends_in_a_pause_is_continued_at_its_music_s_loudness(tmp_pa
     assert integrated_loudness(session.render(), SR) == pytest.approx(session.seed_loudness, abs=4.0)
 
 
+@pytest.mark.parametrize("conditioned", [False, True], ids=["blend", "seed-conditioned"])
+def test_a_short_phrase_before_a_long_pause_is_named_in_the_note(conditioned):
+    bundle = random_bundle(Architecture(units=(32,), candidates=4)) if conditioned else BUNDLE
+    seed = np.concatenate([SEED[:SR], np.zeros(int(10.5 * SR), np.float32)])
+    session = ContinuationSession(bundle, seed, ContinuationParams(2.0, follow=0.5))
+    assert any("music before the pause it ends in is only 1.0 s long" in note for note in session.notes), session.notes
+    assert len(session.render()) == 2 * SR
+
+
 def test_a_seed_shorter_than_the_memory_wants_still_continues_and_says_so():
     short = SEED[:SR]
     session = ContinuationSession(BUNDLE, short, ContinuationParams(2.0, follow=0.6))

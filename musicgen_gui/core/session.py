@@ -147,17 +147,26 @@ class ContinuationSession:
         self.follow = float(params.follow)
         # Things worth telling the user before the continuation starts.
         self.notes: list[str] = []
-        seed_seconds = len(seed) / cfg.sample_rate
         if bundle.architecture.conditioned and params.adapt_seconds > 0:
             raise MusicgenError("adapting to the seed is for the plain models: this model reads its seed itself; "
                                 "set adapting to 0")
-        if bundle.architecture.conditioned and self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
-            self.notes.append(f"the seed is only {seed_seconds:.1f} s long, too short for its memory: the "
-                              f"continuation goes on from what the seed is like as a whole; a seed of "
-                              f"{MIN_MEMORY_SECONDS:g} s or longer is followed closely")
-        elif self.follow > 0 and seed_seconds < MIN_MEMORY_SECONDS:
-            self.notes.append(f"the seed is only {seed_seconds:.1f} s long: the continuation draws on what there "
-                              f"is; a seed of {MIN_MEMORY_SECONDS:g} s or longer is followed more closely")
+        self._bands = analysis.band_log_power(self.seed_frames, cfg)
+        # The seed's music: a pause it ends in would hold the continuation silent, so the memory, the
+        # anchors and the first context matched draw on what comes before it.
+        self._music_end = before_final_pause(self._bands, cfg)
+        if self._music_end < len(self.seed_frames):
+            seconds = self._music_end / cfg.frames_per_second
+            music = f"the seed's music before the pause it ends in is only {seconds:.1f} s"
+        else:
+            music = f"the seed is only {len(seed) / cfg.sample_rate:.1f} s"
+        if self.follow > 0 and self._music_end < MIN_MEMORY_SECONDS * cfg.frames_per_second:
+            if bundle.architecture.conditioned:
+                self.notes.append(f"{music} long, too short for its memory: the continuation goes on from what "
+                                  f"the seed is like as a whole; {MIN_MEMORY_SECONDS:g} s or more of music is "
+                                  "followed closely")
+            else:
+                self.notes.append(f"{music} long: the continuation draws on what there is; "
+                                  f"{MIN_MEMORY_SECONDS:g} s or more of music is followed more closely")
         self.total_samples = int(round(params.seconds * cfg.sample_rate))
         self.temperature = float(params.temperature)
         self.anchor = params.anchor
@@ -195,9 +204,7 @@ class ContinuationSession:
         cfg = bundle.features
         norm = bundle.normaliser
         seed_frames = norm.normalise(self.seed_frames)
-        bands = analysis.band_log_power(self.seed_frames, cfg)
-        # The seed's music: a pause it ends in would hold the continuation silent.
-        music_end = before_final_pause(bands, cfg)
+        bands, music_end = self._bands, self._music_end
         recent = bands[:music_end][-CONTEXT_FRAMES:].copy()  # the last frames heard, for the memory's matching
         if bundle.architecture.conditioned:
             # The net decides, from the seed's summary and what its memory offers (gated.py).
