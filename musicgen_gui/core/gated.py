@@ -52,7 +52,7 @@ class GatedGenerator:
         # music_end: where the seed's music ends, before a pause it ends in (memory.before_final_pause).
         # The memory, the summary and the warm-up draw on the music: on the pause, the nearest
         # contexts to silence are silence, and the continuation stayed silent.
-        end = n if music_end is None else max(1, min(int(music_end), n))
+        end = n if music_end is None else music_end
         seed_log_frames = np.asarray(seed_log_frames, np.float32)[:end][-memory_frames(cfg):]
         # Where each place of the memory falls on the seed's beat grid, and where the next frame
         # played falls (the grid goes on past the seed's end, through a final pause).
