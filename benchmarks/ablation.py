@@ -13,6 +13,8 @@ Rows for a seed-conditioned model (gated.py), ContinuationParams as the app runs
 Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   net alone, no anchors   follow 0, anchor off: the network as before the memory (peaks still limited)
   net alone               follow 0: the network with the level/timbre anchors and the loudness follower
+  persistence             follow 0.5, the network replaced by the frame it was fed (repeat the last
+                          frame), with the same memory, anchors and loudness stage
   memory, no beat grid    follow 0.5, jumps anywhere the context matches (the seed's beat hidden from it)
   memory (default)        follow 0.5
   full share always       the memory's share not scaled by how well the net predicts the seed
@@ -63,6 +65,10 @@ def _memory_alone(self, frame, candidates, distances, bias=0.0):
     return chosen, x, None
 
 
+def _repeat_fed(self, frames):
+    return np.array(frames, np.float32)
+
+
 def _patched_step(replacement):
     return lambda: mock.patch.object(predictor.ConditionedPredictor, "step", replacement)
 
@@ -78,6 +84,9 @@ GATED_ROWS = {
 BLEND_ROWS = {
     "net alone, no anchors": ({"follow": 0.0, "anchor": False}, None),
     "net alone": ({"follow": 0.0}, None),
+    # run_sequence too: the seed's first prediction, and how well "the net" predicts the seed, are persistence's.
+    "persistence": ({}, lambda: mock.patch.multiple(predictor.FramePredictor, step=_repeat_fed,
+                                                    run_sequence=_repeat_fed)),
     "memory, no beat grid": ({}, lambda: mock.patch.object(analysis, "estimate_beat", return_value=None)),
     "memory (default)": ({}, None),
     "full share always": ({}, lambda: mock.patch.object(memory, "SHARE_SCALE", (1.0, 1.0))),
