@@ -43,7 +43,6 @@ import numpy as np
 from musicgen_gui.core import analysis, memory, predictor, session
 from musicgen_gui.core import evaluation as ev
 from musicgen_gui.core.bundle import load_bundle
-from musicgen_gui.core.labels import half
 from musicgen_gui.core.params import DEFAULT_FOLLOW, ContinuationParams
 
 _step = predictor.ConditionedPredictor.step
