@@ -184,14 +184,18 @@ def _run(args, work: Path, server: VirtualSoundServer) -> int:
 
     def export():
         window.training.close()
+        if c.takes.current is None:  # the continuation did not run: the status bar says why
+            print(f"no take to export; the status bar said: {window.stream_status.text()}", file=sys.stderr)
+            window.close()
+            app.exit(1)
+            return
         dialog = ExportDialog(window.settings, c.takes.current, window)
         dialog.move(440, 300)
         dialog.show()
         after(500, lambda: (shot("export"), dialog.close(), window.close(), app.quit()))
 
     wait(lambda: c.bundle is not None, lambda: after(2500, empty))
-    app.exec()
-    return 0
+    return app.exec()
 
 
 if __name__ == "__main__":
