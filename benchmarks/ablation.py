@@ -104,8 +104,10 @@ def _listener(medians: dict) -> str:
 
 
 def run_row(bundle, clips, params, draws, turn_off):
+    # Each seed's draws seeded as `musicgen evaluate` seeds them (its --rng-seed 0), so that the
+    # default row repeats its figures.
     with turn_off() if turn_off else nullcontext():
-        return [ev.evaluate_clip(bundle, clip, params, draws) for clip in clips]
+        return [ev.evaluate_clip(bundle, clip, replace(params, rng_seed=i), draws) for i, clip in enumerate(clips)]
 
 
 def main(argv=None) -> int:
