@@ -197,6 +197,16 @@ def test_a_short_phrase_before_a_long_pause_is_named_in_the_note(conditioned):
     assert len(session.render()) == 2 * SR
 
 
+@pytest.mark.parametrize("conditioned", [False, True], ids=["blend", "seed-conditioned"])
+def test_a_burst_shorter_than_the_memory_s_context_before_a_long_pause_still_continues(conditioned):
+    bundle = random_bundle(Architecture(units=(32,), candidates=4)) if conditioned else BUNDLE
+    burst = 0.5 * np.random.default_rng(0).standard_normal(1500).astype(np.float32)  # 68 ms: 3 frames
+    seed = np.concatenate([burst, np.zeros(int(10.5 * SR), np.float32)])
+    session = ContinuationSession(bundle, seed, ContinuationParams(2.0, 0.5, 1))
+    assert len(session.render()) == 2 * SR
+    assert any("music before the pause it ends in is only 0.1 s long" in note for note in session.notes)
+
+
 def test_a_seed_shorter_than_the_memory_wants_still_continues_and_says_so():
     short = SEED[:SR]
     session = ContinuationSession(BUNDLE, short, ContinuationParams(2.0, follow=0.6))

@@ -205,7 +205,9 @@ class ContinuationSession:
         norm = bundle.normaliser
         seed_frames = norm.normalise(self.seed_frames)
         bands, music_end = self._bands, self._music_end
-        recent = bands[:music_end][-CONTEXT_FRAMES:].copy()  # the last frames heard, for the memory's matching
+        # The last frames heard, for the memory's matching: a whole context, even where the music
+        # before the pause is shorter than one.
+        recent = bands[:max(music_end, CONTEXT_FRAMES)][-CONTEXT_FRAMES:].copy()
         if bundle.architecture.conditioned:
             # The net decides, from the seed's summary and what its memory offers (gated.py).
             gated = GatedGenerator(bundle, self.seed_frames, self.int8, self.seed_analysis.beat, self._rng,
