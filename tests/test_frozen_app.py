@@ -25,6 +25,7 @@ def test_the_bundle_holds_the_models_and_portaudio_but_no_tensorflow():
     internal = APP.parent / "_internal"
     assert sorted(p.name for p in (internal / "resources" / "models").glob("*.musicgen")) == [
         "electronic.musicgen", "piano.musicgen"]
+    assert (internal / "resources" / "models" / "onsets.npz").is_file()  # the tempo readout needs it
     assert (internal / "libportaudio.so.2").is_file()
     assert not [name for name in ("tensorflow", "keras", "tensorboard", "librosa", "numba") if (internal / name).exists()]
     share = APP.parent / "share"

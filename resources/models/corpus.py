@@ -204,8 +204,9 @@ def render_piano(rel, tmp):
     return render_score(piano_score(rel), rel, tmp)
 
 
-def render_score(score, rel, tmp, soundfont=SOUNDFONT, with_midi=False):
-    """The score played by FluidSynth (mono at SR); with_midi: also the music21 MidiFile it played."""
+def render_score(score, rel, tmp, soundfont=SOUNDFONT, with_midi=False, timeout=None):
+    """The score played by FluidSynth (mono at SR); with_midi: also the music21 MidiFile it played.
+    timeout: seconds FluidSynth may take (subprocess.TimeoutExpired past it)."""
     from music21 import midi
 
     mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
@@ -214,7 +215,7 @@ def render_score(score, rel, tmp, soundfont=SOUNDFONT, with_midi=False):
     mf.write()
     mf.close()
     cmd = ["fluidsynth", "-ni", "-g", "0.8", "-r", str(SR), "-F", str(wav), str(soundfont), str(mid)]
-    res = subprocess.run(cmd, capture_output=True, text=True)
+    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
     if res.returncode != 0 or not wav.is_file():
         fail(f"fluidsynth failed on {rel}: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")
     x, sr = sf.read(wav, dtype="float32")

@@ -2,10 +2,11 @@
 # Rebuilds the bundled models from nothing: builds the corpora (corpus.py: Debian
 # packages and music21's corpus), trains each model on the CPU, and copies it here.
 # Hours on a 2-core machine; safe to interrupt and run again (it resumes).
-#   bash resources/models/rebuild.sh [piano|electronic|all|general]
-# piano, electronic (all: both): the bundled plain models, with the seed memory's blend;
-# general: the seed-conditioned model (issue 17) on all three corpora, not bundled yet
-# (docs/EVALUATION.md); built here, the app lists it.
+#   bash resources/models/rebuild.sh [piano|electronic|onsets|all|general]
+# piano, electronic: the bundled plain models, with the seed memory's blend;
+# onsets: the tempo readout's onset detector (onsets.py: rendered chorales, half an hour);
+# all: those three; general: the seed-conditioned model (issue 17) on all three corpora, not
+# bundled yet (docs/EVALUATION.md); built here, the app lists it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
@@ -31,6 +32,10 @@ if [ "${1:-all}" = general ]; then
     --data-note "musicgen-gui corpus.py piano, electronic and varied: $(IFS='|'; echo "${notes[*]}")" "${resume[@]}"
   cp "$work/general.musicgen" "$here/general.musicgen"
   echo "bundled $here/general.musicgen ($(du -h "$here/general.musicgen" | cut -f1))"
+fi
+
+if [ "${1:-all}" = all ] || [ "${1:-all}" = onsets ]; then
+  "$python" "$here/onsets.py" --out "$data"
 fi
 
 for genre in piano electronic; do
