@@ -44,6 +44,16 @@ def test_no_training_score_is_an_ood_source():
     assert ood_corpus.training_overlap("bach/bwv269.mxl")
 
 
+def test_the_onset_detector_trains_on_chorales_that_no_set_uses_and_on_the_other_soundfont():
+    pytest.importorskip("music21")
+    import onsets  # resources/models/onsets.py
+
+    chorales = onsets.chorales()
+    assert len(chorales) > 300 and all(rel.startswith("bach/") for rel in chorales)
+    assert not set(chorales) & set(ood_scores())
+    assert corpus.SOUNDFONT.name == "FluidR3_GM.sf2" != ood_corpus.SOUNDFONT.name  # render_score's default
+
+
 def test_no_work_is_in_two_sets_and_the_soundfont_is_another():
     piano = {ood_corpus.work(rel) for w in ood_corpus.PIANO for rel in w[1]}
     instruments = {ood_corpus.work(rel) for w in ood_corpus.INSTRUMENTS for rel in w[1]}
