@@ -2,12 +2,12 @@
 
 import numpy as np
 import pytest
-from synth import SR
+from synth import SR, drum_loop
 
 from musicgen_gui.core import analysis
 from musicgen_gui.core.errors import ModelError
 from musicgen_gui.core.features import FeatureConfig, log_power
-from musicgen_gui.core.onsets import load_detector, onset_activation
+from musicgen_gui.core.onsets import fits, load_detector, onset_activation
 
 CFG = FeatureConfig()
 NOTES = (220.0, 261.63, 329.63, 293.66, 246.94, 220.0, 349.23, 329.63)  # A C E D B A F E
@@ -23,9 +23,20 @@ def legato(bpm: float, seconds: float) -> np.ndarray:
 
 
 def test_the_bundled_detector_loads():
-    context, layers = load_detector()
-    assert context >= 1 and len(layers) == 6
+    context, layers, framing = load_detector()
+    assert context >= 1 and len(layers) == 6 and framing == (CFG.sample_rate, CFG.n_fft, CFG.hop)
     assert all(np.isfinite(w).all() for w in layers)
+
+
+def test_frames_of_another_rate_are_read_on_the_bands_alone():
+    """The detector's context is a count of frames and its bands a count of bins: at 44.1 kHz it
+    would hear other music, so a model of that rate reads its tempo without it."""
+    cfg = FeatureConfig(sample_rate=44100)
+    assert fits(CFG) and not fits(cfg)
+    clip = drum_loop(8.0, bpm=100)
+    fast = np.interp(np.arange(0, len(clip), 0.5), np.arange(len(clip)), clip).astype(np.float32)  # 44.1 kHz
+    a = analysis.analyse(fast, cfg)
+    assert a.beat is not None and a.beat.quarter_bpm == pytest.approx(100, rel=0.01), a.describe()
 
 
 def test_it_fires_where_a_legato_line_changes_note_and_nowhere_else():
@@ -65,6 +76,7 @@ def test_a_damaged_detector_file_is_refused_with_one_line(tmp_path):
         load_detector(bad)
     assert "\n" not in str(caught.value) and "rebuild.sh onsets" in str(caught.value)
     wrong = tmp_path / "wrong.npz"
-    np.savez(wrong, context=np.int32(2), **{f"{k}{i}": np.zeros((3, 3), np.float32) for i in range(3) for k in "wb"})
+    np.savez(wrong, context=np.int32(2), sample_rate=22050, n_fft=1024, hop=512,
+             **{f"{k}{i}": np.zeros((3, 3), np.float32) for i in range(3) for k in "wb"})
     with pytest.raises(ModelError, match="does not fit"):
         load_detector(wrong)

@@ -42,7 +42,7 @@ import numpy as np
 
 from .features import DB_PER_NEPER, FeatureConfig, frame_count, frame_level, log_power
 from .key import MIN_SECONDS, Key, estimate_key
-from .onsets import onset_activation
+from . import onsets
 
 MIN_BPM, MAX_BPM, PRIOR_BPM, PRIOR_OCTAVES = 40.0, 240.0, 120.0, 1.0
 ANALYSIS_SECONDS = 30.0  # a longer clip is read on its last 30 s
@@ -181,8 +181,10 @@ def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     weight = np.clip((level_db + QUIET_BAND_DB) / (QUIET_BAND_DB - FULL_BAND_DB), 0.0, 1.0)
     bands = flux * weight / np.maximum(flux.std(axis=0), MIN_FLUX_SPREAD)
     # The learned detector's notes, as one more envelope counted LEARNED_WEIGHT times a band: it
-    # hears the legato changes the bands miss (core/onsets.py).
-    learned = _detrend(onset_activation(log_frames, cfg)[:, None], max(3, int(round(0.5 * cfg.frames_per_second))))
+    # hears the legato changes the bands miss (core/onsets.py). Frames it was not trained on (a
+    # model of another rate) get the bands alone.
+    activation = onsets.onset_activation(log_frames, cfg) if onsets.fits(cfg) else np.zeros(len(frames))
+    learned = _detrend(activation[:, None], max(3, int(round(0.5 * cfg.frames_per_second))))
     learned = LEARNED_WEIGHT * learned / max(float(learned.std()), MIN_LEARNED_SPREAD)
     return np.concatenate([bands, learned], axis=1)
 

@@ -55,13 +55,15 @@ def context_windows(inputs: np.ndarray, context: int) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=2)
-def load_detector(path: Path | None = None) -> tuple[int, tuple[np.ndarray, ...]]:
-    """The detector's context (frames either side) and its layers' weights and biases."""
+def load_detector(path: Path | None = None) -> tuple[int, tuple[np.ndarray, ...], tuple[int, int, int]]:
+    """The detector's context (frames either side), its layers' weights and biases, and the frames
+    it was trained on (sample rate, n_fft, hop)."""
     path = path or models_dir() / FILE_NAME
     try:
         with np.load(path, allow_pickle=False) as f:
             context = int(f["context"])
             layers = tuple(np.asarray(f[f"{kind}{i}"], np.float32) for i in range(_LAYERS) for kind in ("w", "b"))
+            framing = (int(f["sample_rate"]), int(f["n_fft"]), int(f["hop"]))
     except (OSError, KeyError, ValueError) as exc:
         raise ModelError(f"the onset detector {path} is missing or damaged ({exc}); "
                          "rebuild it with: bash resources/models/rebuild.sh onsets") from None
@@ -69,12 +71,18 @@ def load_detector(path: Path | None = None) -> tuple[int, tuple[np.ndarray, ...]
     if layers[0].shape[0] != width or layers[-2].shape[1] != 1:
         raise ModelError(f"the onset detector {path} does not fit its inputs; "
                          "rebuild it with: bash resources/models/rebuild.sh onsets")
-    return context, layers
+    return context, layers, framing
+
+
+def fits(cfg: FeatureConfig) -> bool:
+    """Whether the detector reads frames like these: its context is a number of frames, and its
+    bands a number of bins, so another rate or framing would show it other music."""
+    return load_detector()[2] == (cfg.sample_rate, cfg.n_fft, cfg.hop)
 
 
 def onset_activation(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
-    """Per frame, the detector's probability (0..1) that a note starts there."""
-    context, layers = load_detector()
+    """Per frame, the detector's probability (0..1) that a note starts there (frames as ``fits``)."""
+    context, layers, _ = load_detector()
     inputs = onset_inputs(log_frames, cfg)
     n, width = inputs.shape
     padded = np.pad(inputs, ((context, context), (0, 0)), mode="edge")

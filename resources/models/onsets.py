@@ -168,7 +168,8 @@ def main():
     arrays = {f"{kind}{i // 2}": w for i, (kind, w) in enumerate(zip(("w", "b") * len(weights), weights))}
     out = HERE / FILE_NAME
     part = out.with_suffix(".part.npz")
-    np.savez(part, context=np.int32(CONTEXT), **arrays)
+    np.savez(part, context=np.int32(CONTEXT), sample_rate=np.int32(cfg.sample_rate), n_fft=np.int32(cfg.n_fft),
+             hop=np.int32(cfg.hop), **arrays)
     part.replace(out)
     C.log(f"onsets: wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
