@@ -9,7 +9,7 @@ General MIDI programs at random tempi, labelled with every note's onset from
 the score (resources/models/onsets.py). The analysis adds its output to the
 spectral-flux bands before the tempo is read (core/analysis.py).
 
-Numpy only, about 2 ms per 10 s of audio.
+Numpy only, about 4.5 ms of CPU per 10 s of audio.
 """
 
 from __future__ import annotations
@@ -47,13 +47,6 @@ def onset_inputs(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
                            level - level.max()], axis=1)
 
 
-def context_windows(inputs: np.ndarray, context: int) -> np.ndarray:
-    """Each frame's inputs with ``context`` frames either side (edges repeated): frames x (2c+1)*k."""
-    padded = np.pad(inputs, ((context, context), (0, 0)), mode="edge")
-    windows = np.lib.stride_tricks.sliding_window_view(padded, (2 * context + 1, inputs.shape[1]))[:, 0]
-    return windows.reshape(len(inputs), -1)
-
-
 @functools.lru_cache(maxsize=2)
 def load_detector(path: Path | None = None) -> tuple[int, tuple[np.ndarray, ...], tuple[int, int, int]]:
     """The detector's context (frames either side), its layers' weights and biases, and the frames
@@ -85,9 +78,9 @@ def onset_activation(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     context, layers, _ = load_detector()
     inputs = onset_inputs(log_frames, cfg)
     n, width = inputs.shape
-    padded = np.pad(inputs, ((context, context), (0, 0)), mode="edge")
-    # The first layer frame by frame of the window, summed: the same as context_windows(...) @ w0
-    # without copying every frame's window (a few MB, and half the detector's time).
+    padded = np.pad(inputs, ((context, context), (0, 0)), mode="edge")  # edges repeated, as in training
+    # The first layer sees each frame's window of 2 * context + 1 frames, flattened in time order; it
+    # is applied frame by frame of the window and summed, so no frame's window is copied.
     first = layers[0].reshape(2 * context + 1, width, -1)
     h = layers[1] + sum(padded[k:k + n] @ first[k] for k in range(2 * context + 1))
     h = np.maximum(h, 0.0)
