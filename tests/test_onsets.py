@@ -5,9 +5,10 @@ import pytest
 from synth import SR, drum_loop
 
 from musicgen_gui.core import analysis
+from musicgen_gui.core.bundle import models_dir
 from musicgen_gui.core.errors import ModelError
 from musicgen_gui.core.features import FeatureConfig, log_power
-from musicgen_gui.core.onsets import fits, load_detector, onset_activation
+from musicgen_gui.core.onsets import FILE_NAME, fits, load_detector, onset_activation
 
 CFG = FeatureConfig()
 NOTES = (220.0, 261.63, 329.63, 293.66, 246.94, 220.0, 349.23, 329.63)  # A C E D B A F E
@@ -26,6 +27,8 @@ def test_the_bundled_detector_loads():
     context, layers, framing = load_detector()
     assert context >= 1 and len(layers) == 6 and framing == (CFG.sample_rate, CFG.n_fft, CFG.hop)
     assert all(np.isfinite(w).all() for w in layers)
+    with np.load(models_dir() / FILE_NAME, allow_pickle=False) as f:  # what it learned from, and their licences
+        assert "Bach chorales" in str(f["provenance"]) and "FluidR3_GM.sf2 (MIT)" in str(f["provenance"])
 
 
 def test_frames_of_another_rate_are_read_on_the_bands_alone():

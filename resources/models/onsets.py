@@ -103,6 +103,15 @@ def targets(onsets: np.ndarray, n_frames: int, cfg: FeatureConfig) -> np.ndarray
     return t
 
 
+def provenance(renders: int, held_out_loss: float) -> str:
+    """What the detector was trained on, with the sources' licences: stored in its file."""
+    import music21
+
+    return (f"resources/models/onsets.py: {renders} renders of Bach chorales from the music21 {music21.__version__} "
+            f"corpus ({C.MUSIC21_LICENCE}), each on one General MIDI program at {MIN_BPM:g}-{MAX_BPM:g} BPM, "
+            f"rendered with FluidR3_GM.sf2 ({C.SOUNDFONT_LICENCE}); held-out cross-entropy {held_out_loss:.4f}")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--renders", type=int, default=330)
@@ -169,7 +178,8 @@ def main():
     out = HERE / FILE_NAME
     part = out.with_suffix(".part.npz")
     np.savez(part, context=np.int32(CONTEXT), sample_rate=np.int32(cfg.sample_rate), n_fft=np.int32(cfg.n_fft),
-             hop=np.int32(cfg.hop), **arrays)
+             hop=np.int32(cfg.hop), provenance=np.array(provenance(len(inputs), fit.history["val_loss"][-1])),
+             **arrays)
     part.replace(out)
     C.log(f"onsets: wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
 
