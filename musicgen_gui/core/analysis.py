@@ -156,7 +156,8 @@ def _detrend(x: np.ndarray, width: int) -> np.ndarray:
 def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     """Spectral flux per frame in _ONSET_BANDS log-spaced bands, each less its trend over half a
     second and scaled to unit spread (a quiet band counts as much as a loud one), and the learned
-    detector's envelope after them, treated alike (frames x _ONSET_BANDS + 1).
+    detector's envelope after them, treated alike (frames x _ONSET_BANDS + 1; the bands alone
+    for frames the detector does not fit).
 
     The flux is taken per bin, against the louder of each bin's neighbours a frame before
     (SuperFlux, Böck & Widmer 2013), so a new note on a sustained instrument counts as an
@@ -180,10 +181,11 @@ def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     level_db = DB_PER_NEPER * np.log(level / level.max() + 1e-30)
     weight = np.clip((level_db + QUIET_BAND_DB) / (QUIET_BAND_DB - FULL_BAND_DB), 0.0, 1.0)
     bands = flux * weight / np.maximum(flux.std(axis=0), MIN_FLUX_SPREAD)
+    if not onsets.fits(cfg):
+        return bands  # frames the learned detector was not trained on (a model of another rate)
     # The learned detector's notes, as one more envelope counted LEARNED_WEIGHT times a band: it
-    # hears the legato changes the bands miss (core/onsets.py). Frames it was not trained on (a
-    # model of another rate) get the bands alone.
-    activation = onsets.onset_activation(log_frames, cfg) if onsets.fits(cfg) else np.zeros(len(frames))
+    # hears the legato changes the bands miss (core/onsets.py).
+    activation = onsets.onset_activation(log_frames, cfg)
     learned = _detrend(activation[:, None], max(3, int(round(0.5 * cfg.frames_per_second))))
     learned = LEARNED_WEIGHT * learned / max(float(learned.std()), MIN_LEARNED_SPREAD)
     return np.concatenate([bands, learned], axis=1)
