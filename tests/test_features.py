@@ -4,7 +4,7 @@ from synth import SR, tone
 
 from musicgen_gui.core.errors import ModelError
 from musicgen_gui.core.features import FADE_SAMPLES, FeatureConfig, Normaliser, align_to_frames, fade_in, \
-    frame_count, frame_level, log_power, log_to_magnitude, to_decibels
+    frame_count, frame_level, log_power, log_to_magnitude, to_decibels, with_neighbours
 
 CFG = FeatureConfig()
 
@@ -67,3 +67,14 @@ def test_a_fade_in_rises_from_silence_and_reversed_ends_in_it():
     ramp = fade_in()
     assert len(ramp) == FADE_SAMPLES and ramp[0] == 0.0 and ramp[::-1][-1] == 0.0
     assert (np.diff(ramp) > 0).all() and ramp[-1] < 1.0
+
+
+def test_with_neighbours_reduces_each_bin_with_the_bins_either_side_wrapping_round():
+    x = np.random.default_rng(0).normal(size=(5, 9)).astype(np.float32)
+    for reduce in (np.maximum, np.minimum):
+        expected = reduce(x, reduce(np.roll(x, 1, axis=1), np.roll(x, -1, axis=1)))
+        assert np.array_equal(with_neighbours(x, reduce), expected)
+    peak = np.zeros((1, 6), np.float32)
+    peak[0, 2] = 1.0
+    assert with_neighbours(peak).tolist() == [[0, 1, 1, 1, 0, 0]]
+    assert with_neighbours(-peak, np.minimum).tolist() == [[0, -1, -1, -1, 0, 0]]

@@ -40,7 +40,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .features import DB_PER_NEPER, FeatureConfig, frame_count, frame_level, log_power
+from .features import DB_PER_NEPER, FeatureConfig, frame_count, frame_level, log_power, with_neighbours
 from .key import MIN_SECONDS, Key, estimate_key
 from . import onsets
 
@@ -170,14 +170,15 @@ def onset_envelopes(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     frames = np.maximum(frames, floor)
     flux = np.zeros_like(frames)
     if len(frames) > 1:
-        before = frames[:-1]
-        before = np.maximum(before, np.maximum(np.roll(before, 1, axis=1), np.roll(before, -1, axis=1)))
-        flux[1:] = np.maximum(frames[1:] - before, 0.0)
+        rise = flux[1:]
+        np.subtract(frames[1:], with_neighbours(frames[:-1]), out=rise)
+        np.maximum(rise, 0.0, out=rise)
     matrix = band_matrix(cfg, _ONSET_BANDS)
     flux = _detrend(flux @ matrix, max(3, int(round(0.5 * cfg.frames_per_second))))
     # A band with no attacks (a held tone) keeps its tiny spread rather than being blown up to one,
     # and a band far below the loudest (leakage, hiss) fades out of the count.
-    level = np.exp(frames - frames.max()).mean(axis=0) @ matrix
+    power = frames - frames.max()
+    level = np.exp(power, out=power).mean(axis=0) @ matrix
     level_db = DB_PER_NEPER * np.log(level / level.max() + 1e-30)
     weight = np.clip((level_db + QUIET_BAND_DB) / (QUIET_BAND_DB - FULL_BAND_DB), 0.0, 1.0)
     bands = flux * weight / np.maximum(flux.std(axis=0), MIN_FLUX_SPREAD)

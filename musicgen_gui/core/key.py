@@ -65,15 +65,24 @@ class Key:
         return self.correlation >= KEY_SURE and self.margin >= KEY_MARGIN
 
 
-@functools.lru_cache(maxsize=4)
 def _note_filters(sample_rate: int, tuning: float) -> np.ndarray:
     """Bins of a _CHROMA_FFT spectrum -> notes _LOWEST_NOTE.._HIGHEST_NOTE: cos² over each note's
-    semitone either side (adjacent notes' weights sum to 1), centred on the tuned pitches."""
+    semitone either side (adjacent notes' weights sum to 1), centred on the tuned pitches.
+
+    Built from each bin's two nearest notes, not by evaluating every note at every bin: the tuning
+    differs from clip to clip, so this runs once per analysis."""
     hz = np.maximum(np.arange(_CHROMA_FFT // 2 + 1) * sample_rate / _CHROMA_FFT, 1.0)
     pitch = 12.0 * np.log2(hz / 440.0) + 69.0 - tuning
-    notes = np.arange(_LOWEST_NOTE, _HIGHEST_NOTE + 1)
-    d = np.abs(pitch[:, None] - notes[None, :])
-    return np.where(d < 1.0, np.cos(0.5 * np.pi * d) ** 2, 0.0).astype(np.float32)
+    n_notes = _HIGHEST_NOTE - _LOWEST_NOTE + 1
+    below = np.floor(pitch)
+    share = np.cos(0.5 * np.pi * (pitch - below)) ** 2  # the note below's; the one above gets the rest
+    below = below.astype(int) - _LOWEST_NOTE
+    filters = np.zeros((len(pitch), n_notes), np.float32)
+    rows = np.arange(len(pitch))
+    for note, weight in ((below, share), (below + 1, 1.0 - share)):
+        inside = (note >= 0) & (note < n_notes)
+        filters[rows[inside], note[inside]] = weight[inside]
+    return filters
 
 
 def _spectra(samples: np.ndarray) -> np.ndarray:

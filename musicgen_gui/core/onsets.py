@@ -9,7 +9,7 @@ General MIDI programs at random tempi, labelled with every note's onset from
 the score (resources/models/onsets.py). The analysis adds its output to the
 spectral-flux bands before the tempo is read (core/analysis.py).
 
-Numpy only, about 4.5 ms of CPU per 10 s of audio.
+Numpy only, about 5 ms of CPU per 10 s of audio.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import numpy as np
 
 from .bundle import models_dir
 from .errors import ModelError
-from .features import DB_PER_NEPER, FeatureConfig
+from .features import DB_PER_NEPER, FeatureConfig, with_neighbours
 
 FILE_NAME = "onsets.npz"
 RISE_BANDS, LEVEL_BANDS = 48, 32
@@ -37,11 +37,14 @@ def onset_inputs(log_frames: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     from .analysis import band_matrix  # here: analysis imports this module
 
     frames = np.asarray(log_frames, np.float32)
-    frames = np.maximum(frames - frames.max(), np.float32(-FLOOR_DB / DB_PER_NEPER))
+    frames = frames - frames.max()
+    np.maximum(frames, np.float32(-FLOOR_DB / DB_PER_NEPER), out=frames)
     before = np.concatenate([frames[:1], frames[:-1]])
-    left, right = np.roll(before, 1, axis=1), np.roll(before, -1, axis=1)
-    rise = np.maximum(frames - np.maximum(before, np.maximum(left, right)), 0.0)
-    fall = np.maximum(np.minimum(before, np.minimum(left, right)) - frames, 0.0)
+    rise, fall = with_neighbours(before), with_neighbours(before, np.minimum)
+    np.subtract(frames, rise, out=rise)
+    np.subtract(fall, frames, out=fall)
+    np.maximum(rise, 0.0, out=rise)
+    np.maximum(fall, 0.0, out=fall)
     level = frames @ band_matrix(cfg, LEVEL_BANDS)
     return np.concatenate([rise @ band_matrix(cfg, RISE_BANDS), fall @ band_matrix(cfg, RISE_BANDS),
                            level - level.max()], axis=1)
