@@ -17,7 +17,7 @@ from ..core.audio_io import write_wav
 from ..core.errors import MusicgenError
 from ..core.features import FeatureConfig
 from .mode import IDLE, PLAYING, STREAMING
-from .seed import describe
+from .seed import UNREAD, describe
 from .takes import Take, TakeListModel, TakeStore
 
 if TYPE_CHECKING:
@@ -94,8 +94,10 @@ class TakesController(QObject):
     def analyse(self, take: Take) -> None:
         """The continuation's tempo and key, in the background."""
         samples, cfg = take.continuation().copy(), self.app.features
+        # A failure reads as unknown; the seed's readout, which fails alike, has said why (a streaming
+        # take is read again every few seconds, and would repeat it).
         self.app.jobs.run(lambda: describe(samples, cfg, self.seed_reading(take)),
-                          lambda text: self._set_analysis(take, text), lambda _: None)
+                          lambda text: self._set_analysis(take, text), lambda _: self._set_analysis(take, UNREAD))
 
     def seed_reading(self, take: Take) -> MusicAnalysis:
         """The take's seed's tempo, beat and key, worked out once per seed (takes share their seed, and

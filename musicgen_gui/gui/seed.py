@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from ..core.analysis import MusicAnalysis
 
 DEVICE_LOST = "device lost"  # the message group of a microphone or speaker that went away
+UNREAD = "tempo and key unknown"  # the readout where the analysis failed (the message bar says why)
 
 
 @dataclass(frozen=True)
@@ -166,7 +167,12 @@ class SeedController(QObject):
                 self._set_analysis(result[0])
                 self.app.changed.emit()  # Continue, if it is silent
 
-        self.app.jobs.run(lambda: _reading(samples, cfg), done, lambda _: None)
+        def failed(message):
+            if region == self.region:
+                self._set_analysis(UNREAD)
+                self.app.error(f"The tempo and key could not be read: {message}")
+
+        self.app.jobs.run(lambda: _reading(samples, cfg), done, failed)
 
     def _set_analysis(self, text: str) -> None:
         self.analysis = text

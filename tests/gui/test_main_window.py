@@ -1,11 +1,12 @@
 import numpy as np
 import pytest
 import soundfile as sf
-from gui_driver import load, run_to_end
+from gui_driver import click_take, load, run_to_end
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
+from musicgen_gui.core import onsets
 from musicgen_gui.core.export import SEAM_FADE_SECONDS
 from musicgen_gui.core.session import ContinuationParams
 from musicgen_gui.gui.seed import DEVICE_LOST
@@ -384,6 +385,37 @@ def test_the_seed_and_the_take_show_their_tempo_and_key(qtbot, window, chord_fil
     window.panel.seconds.setValue(3.0)
     run_to_end(qtbot, window)
     assert "Take 1: " in window.analysis.text()
+
+
+def damage_onset_detector(tmp_path, monkeypatch, request) -> None:
+    """From now on the bundled onset detector the analysis reads is a damaged file."""
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "onsets.npz").write_bytes(b"not a model")
+    monkeypatch.setenv("MUSICGEN_MODELS_DIR", str(models))
+    onsets.load_detector.cache_clear()
+    request.addfinalizer(onsets.load_detector.cache_clear)
+
+
+def test_a_damaged_onset_detector_leaves_the_readout_unknown_and_says_why(qtbot, window, chord_file, tmp_path,
+                                                                         monkeypatch, request):
+    damage_onset_detector(tmp_path, monkeypatch, request)
+    assert load(qtbot, window, chord_file)
+    assert window.analysis.text() == "Seed: tempo and key unknown"
+    assert window.message_bar.text.startswith("The tempo and key could not be read: the onset detector")
+    assert "rebuild.sh onsets" in window.message_bar.text
+
+
+def test_a_take_whose_readout_fails_reads_unknown(qtbot, window, chord_file, tmp_path, monkeypatch, request):
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(4.0)  # long enough for a tempo, which reads the onset detector
+    first = run_to_end(qtbot, window)
+    run_to_end(qtbot, window)
+    damage_onset_detector(tmp_path, monkeypatch, request)
+    click_take(qtbot, window, first)
+    qtbot.waitUntil(lambda: not window.controller.busy)
+    assert window.controller.takes.current is first
+    assert f"{first.name}: tempo and key unknown" in window.analysis.text()
 
 
 def test_dragging_anywhere_on_the_waveform_selects_a_region_and_shows_its_length(qtbot, window, chord_file):
