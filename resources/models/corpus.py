@@ -200,13 +200,17 @@ def piano_score(rel, make_instrument=None):
     return score
 
 
+RENDER_LIMIT_S = 600  # far longer than any score in the corpora takes
+
+
 def render_piano(rel, tmp):
     return render_score(piano_score(rel), rel, tmp)
 
 
 def render_score(score, rel, tmp, soundfont=SOUNDFONT, with_midi=False, timeout=None):
     """The score played by FluidSynth (mono at SR); with_midi: also the music21 MidiFile it played.
-    timeout: seconds FluidSynth may take (subprocess.TimeoutExpired past it)."""
+    timeout: seconds FluidSynth may take (subprocess.TimeoutExpired past it, for a caller that leaves
+    such a score out); without one, RENDER_LIMIT_S, past which the build stops with a message."""
     from music21 import midi
 
     mid, wav = Path(tmp) / "in.mid", Path(tmp) / "out.wav"
@@ -215,7 +219,13 @@ def render_score(score, rel, tmp, soundfont=SOUNDFONT, with_midi=False, timeout=
     mf.write()
     mf.close()
     cmd = ["fluidsynth", "-ni", "-g", "0.8", "-r", str(SR), "-F", str(wav), str(soundfont), str(mid)]
-    res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    try:
+        res = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout or RENDER_LIMIT_S)
+    except subprocess.TimeoutExpired:
+        if timeout:
+            raise
+        # A few MIDI files hold a note that never ends, and FluidSynth renders them until the disk fills.
+        fail(f"fluidsynth did not finish {rel} in {RENDER_LIMIT_S} s (a note that never ends?)")
     if res.returncode != 0 or not wav.is_file():
         fail(f"fluidsynth failed on {rel}: {(res.stderr or res.stdout).strip().splitlines()[-1:]}")
     x, sr = sf.read(wav, dtype="float32")
