@@ -19,7 +19,7 @@ CFG = FeatureConfig()
 def walk(seed, steps, follow=0.6, rng_seed=0, use_beat=True):
     frames = log_power(align_to_frames(seed, CFG), CFG)
     bands = analysis.band_log_power(frames, CFG)
-    beat = analysis.analyse(seed, CFG, frames).beat if use_beat else None
+    beat = analysis.analyse(seed, CFG).beat if use_beat else None
     memory = SeedMemory(frames, bands, beat, follow, np.random.default_rng(rng_seed))
     positions = []
     for _ in range(steps):

@@ -363,26 +363,37 @@ def mean_level_db(log_frames: np.ndarray) -> float:
         return -np.inf
     return float(DB_PER_NEPER * (np.logaddexp.reduce(frame_level(log_frames)) - np.log(len(log_frames))))
 
-def analyse(samples: np.ndarray, cfg: FeatureConfig, log_frames: np.ndarray | None = None,
-            like: MusicAnalysis | None = None) -> MusicAnalysis:
+def anchored_start(samples: np.ndarray, hop: int) -> int:
+    """Where to start framing, 0..hop-1: so that a frame starts on the clip's loudest sample.
+
+    Frames anchored on the music rather than on where a selection happens to start: the same
+    music, selected a few samples earlier or later, gives the same frames and so the same
+    readout. Where the beat is weak or two metrical levels score alike, another framing's small
+    differences were enough to change it (docs/ANALYSIS.md)."""
+    return int(np.argmax(np.abs(samples))) % hop if len(samples) else 0
+
+
+def analyse(samples: np.ndarray, cfg: FeatureConfig, like: MusicAnalysis | None = None) -> MusicAnalysis:
     """Tempo, beat grid, bar and key of a clip (mono samples at cfg.sample_rate).
 
-    log_frames: the clip's features.log_power frames, where the caller has them. A clip longer than
-    ANALYSIS_SECONDS is read on its last ANALYSIS_SECONDS; the beat grid's frames still count from
-    the clip's start. like: the analysis of the music this clip continues (a take's seed), whose
+    Framed from ``anchored_start``, not from the clip's first sample; the beat grid still counts
+    frames from the clip's start. A clip longer than ANALYSIS_SECONDS is read on its last
+    ANALYSIS_SECONDS. like: the analysis of the music this clip continues (a take's seed), whose
     tempo and key are kept where this clip nearly agrees with them.
     """
     samples = np.asarray(samples, np.float32)
     skipped = max(0, frame_count(len(samples), cfg) - int(ANALYSIS_SECONDS * cfg.frames_per_second))
-    tail = samples[skipped * cfg.hop:]  # its frames are the clip's from frame ``skipped`` on
-    frames = log_power(tail, cfg) if log_frames is None else np.asarray(log_frames)[skipped:]
+    tail = samples[skipped * cfg.hop:]
+    lead = anchored_start(tail, cfg.hop)
+    frames = log_power(tail[lead:], cfg)  # frame j starts at the clip's frame skipped + lead / hop + j
     if mean_level_db(frames) < SILENT_DB:
         return MusicAnalysis(None, None, True)
     beat = estimate_beat(frames, cfg, like.beat if like else None)
-    if beat is not None and skipped:
+    offset = skipped + lead / cfg.hop
+    if beat is not None and offset:
         # The grid counted from the clip's start: beat 0 moves to the first beat at or after frame 0.
-        shift = np.floor((beat.first_frame + skipped) / beat.period_frames)
-        beat = replace(beat, first_frame=(beat.first_frame + skipped) % beat.period_frames,
+        shift = np.floor((beat.first_frame + offset) / beat.period_frames)
+        beat = replace(beat, first_frame=(beat.first_frame + offset) % beat.period_frames,
                        bar_beat=int((beat.bar_beat + shift) % beat.beats_per_bar) if beat.beats_per_bar else 0)
     key = estimate_key(tail, cfg.sample_rate, like.key if like else None)
     return MusicAnalysis(beat, key, False, ANALYSIS_SECONDS if skipped else None)

@@ -143,7 +143,7 @@ class ContinuationSession:
             level = "no sound at all" if self.seed_loudness == -np.inf else f"{self.seed_loudness:.0f} LUFS"
             raise MusicgenError(f"the seed is silent or nearly so ({level}); choose or record a clip "
                                 "with music in it")
-        self.seed_analysis = analysis.analyse(self.seed, cfg, self.seed_frames)
+        self.seed_analysis = analysis.analyse(self.seed, cfg)
         self.follow = float(params.follow)
         # Things worth telling the user before the continuation starts.
         self.notes: list[str] = []
