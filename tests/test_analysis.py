@@ -155,6 +155,15 @@ def test_a_continuation_reads_as_its_seed_where_it_nearly_agrees():
     assert analyse(e_flat, CFG, like=seed_reading).key.name == "Eb major"
 
 
+def test_an_unsure_tempo_shows_the_nearest_metronome_mark_and_a_sure_one_its_own_bpm():
+    sure = analyse(groove(10.0, 121, 4), CFG)
+    assert sure.beat.sure and sure.describe().startswith("121 BPM")
+    for bpm, shown in ((118.6, 120), (121.4, 120), (123.6, 126), (181.0, 184), (61.6, 63), (238.0, 240)):
+        period = 60.0 * CFG.frames_per_second / bpm
+        unsure = replace(sure, beat=replace(sure.beat, period_frames=period, strength=0.5 * (BEAT_NONE + BEAT_SURE)))
+        assert unsure.describe().startswith(f"≈ {shown} BPM"), bpm
+
+
 def test_a_continuation_a_little_off_its_seeds_tempo_shows_the_seeds_tempo():
     seed_reading = analyse(groove(10.0, 100, 4), CFG)
     assert seed_reading.describe().startswith("100 BPM")

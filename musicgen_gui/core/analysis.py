@@ -25,7 +25,9 @@ Tempo and beats, after Ellis (2007), Klapuri et al. (2006) and Böck & Widmer (2
 * A beat that divides in three (6/8) is a dotted quarter: the readout counts
   quarter notes, as a score's metronome mark and a DAW do.
 * Confidence: the comb's strength. No tempo where it is weak (noise, a drone,
-  free time), and "≈" where it is middling.
+  free time), and "≈" where it is middling, shown as the nearest metronome mark.
+* Framing: from the clip's loudest sample, so the same music selected a few
+  samples earlier or later reads the same.
 
 The key comes from core/key.py.
 
@@ -111,6 +113,18 @@ class Beat:
         return np.arange(first, n_frames, self.bar_frames)
 
 
+# A mechanical metronome's marks (Maelzel's), steps of 3-5 %, and on to MAX_BPM by 8.
+METRONOME_MARKS = np.array([40, 42, 44, 46, 48, 50, 52, 54, 56, 58, 60, 63, 66, 69, 72, 76, 80, 84, 88, 92, 96,
+                            100, 104, 108, 112, 116, 120, 126, 132, 138, 144, 152, 160, 168, 176, 184, 192, 200,
+                            208, 216, 224, 232, 240])
+
+
+def metronome_mark(bpm: float) -> int:
+    """The metronome mark nearest ``bpm`` (on a log scale): an unsure tempo is shown no finer than a
+    musician would set it, so the few BPM it moves with the selection do not show."""
+    return int(METRONOME_MARKS[np.argmin(np.abs(np.log(METRONOME_MARKS / bpm)))])
+
+
 @dataclass(frozen=True)
 class MusicAnalysis:
     beat: Beat | None
@@ -124,7 +138,8 @@ class MusicAnalysis:
         if self.beat is None:
             tempo = "tempo none"
         else:
-            tempo = f"{'' if self.beat.sure else '≈ '}{self.beat.quarter_bpm:.0f} BPM"
+            bpm = self.beat.quarter_bpm
+            tempo = f"{bpm:.0f} BPM" if self.beat.sure else f"≈ {metronome_mark(bpm)} BPM"
         key = "key none" if self.key is None else self.key.name + ("" if self.key.sure else "?")
         tail = f" (last {self.excerpt_seconds:.0f} s)" if self.excerpt_seconds else ""
         return f"{tempo} · {key}{tail}"
