@@ -63,9 +63,10 @@ FULL_BAND_DB, QUIET_BAND_DB = 10.0, 40.0  # a band this far below the loudest co
 MIN_FLUX_SPREAD = 0.05  # nepers per frame: less is numerical noise, not attacks
 # The learned onset envelope counts this many times one band: on held-out chorales rendered with
 # another soundfont than its training's, 1 read 77 of 99 excerpts' tempo, 2 read 78, 3 and 4 read 80,
-# where the bands alone read 69; on the tune half 3 read 47 of 52 against 45 (docs/ANALYSIS.md). Its spread (probability per frame, less its trend) is
-# 0.07-0.35 on music and 0.004 on a held chord, whose partials' beating it would otherwise blow up
-# into a beat: under MIN_LEARNED_SPREAD it is not scaled up.
+# where the bands alone read 69; on the tune half 3 read 47 of 52 against 45 (docs/ANALYSIS.md).
+# Its spread (probability per frame, less its trend) is 0.07-0.35 on music and 0.004 on a held
+# chord, whose partials' beating it would otherwise blow up into a beat: under MIN_LEARNED_SPREAD it
+# is not scaled up.
 LEARNED_WEIGHT, MIN_LEARNED_SPREAD = 3.0, 0.1
 SILENT_DB = -70.0  # a clip whose mean power is below this (dBFS-ish) has neither
 _ONSET_BANDS = 6

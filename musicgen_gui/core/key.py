@@ -133,8 +133,9 @@ def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:
 
 
 def chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
-    """Mean chroma (12,), summing to 1 (zeros where nothing is pitched, MIN_TONAL_SHARE): each frame's note powers
-    folded to pitch classes and scaled to sum 1, frames more than 20 dB below the loudest left out.
+    """Mean chroma (12,), summing to 1 (zeros where nothing is pitched, MIN_TONAL_SHARE): each
+    frame's note powers folded to pitch classes and scaled to sum 1, frames more than 20 dB below the
+    loudest left out.
 
     Only the bins standing TONAL_DB above their neighbourhood's mean (_TONAL_BINS, 40 Hz) count:
     drums and noise spread their power flat across the semitones and drowned the key of
