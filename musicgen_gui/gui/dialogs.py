@@ -96,7 +96,8 @@ class ExportDialog(QDialog):
 
     @property
     def unheard(self) -> bool:
-        return self.unheard_box.isVisible() and self.unheard_box.isChecked()
+        # Not isVisible(): that is False once the dialog has closed, when the answer is read.
+        return not self.unheard_box.isHidden() and self.unheard_box.isChecked()
 
     @property
     def bits(self) -> str:

@@ -5,7 +5,8 @@ import pytest
 import scipy.ndimage
 import soundfile as sf
 from gui_driver import load
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QPoint, Qt, QTimer
+from PySide6.QtWidgets import QApplication
 from synth import C_MAJOR
 
 from musicgen_gui.gui.mode import IDLE, PLAYING, RECORDING, STREAMING
@@ -205,7 +206,18 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     c.takes.export(take, str(out), with_seed=False, bits="float")
     qtbot.waitUntil(out.exists)
     assert sf.info(out).frames == take.kept
-    c.takes.export(take, str(tmp_path / "all.wav"), with_seed=False, bits="float", unheard=True)
+    # Through the export dialog, as a user asks for it: the box ticked, Save pressed.
+    def tick_and_save():
+        dialog = QApplication.activeModalWidget()
+        assert dialog.unheard_box.isVisibleTo(dialog) and "generated after Stop" in dialog.unheard_box.text()
+        dialog.continuation_only.setChecked(True)
+        dialog.path_edit.setText(str(tmp_path / "all.wav"))
+        qtbot.mouseClick(dialog.unheard_box, Qt.MouseButton.LeftButton, pos=QPoint(5, dialog.unheard_box.height() // 2))
+        assert dialog.unheard_box.isChecked()
+        dialog.accept()
+
+    QTimer.singleShot(100, tick_and_save)
+    window.export_action.trigger()
     qtbot.waitUntil((tmp_path / "all.wav").exists)
     assert sf.info(tmp_path / "all.wav").frames == take.n_samples
 
