@@ -93,6 +93,10 @@ class TakePanel(QWidget):
         self.heading.setToolTip(source)
         if current is not None and self.index_of(current).isValid():
             self.view.setCurrentIndex(self.index_of(current))
+        elif current is not None:
+            # Its seed's takes are no longer listed: nothing the user cannot see stays selected (to be
+            # played, exported or deleted). Refiltering clears the view's current row without a signal.
+            self.selected.emit(None)
 
     def index_of(self, take) -> QModelIndex:
         """Where ``take`` is in the view (invalid if it is not listed)."""

@@ -379,6 +379,28 @@ def test_several_files_open_the_first_and_list_the_rest(qtbot, window, write_cho
     assert "the other 2 are in File ▸ Open recent" in window.message_bar.text
 
 
+def test_opening_another_seed_leaves_no_take_of_the_last_one_selected(qtbot, window, chord_file, write_chord):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    take = run_to_end(qtbot, window)
+    assert c.takes.current is take and window.delete_action.isEnabled()
+    assert load(qtbot, window, write_chord("other.wav", 3.0))
+    assert c.takes.current is None
+    for action in (window.delete_action, window.export_action, window.play_take_action):
+        assert not action.isEnabled(), action.text()
+    window.activateWindow()
+    qtbot.waitUntil(window.isActiveWindow)
+    qtbot.keyClick(window.takes.view, Qt.Key.Key_Delete)
+    assert take in c.takes.model.takes()
+    assert "Take" not in window.analysis.text()
+    window.takes.all_seeds.setChecked(True)  # listed again, it can be chosen, and deleted, again
+    click_take(qtbot, window, take)
+    assert c.takes.current is take
+    qtbot.keyClick(window.takes.view, Qt.Key.Key_Delete)
+    assert take not in c.takes.model.takes()
+
+
 def test_the_seed_and_the_take_show_their_tempo_and_key(qtbot, window, chord_file):
     assert load(qtbot, window, chord_file)
     assert window.analysis.text().startswith("Seed: ") and "C major" in window.analysis.text()
