@@ -74,6 +74,7 @@ class SeedController(QObject):
         self.loudness: float | None = None  # of the region's end, as the session measures it; None: not yet
         self.pending = False  # a loaded clip waits for the window to be drawn before it is analysed
         self._features = None  # the FeatureConfig the clip was decoded with
+        self._reading = False  # a region's readout is being worked out
 
     # ----------------------------------------------------------- loading
     def load(self, path: str | Path, remember: bool = True, then=None) -> bool:
@@ -134,7 +135,7 @@ class SeedController(QObject):
             return
         self.region = (start, end)
         self.regionChanged.emit(start, end)
-        self._analyse()
+        self._analyse(new_clip=False)
         self.app.seed_changed()
 
     def region_samples(self) -> np.ndarray:
@@ -156,19 +157,34 @@ class SeedController(QObject):
             return f"the selected part of the seed is silent ({level}); select or record music"
         return None
 
-    def _analyse(self) -> None:
-        samples, cfg, region = self.region_samples().copy(), self.app.features, self.region
+    def _analyse(self, new_clip: bool = True) -> None:
+        """Read the region's tempo, key and loudness in the background. One reading at a time: while
+        a selection is dragged, the region as it is when the last reading ends is read next, and
+        the readout keeps the last region's text until then rather than blinking empty."""
         self.loudness = None
-        self._set_analysis("")
+        if new_clip:
+            self._set_analysis("")  # another clip's readout is not this one's
+        if self._reading:
+            return
+        samples, cfg, wanted = self.region_samples().copy(), self.app.features, (self.clip, self.region)
+        self._reading = True
+
+        def current() -> bool:
+            self._reading = False
+            if (self.clip, self.region) == wanted:
+                return True
+            if self.clip is not None:
+                self._analyse(new_clip=False)  # the region moved on while this one was read
+            return False
 
         def done(result):
-            if region == self.region:  # else a newer region's analysis is on its way
+            if current():
                 self.loudness = result[1]
                 self._set_analysis(result[0])
                 self.app.changed.emit()  # Continue, if it is silent
 
         def failed(message):
-            if region == self.region:
+            if current():
                 self._set_analysis(UNREAD)
                 self.app.error(f"The tempo and key could not be read: {message}")
 

@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
 import soundfile as sf
+import synth
 from gui_driver import click_take, load, run_to_end
 from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
@@ -9,7 +10,7 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 from musicgen_gui.core import onsets
 from musicgen_gui.core.export import SEAM_FADE_SECONDS
 from musicgen_gui.core.session import ContinuationParams
-from musicgen_gui.gui.seed import DEVICE_LOST
+from musicgen_gui.gui.seed import DEVICE_LOST, describe
 from musicgen_gui.gui.dialogs import ExportDialog
 from musicgen_gui.gui.mode import IDLE, STREAMING, TABLE
 from musicgen_gui.gui.settings import AppSettings
@@ -440,35 +441,58 @@ def test_a_take_whose_readout_fails_reads_unknown(qtbot, window, chord_file, tmp
     assert f"{first.name}: tempo and key unknown" in window.analysis.text()
 
 
-def test_dragging_anywhere_on_the_waveform_selects_a_region_and_shows_its_length(qtbot, window, chord_file):
-    c = window.controller
-    assert load(qtbot, window, chord_file)
+def drag_on_waveform(qtbot, window, start, end, steps=10):
+    """A press at ``start`` seconds on the waveform, moves to ``end`` and a release there, as a hand
+    drags; returns the selected region in seconds."""
     view, viewport = window.waveform, window.waveform.viewport()
     box = view.getViewBox()
 
-    def at(seconds):  # the viewport pixel of a time on the waveform
-        return view.mapFromScene(box.mapViewToScene(QPointF(seconds, 0.0)))
-
     def send(kind, seconds, buttons):
         qtbot.wait(20)  # pyqtgraph drops mouse moves closer together than 10 ms; a hand is slower
-        pos = QPointF(at(seconds))
+        pos = QPointF(view.mapFromScene(box.mapViewToScene(QPointF(seconds, 0.0))))
         button = Qt.MouseButton.NoButton if kind == QEvent.Type.MouseMove else Qt.MouseButton.LeftButton
         QApplication.sendEvent(viewport, QMouseEvent(kind, pos, view.mapToGlobal(pos), button, buttons,
                                                      Qt.KeyboardModifier.NoModifier))
 
+    send(QEvent.Type.MouseMove, start, Qt.MouseButton.NoButton)  # the pointer arrives: hovering claims drags
+    send(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
+    for seconds in np.linspace(start, end, steps)[1:]:
+        send(QEvent.Type.MouseMove, seconds, Qt.MouseButton.LeftButton)
+    send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
+    region = window.controller.seed.region
+    return region[0] / RATE, region[1] / RATE
+
+
+def test_dragging_anywhere_on_the_waveform_selects_a_region_and_shows_its_length(qtbot, window, chord_file):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    view = window.waveform
+
     def drag(start, end):
-        send(QEvent.Type.MouseMove, start, Qt.MouseButton.NoButton)  # the pointer arrives: hovering claims drags
-        send(QEvent.Type.MouseButtonPress, start, Qt.MouseButton.LeftButton)
-        for seconds in np.linspace(start, end, 10)[1:]:
-            send(QEvent.Type.MouseMove, seconds, Qt.MouseButton.LeftButton)
-        send(QEvent.Type.MouseButtonRelease, end, Qt.MouseButton.NoButton)
-        return c.seed.region[0] / RATE, c.seed.region[1] / RATE
+        return drag_on_waveform(qtbot, window, start, end)
 
     assert drag(1.0, 3.0) == pytest.approx((1.0, 3.0), abs=0.05)  # inside the selection (all of it)
     start, end = c.seed.region
     assert f"({(end - start) / RATE:.2f} s of 4.00 s)" in view.plotItem.titleLabel.text
     assert drag(2.5, 1.5) == pytest.approx((1.5, 2.5), abs=0.05)  # inside again, leftwards
     assert drag(2.5, 3.5) == pytest.approx((1.5, 3.5), abs=0.05)  # from its edge: the edge moves
+
+
+def test_the_readout_holds_its_text_while_a_selection_is_dragged_and_ends_on_the_final_region(qtbot, window,
+                                                                                               tmp_path):
+    c = window.controller
+    groove = synth.groove(12.0, 100, 4)
+    x = synth.tune(12.0, rng_seed=1)
+    x = x + groove[:len(x)]
+    sf.write(tmp_path / "tune.wav", x, RATE)
+    assert load(qtbot, window, tmp_path / "tune.wav")
+    shown = []
+    c.analysisChanged.connect(shown.append)
+    drag_on_waveform(qtbot, window, 1.0, 11.0, steps=40)
+    qtbot.waitUntil(lambda: not c.busy)
+    assert shown and "" not in shown  # it never blinked empty
+    final = describe(c.seed.region_samples(), c.features)
+    assert window.analysis.text() == f"Seed: {final}"
 
 
 def test_how_closely_to_follow_the_seed_is_a_setting_of_each_take(qtbot, window, chord_file):
