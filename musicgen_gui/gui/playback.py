@@ -84,7 +84,9 @@ class TakesController(QObject):
 
     def undo_delete(self) -> None:
         if self.model.can_undo:
-            self.select(self.model.take(self.model.undo_delete()))
+            take = self.model.take(self.model.undo_delete())
+            self.select(take)
+            self.app.info(f"{take.name} restored.")  # in place of "Take deleted", which is no longer true
             self._show_errors()
 
     def _show_errors(self) -> None:

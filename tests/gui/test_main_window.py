@@ -280,8 +280,10 @@ def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_aud
     assert c.takes.model.setData(c.takes.model.index(0), "the good one")
     window.delete_action.trigger()
     assert [t.name for t in c.takes.model.takes()] == ["the good one"]
+    assert window.message_bar.text.startswith("Take deleted.")
     window.undo_action.trigger()
     assert [t.name for t in c.takes.model.takes()] == ["the good one", "Take 2"] and c.takes.current is second
+    assert window.message_bar.text == "Take 2 restored."
     window.delete_action.trigger()
     window.close()
     again = make_window(AppSettings(window.settings.path))
