@@ -306,7 +306,7 @@ class MainWindow(QMainWindow):
         """Files from the command line: the first is loaded, the rest go to Open recent."""
         for path in reversed(paths[1:]):
             self.settings.add_recent_file(str(Path(path).resolve()))
-        rest = f"the other {len(paths) - 1} are in File ▸ Open recent."
+        rest = ("the other is" if len(paths) == 2 else f"the other {len(paths) - 1} are") + " in File ▸ Open recent."
         self.controller.seed.load(paths[0], then=lambda: paths[1:] and self.message_bar.show_message(
             f"Opened {Path(paths[0]).name}; {rest}", "info"))
 

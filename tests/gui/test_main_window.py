@@ -380,6 +380,9 @@ def test_several_files_open_the_first_and_list_the_rest(qtbot, window, write_cho
     assert window.controller.seed.clip.path == str(files[0])
     assert window.settings.recent_files[:3] == [str(f) for f in files]
     assert "the other 2 are in File ▸ Open recent" in window.message_bar.text
+    window.open_files([str(f) for f in files[1:]])
+    qtbot.waitUntil(lambda: window.controller.seed.clip.path == str(files[1]) and not window.controller.busy)
+    assert "the other is in File ▸ Open recent" in window.message_bar.text
 
 
 def test_opening_another_seed_leaves_no_take_of_the_last_one_selected(qtbot, window, chord_file, write_chord):
