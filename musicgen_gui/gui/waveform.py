@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from .plots import PLAYHEAD_PEN, SEAM_PEN, setup_plot
 from .views import SEED_COLOUR
 
+WAVE_PEN_WIDTH = 1.5
 EMPTY_HINT = "Press R to record, Ctrl+O to open a file,\nor drop an audio file anywhere on the window"
 
 
@@ -57,10 +58,12 @@ class WaveformView(pg.PlotWidget):
         self.setYRange(-1, 1)
         self._rate = 1
         self._length = 0
-        self._curve = self.plot(pen=pg.mkPen(SEED_COLOUR))
+        # Wider than a pixel: at 1 px, Qt drops the sub-pixel segments that peak downsampling makes of
+        # quiet passages, and a quiet recording drew as broken dashes.
+        self._curve = self.plot(pen=pg.mkPen(SEED_COLOUR, width=WAVE_PEN_WIDTH))
         self._curve.setDownsampling(auto=True, method="peak")
         self._curve.setClipToView(True)
-        self._continuation = self.plot(pen=pg.mkPen("#81c784"))
+        self._continuation = self.plot(pen=pg.mkPen("#81c784", width=WAVE_PEN_WIDTH))
         self._continuation.setDownsampling(auto=True, method="peak")
         self._continuation.setClipToView(True)
         self._seam = pg.InfiniteLine(pen=SEAM_PEN)

@@ -4,11 +4,14 @@ selected, played or compared A/B shows in both views, on one time axis, with a m
 import numpy as np
 import pytest
 from gui_driver import assert_shows, click_take, load, run_to_end
-from PySide6.QtCore import Qt
+import soundfile as sf
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor
 
 from musicgen_gui.gui.mode import IDLE, PLAYING, STREAMING
 from musicgen_gui.gui.settings import AppSettings
 from musicgen_gui.gui.spectrogram import LOG_FLOOR_HZ
+from musicgen_gui.gui.views import SEED_COLOUR
 
 RATE = 22050
 N_FFT = 1024
@@ -166,3 +169,21 @@ def test_the_views_stay_on_a_streaming_take_and_show_the_seed_once_the_take_show
     x, _ = window.waveform.shown()
     assert len(x) == len(c.seed.clip.samples) and window.view_tabs.currentIndex() == 0
     assert not window.view_tabs.isTabEnabled(1)
+
+
+def test_a_quiet_recording_draws_as_an_unbroken_line(qtbot, window, tmp_path):
+    # About -50 dBFS: peak downsampling makes sub-pixel segments of it, which a 1 px pen left out.
+    quiet = (0.004 * np.random.default_rng(0).standard_normal(8 * RATE)).astype(np.float32)
+    sf.write(tmp_path / "quiet.wav", quiet, RATE)
+    window.resize(window.minimumSize())
+    assert load(qtbot, window, tmp_path / "quiet.wav")
+    view = window.waveform
+    image = view.grab().toImage()
+    box = view.getViewBox()
+    left, right = (int(view.mapFromScene(box.mapViewToScene(QPointF(t, 0.0))).x()) for t in (0.3, 7.7))
+    right = min(right, image.width() - 1)
+    colour = QColor(SEED_COLOUR)
+    drawn = [any(abs(QColor(image.pixel(x, y)).red() - colour.red()) < 40
+                 and abs(QColor(image.pixel(x, y)).blue() - colour.blue()) < 40 for y in range(image.height()))
+             for x in range(left, right)]
+    assert len(drawn) > 100 and np.mean(drawn) > 0.99  # a 1 px pen drew 96 % of the columns
