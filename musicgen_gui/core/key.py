@@ -71,11 +71,15 @@ class Key:
 
 def _note_filters(sample_rate: int, tuning: float) -> np.ndarray:
     """Bins of a _CHROMA_FFT spectrum -> notes _LOWEST_NOTE.._HIGHEST_NOTE: cos² over each note's
-    semitone either side (adjacent notes' weights sum to 1), centred on the tuned pitches.
+    semitone either side (adjacent notes' weights sum to 1), centred on the tuned pitches. Only the
+    bins up to the highest note's reach and _TONAL_BINS beyond (its neighbourhood) have rows: the
+    fifth of the spectrum the chroma uses.
 
     Built from each bin's two nearest notes, not by evaluating every note at every bin: the tuning
     differs from clip to clip, so this runs once per analysis."""
-    hz = np.maximum(np.arange(_CHROMA_FFT // 2 + 1) * sample_rate / _CHROMA_FFT, 1.0)
+    top = 440.0 * 2.0 ** ((_HIGHEST_NOTE + 1 + tuning - 69.0) / 12.0)  # where the highest note's reach ends
+    bins = min(int(np.ceil(top * _CHROMA_FFT / sample_rate)) + _TONAL_BINS, _CHROMA_FFT // 2 + 1)
+    hz = np.maximum(np.arange(bins) * sample_rate / _CHROMA_FFT, 1.0)
     pitch = 12.0 * np.log2(hz / 440.0) + 69.0 - tuning
     n_notes = _HIGHEST_NOTE - _LOWEST_NOTE + 1
     below = np.floor(pitch)
@@ -142,9 +146,7 @@ def chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     electronic music (its best signature's share fell to that of noise)."""
     power = _spectra(samples)
     filters = _note_filters(sample_rate, round(estimate_tuning(power, sample_rate), 2))
-    # The bins the notes reach and their neighbourhoods: a fifth of the spectrum, the rest is unused.
-    used = int(np.nonzero(filters.any(axis=1))[0][-1]) + _TONAL_BINS
-    power, filters = power[:, :used], filters[:used]
+    power = power[:, :len(filters)]
     log = np.log(power + 1e-30)
     tonal = log - _moving_mean(log, _TONAL_BINS) > TONAL_DB / DB_PER_NEPER
     notes = (power * tonal) @ filters
