@@ -213,7 +213,7 @@ class MainWindow(QMainWindow):
                                  "continue")
         self.stop_action = a("Stop", "Esc", c.stop, "Stop generating or playing; cancel a recording (its file is "
                              "kept, the seed stays)", "stop")
-        self.extend_action = a("Extend", "Ctrl+Shift+Return", c.run.extend,
+        self.extend_action = a("Extend", ["Ctrl+Shift+Return", "Ctrl+Shift+Enter"], c.run.extend,
                                "A new take: the selected one as heard, continued from its end", "extend")
         self.regenerate_action = a("Regenerate", "Ctrl+Shift+R", c.run.regenerate,
                                    "A new take from the selected take's seed, with the current settings",

@@ -365,6 +365,13 @@ def test_keyboard_shortcuts_work_wherever_focus_is(qtbot, window, chord_file):
     qtbot.keyClick(window, Qt.Key.Key_Escape)
     assert c.mode == IDLE
     qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
+    takes = len(c.takes.model.takes())
+    # The keypad's Enter extends as the main one does (Continue takes both too).
+    qtbot.keyClick(window, Qt.Key.Key_Enter, Qt.KeyboardModifier.ControlModifier | Qt.KeyboardModifier.ShiftModifier
+                   | Qt.KeyboardModifier.KeypadModifier)
+    assert c.mode == STREAMING and len(c.takes.model.takes()) == takes + 1
+    qtbot.keyClick(window, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not c.run.generation.running and not c.busy)
     window.panel.seconds.setFocus()  # a spin box's own Ctrl+E would move its cursor
     opened = []
     QTimer.singleShot(100, lambda: (opened.append(QApplication.activeModalWidget()),
