@@ -368,14 +368,14 @@ def _add_float32_option(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .core.audio_io import EXPORT_SUBTYPES
+    from .core.audio_io import AUDIO_KINDS, EXPORT_SUBTYPES
     from .core.model import CELLS, PRESETS
 
     parser = argparse.ArgumentParser(prog="musicgen", description="Continue music with a frame-predicting LSTM.")
     sub = parser.add_subparsers(dest="command", required=True)
 
     p = sub.add_parser("continue", help="write the continuation of a seed clip")
-    p.add_argument("seed", help="audio file to continue (wav, flac, ogg, mp3, aiff)")
+    p.add_argument("seed", help=f"audio file to continue ({AUDIO_KINDS})")
     p.add_argument("-o", "--output", required=True, help="WAV file to write")
     p.add_argument("--model", help="bundled model name or path to a .musicgen file (default: piano)")
     p.add_argument("--seconds", type=float, default=20.0, help="length of the continuation (default 20)")

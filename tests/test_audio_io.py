@@ -8,7 +8,7 @@ import soundfile as sf
 from mounts import tmpfs
 from synth import SR, peak_frequency, tone
 
-from musicgen_gui.core.audio_io import load_audio, write_wav
+from musicgen_gui.core.audio_io import AUDIO_EXTENSIONS, AUDIO_KINDS, load_audio, write_wav
 from musicgen_gui.core.errors import AudioLoadError, ExportError
 
 
@@ -20,6 +20,13 @@ def test_stereo_44k_flac_becomes_mono_at_the_model_rate(tmp_path):
     assert (audio.source_rate, audio.source_channels, audio.sample_rate) == (44100, 2, SR)
     assert abs(len(audio.samples) - SR) <= 1
     assert abs(peak_frequency(audio.samples, SR) - 440) < 2
+
+
+def test_messages_name_every_kind_of_file_that_opens():
+    """The kinds the help and errors list are the extensions that open (.oga and .aif are spellings
+    of ogg and aiff)."""
+    kinds = {"." + k for k in AUDIO_KINDS.split(", ")}
+    assert kinds == set(AUDIO_EXTENSIONS) - {".oga", ".aif"}
 
 
 def test_nan_samples_and_non_audio_are_refused(tmp_path):

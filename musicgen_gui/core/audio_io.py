@@ -16,6 +16,7 @@ from .errors import AudioLoadError, ExportError
 from .fileio import atomic_file
 
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
+AUDIO_KINDS = "wav, flac, ogg, opus, mp3, aiff"  # the same, as a message names them
 EXPORT_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 
 

@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import __version__
-from .audio_io import find_audio_files, load_audio
+from .audio_io import AUDIO_KINDS, find_audio_files, load_audio
 from .bundle import ModelBundle, save_bundle
 from .errors import AudioLoadError, MusicgenError
 from .features import FeatureConfig, Normaliser, log_power
@@ -76,7 +76,7 @@ def load_corpus(paths: Sequence[str | os.PathLike], cfg: FeatureConfig,
                 progress: Callable[[TrainingProgress], None] | None = None) -> Corpus:
     files = find_audio_files(paths)
     if not files:
-        raise MusicgenError("no audio files (wav, flac, ogg, mp3, aiff) found in " + ", ".join(map(str, paths)))
+        raise MusicgenError(f"no audio files ({AUDIO_KINDS}) found in " + ", ".join(map(str, paths)))
     corpus = Corpus([], [], [])
     for i, path in enumerate(files):
         if progress:
