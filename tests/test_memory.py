@@ -9,7 +9,8 @@ from testmodels import random_bundle
 
 from musicgen_gui.core import analysis, key
 from musicgen_gui.core.features import FeatureConfig, align_to_frames, log_power
-from musicgen_gui.core.memory import REFERENCE_ERROR_RATIO, VALLEY_BOOST, SeedMemory, blend_weight, seed_error_ratio
+from musicgen_gui.core.memory import (BASS_BINS, REFERENCE_ERROR_RATIO, VALLEY_BOOST, SeedMemory, blend_weight,
+                                      seed_error_ratio)
 from musicgen_gui.core.predictor import FramePredictor
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession
 
@@ -132,17 +133,42 @@ def test_the_memory_keeps_a_random_nets_continuation_in_the_seeds_key():
 
 
 def test_correct_pulls_harder_where_the_seed_is_quieter():
-    """The valleys between the seed's harmonics stay deeper than a plain blend would leave them."""
-    frames = np.zeros((40, 4), np.float32)
-    frames[:, 1] = -6.0  # a valley of the seed's
+    """The valleys between the seed's harmonics stay deeper than a plain blend would leave them
+    (above the bass, whose detail has a share of its own)."""
+    b = BASS_BINS
+    frames = np.zeros((40, b + 4), np.float32)
+    frames[:, b + 1] = -6.0  # a valley of the seed's
     memory = SeedMemory(frames, np.zeros((40, 2), np.float32), None, 0.5, np.random.default_rng(0))
-    prediction = np.zeros((1, 4), np.float32)
-    prediction[0, 2] = -3.0  # the net quieter than the seed here
+    prediction = np.zeros((1, b + 4), np.float32)
+    prediction[0, b + 2] = -3.0  # the net quieter than the seed here
     out = memory.correct(prediction, np.zeros((6, 2), np.float32))[0]
     share = blend_weight(0.5)
-    assert out[0] == 0.0 and out[3] == 0.0  # both agree
-    assert out[2] == pytest.approx(-3.0 + share * 3.0)  # the seed louder: its plain share
-    assert out[1] == pytest.approx(-6.0 * share * VALLEY_BOOST)  # the seed quieter: a larger share
+    assert out[b] == 0.0 and out[b + 3] == 0.0  # both agree
+    assert out[b + 2] == pytest.approx(-3.0 + share * 3.0)  # the seed louder: its plain share
+    assert out[b + 1] == pytest.approx(-6.0 * share * VALLEY_BOOST)  # the seed quieter: a larger share
+
+
+def test_the_bass_notes_are_the_memorys_and_its_level_the_blends():
+    """Below BASS_BINS a frame cannot tell neighbouring notes apart: where the net puts a bass note
+    a bin off the seed's, the continuation's note is the seed's, while the bass's level moves no
+    more than the plain blend moves it. Above, and at follow 0, nothing changes."""
+    cfg = FeatureConfig()
+    frames = np.full((40, cfg.n_bins), -8.0, np.float32)
+    frames[:, 8] = 0.0  # the seed's bass note
+    prediction = np.full((1, cfg.n_bins), -8.0, np.float32)
+    prediction[0, 9] = 0.0  # the net's, a bin above
+    prediction[0, 100] = -2.0  # and something the seed does not have, higher up
+    recent = np.zeros((6, 2), np.float32)
+    out = {f: SeedMemory(frames, np.zeros((40, 2), np.float32), None, f, np.random.default_rng(0), cfg=cfg)
+           .correct(prediction, recent)[0] for f in (0.0, 0.5)}
+    assert np.array_equal(out[0.0], prediction[0])
+    low = out[0.5][:BASS_BINS]
+    assert int(np.argmax(low)) == 8, low[6:11]
+    share = blend_weight(0.5)
+    plain = prediction[0] + np.where(frames[0] < prediction[0], share * VALLEY_BOOST, share) * (frames[0] - prediction[0])
+    assert int(np.argmax(plain[:BASS_BINS])) == 9  # the plain blend kept the net's note
+    assert low.mean() == pytest.approx(plain[:BASS_BINS].mean(), abs=0.6)  # nearly: the level's edges
+    assert np.allclose(out[0.5][BASS_BINS:], plain[BASS_BINS:], atol=1e-5)
 
 
 def test_a_shape_boost_pulls_the_broad_shape_harder_than_the_detail():

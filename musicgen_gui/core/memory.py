@@ -38,6 +38,11 @@ shrinks in proportion. On music it never heard the share stays as it is: a
 larger one copies the seed's frames there too. The figures behind both are in
 docs/EVALUATION.md.
 
+In the bass, below the bin where neighbouring notes still fall into different
+bins (BASS_BINS), the memory's share of the detail across bins is doubled: a
+frame cannot place a bass note there, the net's wandered between notes, and
+its continuations drifted out of their seed's key.
+
 A model can ask for a larger share of the broad spectral shape (``shape_boost``,
 stored with its generation settings): the difference between the two frames
 smoothed over half an octave is pulled in harder than its detail: for a net
@@ -72,6 +77,15 @@ PAUSE_SECONDS = 0.3
 PAUSE_DEPTH_DB = 35.0
 SILENCE_MARGIN_DB = 10.0
 ERROR_WINDOWS = 4  # the seed's last windows the ratio is read on (4.7 s; 20-30 ms before first sound)
+# Bin k lies k bins above 0 Hz, and a semitone above it is 0.059 k bins further: below bin 17 (362 Hz
+# at 1024 points and 22.05 kHz) neighbouring notes share a bin, and a frame cannot say which note
+# sounds. The net's bass wandered between notes there and took the continuation out of its seed's key
+# (docs/EVALUATION.md). In those bins the memory's share of the detail across bins (which of them
+# hold the partials) is BASS_BOOST times its share; their level, smoothed over BASS_LEVEL_BINS, keeps
+# the blend's, so the seed's kicks and bass line are not copied harder than the rest.
+BASS_BINS = int(np.ceil(1.0 / (2.0 ** (1.0 / 12.0) - 1.0)))
+BASS_BOOST = 2.0
+BASS_LEVEL_BINS = 5
 
 
 def shape_smoothing(cfg: FeatureConfig, octaves: float = SHAPE_OCTAVES) -> np.ndarray:
@@ -120,6 +134,18 @@ def before_final_pause(bands: np.ndarray, cfg: FeatureConfig) -> int:
     return int(sounding[-1]) + 1 if len(sounding) else len(paused)
 
 
+def bass_level_matrix(n_bins: int, width: int = BASS_LEVEL_BINS) -> np.ndarray:
+    """rows x columns: the first BASS_BINS bins' (all of fewer) moving mean over ``width`` bins, the
+    lowest (and highest) bin repeated beyond the frame; rows: the bins it reads."""
+    bins = min(BASS_BINS, n_bins)
+    rows = min(bins + width // 2, n_bins)
+    matrix = np.zeros((rows, bins), np.float32)
+    for i in range(bins):
+        for offset in range(-(width // 2), width // 2 + 1):
+            matrix[min(max(i + offset, 0), rows - 1), i] += 1.0 / width
+    return matrix
+
+
 def blend_weight(follow: float, error_ratio: float | None = None) -> float:
     """The memory's share of each frame, smaller where the net predicts the seed well."""
     scale = 1.0 if error_ratio is None else float(np.clip(error_ratio / REFERENCE_ERROR_RATIO, *SHARE_SCALE))
@@ -154,6 +180,7 @@ class SeedMemory:
         # Smoothed in the net's normalised units, as the shares apply there.
         cfg = cfg or FeatureConfig()
         self._smoothing = shape_smoothing(cfg) if shape_boost != 1.0 else None
+        self._bass_level = bass_level_matrix(self.frames.shape[1])
         self._min_free_jump = max(CONTEXT_FRAMES, int(MIN_FREE_JUMP_SECONDS * cfg.frames_per_second))
         self._rng = rng
         n = len(self.frames)
@@ -180,6 +207,7 @@ class SeedMemory:
         self.weight = blend_weight(follow, self._error_ratio)
         self._valley_weight = min(1.0, VALLEY_BOOST * self.weight)
         self._shape_weight = min(1.0, self._shape_boost * self.weight)
+        self._bass_weight = np.float32(min(1.0, BASS_BOOST * self.weight))
         self._chance = jump_chance(follow)
 
     def correct(self, prediction: np.ndarray, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
@@ -188,9 +216,15 @@ class SeedMemory:
         weight = np.where(frame < prediction, np.float32(self._valley_weight), np.float32(self.weight))
         difference = frame - prediction
         if self._smoothing is None:
-            return prediction + weight * difference
-        shape = difference @ self._smoothing
-        return prediction + weight * (difference - shape) + self._shape_weight * shape
+            corrected = prediction + weight * difference
+        else:
+            shape = difference @ self._smoothing
+            corrected = prediction + weight * (difference - shape) + self._shape_weight * shape
+        # The bass's detail across bins (BASS_BINS): the memory's notes, not the net's.
+        rows, bins = self._bass_level.shape
+        detail = difference[..., :bins] - difference[..., :rows] @ self._bass_level
+        corrected[..., :bins] += np.maximum(self._bass_weight - weight[..., :bins], 0.0) * detail
+        return corrected
 
     def next_frame(self, recent_bands: np.ndarray, vary: bool = True) -> np.ndarray:
         """The memory's frame for this step, given the last frames played in log bands.
