@@ -38,7 +38,7 @@ shrinks in proportion. On music it never heard the share stays as it is: a
 larger one copies the seed's frames there too. The figures behind both are in
 docs/EVALUATION.md.
 
-In the bass, below the bin where neighbouring notes still fall into different
+In the bass, below the bin from which neighbouring notes fall into different
 bins (BASS_BINS), the memory's share of the detail across bins is doubled: a
 frame cannot place a bass note there, the net's wandered between notes, and
 its continuations drifted out of their seed's key.
