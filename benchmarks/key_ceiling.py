@@ -143,12 +143,12 @@ def main():
     for set_name in ("piano", "instruments"):
         folder = Path("~/.cache/musicgen-corpus/ood").expanduser() / set_name
         tracks = {t["file"]: t for t in json.loads((folder / "manifest.json").read_text())["tracks"]}
-        notes_of = {}
+        labels, notes_of = read_labels(folder), {}
         for name, audio, start, length, label in seeds(folder, 8.0, 6, args.half):
             file = name.split("@")[0]
             if file not in notes_of:
                 notes_of[file] = file_notes(tracks[file])
-            keys = read_labels(folder)[file]["key"]
+            keys = labels[file]["key"]
             s, e = start / C.SR, (start + length) / C.SR
             centre = (s + e) / 2
             changes = [k[0] for k in keys] + [len(audio) / C.SR]
