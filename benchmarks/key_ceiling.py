@@ -138,7 +138,7 @@ def main():
     args = ap.parse_args()
     warnings.simplefilter("ignore")  # music21's notices about the corpus files
     readers = signature_readers()
-    counts = {(w, r): 0 for w in WINDOWS for r in readers}
+    counts = {(w, r): 0 for w in WINDOWS for r in [*readers, "any"]}
     n = 0
     for set_name in ("piano", "instruments"):
         folder = Path("~/.cache/musicgen-corpus/ood").expanduser() / set_name
@@ -157,12 +157,13 @@ def main():
             n += 1
             for w, (a, b) in spans.items():
                 pc = profile(notes_of[file], a, b)
-                for r, read in readers.items():
-                    sharps = read(pc)
-                    counts[w, r] += sharps is not None and (sharps - label.sharps) % 12 == 0
+                agree = {r: read(pc) is not None and (read(pc) - label.sharps) % 12 == 0 for r, read in readers.items()}
+                for r, ok in agree.items():
+                    counts[w, r] += ok
+                counts[w, "any"] += any(agree.values())  # the best reader for each seed, chosen after the fact
     print(f"{args.half} half, {n} seeds: the score's notes give the labelled signature on")
     for w in WINDOWS:
-        print(f"  {w:15s} " + "  ".join(f"{r} {counts[w, r]} ({counts[w, r] / n:.0%})" for r in readers))
+        print(f"  {w:15s} " + "  ".join(f"{r} {counts[w, r]} ({counts[w, r] / n:.0%})" for r in [*readers, "any"]))
 
 
 if __name__ == "__main__":
