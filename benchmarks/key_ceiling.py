@@ -36,11 +36,10 @@ import corpus as C  # noqa: E402
 import ood_corpus as O  # noqa: E402
 from analysis_accuracy import seeds  # noqa: E402
 
+from musicgen_gui.core.key import DIATONIC  # noqa: E402
 from musicgen_gui.core.labels import read_labels  # noqa: E402
 
 WINDOWS = ("8 s", "20 s", "same signature")
-# Each signature's seven tones, by its major key's tonic (C, Db, ... B).
-SCALES = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], float)[(np.arange(12)[None, :] - np.arange(12)[:, None]) % 12]
 
 
 def midi_notes(mf) -> list[tuple[float, float, int]]:
@@ -121,7 +120,7 @@ def signature_readers():
         return read
 
     def coverage(pc):
-        cover = SCALES @ pc
+        cover = DIATONIC @ pc
         best = np.nonzero(cover >= cover.max() - 1e-9 * cover.max())[0]
         if len(best) > 1:
             return None  # tied: counted as a miss

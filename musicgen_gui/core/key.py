@@ -170,7 +170,7 @@ def _standardised(x: np.ndarray) -> np.ndarray:
 # Every tonic's profile, standardised: (2 modes, 12 tonics, 12 pitch classes).
 _KEYS = _standardised(np.stack([p[(np.arange(12)[None, :] - np.arange(12)[:, None]) % 12] for p in (_MAJOR, _MINOR)]))
 # Each major key's seven scale tones (its signature's, shared with its relative minor): (12 tonics, 12).
-_DIATONIC = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], float)[(np.arange(12)[None, :] - np.arange(12)[:, None]) % 12]
+DIATONIC = np.array([1, 0, 1, 0, 1, 1, 0, 1, 0, 1, 0, 1], float)[(np.arange(12)[None, :] - np.arange(12)[:, None]) % 12]
 
 
 def key_correlations(profile: np.ndarray) -> np.ndarray:
@@ -187,7 +187,7 @@ def key_from_chroma(profile: np.ndarray, like: Key | None = None) -> Key | None:
     Choosing the signature first keeps the key from flipping between neighbours (a minor key's
     raised seventh otherwise pulls it towards its dominant). like: the key of the music this
     continues, kept where its signature holds within LIKE_COVERAGE of the best's share."""
-    coverage = _DIATONIC @ profile
+    coverage = DIATONIC @ profile
     if coverage.max() < MIN_COVERAGE:
         return None
     corr = key_correlations(profile)
