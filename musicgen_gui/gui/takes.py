@@ -303,9 +303,13 @@ class TakeListModel(QAbstractListModel):
         return list(self._takes)
 
     def add(self, take: Take) -> int:
-        """A new take, named after its number; returns its row."""
+        """A new take, named after its number; returns its row.
+
+        Deleted takes that undo can bring back keep their numbers, so a restored take never shares its name.
+        """
         if not take.name:
-            take.name = f"Take {max((_number(t.name) for t in self._takes), default=0) + 1}"
+            known = self._takes + [t for _, t in self._deleted]
+            take.name = f"Take {max((_number(t.name) for t in known), default=0) + 1}"
         self.beginInsertRows(QModelIndex(), len(self._takes), len(self._takes))
         self._takes.append(take)
         self.endInsertRows()

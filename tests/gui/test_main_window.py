@@ -285,6 +285,12 @@ def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_aud
     assert [t.name for t in c.takes.model.takes()] == ["the good one", "Take 2"] and c.takes.current is second
     assert window.message_bar.text == "Take 2 restored."
     window.delete_action.trigger()
+    third = run_to_end(qtbot, window)  # numbered past the deleted take that undo can still bring back
+    window.undo_action.trigger()
+    assert [t.name for t in c.takes.model.takes()] == ["the good one", "Take 2", "Take 3"] and third.name == "Take 3"
+    for take in (third, second):
+        c.takes.select(take)
+        window.delete_action.trigger()
     window.close()
     again = make_window(AppSettings(window.settings.path))
     takes = again.controller.takes.model.takes()
