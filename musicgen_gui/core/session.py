@@ -112,8 +112,6 @@ class TimbreAnchor:
         return excess[self._band].astype(np.float32)
 
 
-
-
 class ContinuationSession:
     def __init__(self, bundle: ModelBundle, seed: np.ndarray, params: ContinuationParams):
         cfg = bundle.features

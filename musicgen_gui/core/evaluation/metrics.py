@@ -284,7 +284,6 @@ def frechet_distance(frames_a: np.ndarray, frames_b: np.ndarray) -> float:
     return max(0.0, mean_sq + float(np.trace(cov_a) + np.trace(cov_b) - 2.0 * cross))
 
 
-
 # --- fidelity to the seed (issue 11): key, beat, timbre, replay, loudness, peaks ------------------
 
 def mean_chroma(samples: np.ndarray, sample_rate: int, tuning: float = 0.0) -> np.ndarray:
