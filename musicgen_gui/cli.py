@@ -26,6 +26,13 @@ def _writable_output(path: Path) -> Path:
     return path
 
 
+def _random_seed(text: str) -> int:
+    value = int(text)
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"{value}: must be 0 or more")
+    return value
+
+
 def cmd_continue(args) -> int:
     import soundfile as sf
 
@@ -37,6 +44,10 @@ def cmd_continue(args) -> int:
     from .core.session import ContinuationSession
 
     output = _writable_output(Path(args.output))
+    if output.suffix.lower() != ".wav":  # another extension would mislabel the WAV written, as an MP3 say
+        raise MusicgenError(f"cannot write {output}: the continuation is written as WAV; name it .wav")
+    if Path(args.seed).exists() and output.exists() and output.samefile(args.seed):
+        raise MusicgenError(f"cannot write {output}: it is the seed file; choose another name")
     bundle = load_bundle(args.model or DEFAULT_MODEL)
     seed = load_audio(args.seed, bundle.features.sample_rate, max_seconds=MAX_SEED_SECONDS)
     if seed.truncated:
@@ -380,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", help="bundled model name or path to a .musicgen file (default: piano)")
     p.add_argument("--seconds", type=float, default=20.0, help="length of the continuation (default 20)")
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
-    p.add_argument("--rng-seed", type=int, default=None, help="fix the random variation for repeatable output")
+    p.add_argument("--rng-seed", type=_random_seed, default=None,
+                   help="fix the random variation for repeatable output")
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
     _add_follow_option(p)
@@ -401,7 +413,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="held-out tracks for validation (default: 10%% of the files, chosen at random)")
     p.add_argument("--data-note", default="", metavar="TEXT",
                    help="where the audio came from and its licence, stored in the model")
-    p.add_argument("--rng-seed", type=int, default=0)
+    p.add_argument("--rng-seed", type=_random_seed, default=0)
     p.add_argument("--resume", action="store_true", help="go on from the last checkpoint of the same output")
     p.add_argument("--distributed", action="store_true",
                    help="one worker of a multi-machine run: the cluster and this worker's index come from "
@@ -425,7 +437,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="length of each continuation (default 60); scored from 2 s on, to 22 s and to the end")
     p.add_argument("--temperature", type=float, default=0.5, help="variation, 0 = none (default 0.5)")
     _add_follow_option(p)
-    p.add_argument("--rng-seed", type=int, default=0,
+    p.add_argument("--rng-seed", type=_random_seed, default=0,
                    help="random variation of a set's first seed; +1 per seed, +1000 per draw")
     p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
     _add_float32_option(p)

@@ -113,6 +113,20 @@ def test_bad_model_and_unwritable_output(capsys, seed_wav, tiny_bundle_path, tmp
     assert_one_error_line(err, "does not exist")
 
 
+def test_outputs_that_would_lose_or_mislabel_data_are_refused(capsys, seed_wav, tiny_bundle_path, tmp_path):
+    before = seed_wav.read_bytes()
+    code, _, err = run(capsys, "continue", seed_wav, "-o", seed_wav, "--model", tiny_bundle_path)
+    assert code == 2 and seed_wav.read_bytes() == before
+    assert_one_error_line(err, "it is the seed file")
+    code, _, err = run(capsys, "continue", seed_wav, "-o", tmp_path / "out.mp3", "--model", tiny_bundle_path)
+    assert code == 2 and not (tmp_path / "out.mp3").exists()
+    assert_one_error_line(err, "name it .wav")
+    with pytest.raises(SystemExit) as exit_:
+        main(["continue", str(seed_wav), "-o", str(tmp_path / "o.wav"), "--rng-seed", "-1"])
+    assert exit_.value.code == 2 and "--rng-seed: -1: must be 0 or more" in capsys.readouterr().err
+    assert not (tmp_path / "o.wav").exists()
+
+
 @pytest.mark.slow
 def test_train_then_continue_then_evaluate_through_the_console_script(pattern_folder, tmp_path):
     bin_dir = Path(sys.executable).parent

@@ -94,6 +94,15 @@ def test_a_too_short_seed_names_the_minimum():
         ContinuationSession(BUNDLE, SEED[: SR // 10], ContinuationParams())
 
 
+@pytest.mark.parametrize("params, message", [
+    (ContinuationParams(0.0), "more than 0 and at most 3600 seconds"),
+    (ContinuationParams(2.0, 0.5, -1), "the random seed must be 0 or more"),
+])
+def test_bad_settings_are_refused_in_words(params, message):
+    with pytest.raises(MusicgenError, match=message):
+        ContinuationSession(BUNDLE, SEED, params)
+
+
 def test_level_anchor_pulls_a_drifting_level_back_to_the_seed():
     from musicgen_gui.core.session import LevelAnchor
 

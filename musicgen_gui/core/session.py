@@ -125,7 +125,9 @@ class ContinuationSession:
         if not np.isfinite(seed).all():
             raise MusicgenError("the seed contains invalid (NaN or infinite) samples")
         if not 0 < params.seconds <= MAX_SECONDS:
-            raise MusicgenError(f"the length must be between 0 and {MAX_SECONDS:.0f} seconds")
+            raise MusicgenError(f"the length must be more than 0 and at most {MAX_SECONDS:.0f} seconds")
+        if params.rng_seed is not None and params.rng_seed < 0:
+            raise MusicgenError("the random seed must be 0 or more")
         if not 0 <= params.temperature <= 10:
             raise MusicgenError("the temperature must be between 0 and 10")
         if not 0 <= params.adapt_seconds <= MAX_ADAPT_SECONDS:
