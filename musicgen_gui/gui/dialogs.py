@@ -88,7 +88,17 @@ class ExportDialog(QDialog):
 
     @property
     def path(self) -> str:
-        return self.path_edit.text()
+        """The file to write: a typed name without a folder goes in the proposed one, and one without
+        an extension gets .wav, as Browse gives it."""
+        text = self.path_edit.text().strip()
+        if not text:
+            return ""
+        path = Path(text).expanduser()
+        if not path.is_absolute():
+            path = self._folder / path
+        if not path.suffix and not path.is_dir():
+            path = path.with_name(path.name + ".wav")
+        return str(path)
 
     @property
     def with_seed(self) -> bool:
@@ -103,7 +113,25 @@ class ExportDialog(QDialog):
     def bits(self) -> str:
         return self._format.currentData()
 
+    def _problem(self) -> str | None:
+        """Why the file cannot be written as given, found before anything is asked or written."""
+        if not self.path:
+            return "Choose a file name to export to."
+        path = Path(self.path)
+        if path.is_dir():
+            return f"{path} is a folder: add a file name to it."
+        if path.suffix.lower() != ".wav":
+            return f"Exports are WAV files: end the name with .wav, not {path.suffix}."
+        if not path.parent.is_dir():
+            return f"The folder {path.parent} does not exist."
+        return None
+
     def accept(self) -> None:
+        problem = self._problem()
+        if problem:
+            QMessageBox.warning(self, "Cannot export there", problem)
+            return
+        self.path_edit.setText(self.path)  # as it will be written
         if Path(self.path).exists():
             buttons = QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No
             answer = QMessageBox.question(self, "Replace the file?",
@@ -113,8 +141,7 @@ class ExportDialog(QDialog):
                 return
         self._settings.export_bits = self.bits
         self._settings.export_with_seed = self.with_seed
-        self._settings.export_folder = str(Path(self.path).parent)
-        super().accept()
+        super().accept()  # the folder is remembered once the file is written (TakesController.export)
 
 
 class TrainingDialog(QDialog):

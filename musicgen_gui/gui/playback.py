@@ -8,6 +8,7 @@ starts, ``position`` on every tick while it plays.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import soundfile as sf
@@ -36,6 +37,7 @@ class TakesController(QObject):
         super().__init__(app)
         self.app = app
         self.model = TakeListModel(store, self)
+        self.model.dataChanged.connect(lambda *_: self._show_errors())  # a rename refused, or not saved
         self.current: Take | None = None
         self.previous: Take | None = None  # the one selected before: the other half of A/B
         self.analysis: tuple[Take | None, str] = (None, "")
@@ -211,6 +213,7 @@ class TakesController(QObject):
 
         def done(result):
             written, seconds = result
+            self.app.app_settings.export_folder = str(Path(written).parent)  # proposed next time
             parts = f"seed {seed_s:.2f} s + continuation {seconds - seed_s:.2f} s" if with_seed else "continuation"
             self.app.info(f"Exported {seconds:.2f} s ({parts}) of {take.name} to {written}")
 

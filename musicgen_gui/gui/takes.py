@@ -256,7 +256,7 @@ class TakeListModel(QAbstractListModel):
         self.store = store
         self._takes: list[Take] = []
         self._deleted: list[tuple[int, Take]] = []  # for undo, the latest last
-        self.errors: list[str] = []  # saving failures, for the window to show
+        self.errors: list[str] = []  # saving failures and refused names, for the window to show
 
     def rowCount(self, parent=QModelIndex()) -> int:
         return 0 if parent.isValid() else len(self._takes)
@@ -283,6 +283,11 @@ class TakeListModel(QAbstractListModel):
         if role != Qt.ItemDataRole.EditRole or not index.isValid() or not name:
             return False
         take = self._takes[index.row()]
+        if name != take.name and any(t.name == name for t in self._takes + [t for _, t in self._deleted]):
+            # Unique names: the list, A/B, exports and "restored" messages tell takes apart by them.
+            self.errors.append(f"A take is already named {name}: {take.name} keeps its name.")
+            self.dataChanged.emit(index, index)  # the window shows errors on a change
+            return False
         take.name = name
         self._save(take)
         self.dataChanged.emit(index, index)

@@ -208,8 +208,13 @@ def test_an_export_error_is_shown(qtbot, window, chord_file, tmp_path):
     assert load(qtbot, window, chord_file)
     window.panel.seconds.setValue(1.0)
     take = run_to_end(qtbot, window)
+    before = window.settings.export_folder
     window.controller.takes.export(take, str(tmp_path / "no such folder" / "take.wav"), with_seed=False, bits="16")
     qtbot.waitUntil(lambda: "does not exist" in window.message_bar.text)
+    assert window.settings.export_folder == before  # a failed export is not proposed again
+    window.controller.takes.export(take, str(tmp_path / "take.wav"), with_seed=False, bits="16")
+    qtbot.waitUntil(lambda: window.message_bar.text.startswith("Exported"))
+    assert window.settings.export_folder == str(tmp_path)
 
 
 def test_the_export_dialog_proposes_a_name_per_choice_and_asks_before_replacing(qtbot, window, chord_file, tmp_path):
@@ -239,6 +244,35 @@ def test_the_export_dialog_proposes_a_name_per_choice_and_asks_before_replacing(
     QTimer.singleShot(50, lambda: answer(QMessageBox.StandardButton.Yes))
     dialog.accept()
     assert dialog.result() == 1
+
+
+def test_the_export_dialog_refuses_names_it_cannot_write_before_asking_anything(qtbot, window, chord_file, tmp_path):
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    take = run_to_end(qtbot, window)
+    window.settings.export_folder = str(tmp_path)
+    dialog = ExportDialog(window.settings, take, window)
+    qtbot.addWidget(dialog)
+    seen = []
+
+    def dismiss():
+        box = QApplication.activeModalWidget()
+        if not isinstance(box, QMessageBox):  # not up yet
+            QTimer.singleShot(20, dismiss)
+            return
+        seen.append(box.text())
+        box.button(QMessageBox.StandardButton.Ok).click()
+
+    for typed, message in [("", "Choose a file name"), (str(tmp_path), "is a folder"),
+                           ("song.mp3", "end the name with .wav"), (str(tmp_path / "none" / "a.wav"), "does not exist")]:
+        dialog.path_edit.setText(typed)
+        QTimer.singleShot(50, dismiss)
+        dialog.accept()
+        assert message in seen[-1] and dialog.result() == 0, (typed, seen)
+    dialog.path_edit.setText("mine")  # no folder, no extension: the proposed folder, as WAV
+    dialog.accept()
+    assert dialog.result() == 1 and dialog.path == str(tmp_path / "mine.wav") == dialog.path_edit.text()
+    assert len(seen) == 4
 
 
 def test_every_continue_extend_and_regenerate_makes_a_take_and_keeps_the_others(qtbot, window, chord_file):
@@ -278,6 +312,8 @@ def test_takes_are_renamed_deleted_with_undo_and_survive_a_restart(qtbot, no_aud
     run_to_end(qtbot, window)
     second = run_to_end(qtbot, window)
     assert c.takes.model.setData(c.takes.model.index(0), "the good one")
+    assert not c.takes.model.setData(c.takes.model.index(0), "Take 2")  # the other take's name
+    assert window.message_bar.text == "A take is already named Take 2: the good one keeps its name."
     window.delete_action.trigger()
     assert [t.name for t in c.takes.model.takes()] == ["the good one"]
     assert window.message_bar.text.startswith("Take deleted.")
