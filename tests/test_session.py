@@ -147,6 +147,32 @@ def test_timbre_anchor_pulls_a_drifting_spectral_balance_back_and_leaves_small_c
     assert max(error) - min(error) < 2 * 3.5  # within the dead zone either way (it was 10.5 dB)
 
 
+def test_the_spread_restorer_gives_blurred_notes_back_their_spread_and_keeps_their_mean():
+    from musicgen_gui.core.session import SpreadRestorer
+
+    fps, rng = FeatureConfig().frames_per_second, np.random.default_rng(0)
+    # Notes: each bin jumps between two levels 3 nepers (13 dB) apart every 4-20 frames.
+    def notes(n):
+        lengths = rng.integers(4, 21, size=(n, 64))
+        return np.stack([np.repeat(rng.integers(0, 2, size=len(row)), row)[:n] for row in lengths.T], 1) * 3.0 - 8.0
+
+    seed, music = notes(20 * int(fps)).astype(np.float32), notes(30 * int(fps))
+    kernel = np.ones(9) / 9  # smeared over 0.2 s, as a net trained on the mean squared error predicts
+    blurred = np.stack([np.convolve(col, kernel, "same") for col in music.T], 1).astype(np.float32)
+    restorer = SpreadRestorer(seed, fps)
+    restored = np.stack([restorer.process(frame) for frame in blurred])
+
+    def spread(frames):  # the frames' deviation from their 1 s moving average, after 5 s
+        mean = np.stack([np.convolve(col, np.ones(int(fps)) / int(fps), "same") for col in frames.T], 1)
+        return float((frames - mean)[5 * int(fps):-int(fps)].std())
+
+    assert spread(blurred) < 0.8 * spread(music) and spread(restored) > 0.9 * spread(music)
+    assert np.abs(restored.mean(axis=0) - blurred.mean(axis=0)).max() < 0.1  # the spectrum's average kept
+    held = SpreadRestorer(seed, fps)  # a held frame stays held: nothing to scale
+    steady = [held.process(np.full(64, -6.0, np.float32)) for _ in range(20 * int(fps))]
+    assert np.abs(steady[-1] + 6.0).max() < 1e-3
+
+
 def test_anchored_continuation_stays_near_the_seed_level():
     quiet_seed = SEED * 0.05  # -26 dB: far below what the random model produces
     levels = {}
