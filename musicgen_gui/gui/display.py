@@ -29,6 +29,7 @@ STREAM_SEED_SECONDS = 60.0  # the most of the seed drawn on the spectrogram whil
 LIVE_VIEW_SECONDS = 8.0  # the scrolling views while recording
 WAVEFORM_EVERY_TICKS = 10  # a streaming take's waveform is redrawn this rarely: it is all of it each time
 PEAK_STEP = 256  # samples per point of a streaming take's waveform (its envelope; sample for sample once done)
+LONG_TAKE_SECONDS = 60.0  # a longer take's spectrogram is made in the background (0.5-1 s for 10 minutes)
 
 
 def take_title(take) -> str:
@@ -143,15 +144,27 @@ class Display(QObject):
         continuation = take.continuation()  # what was generated after Stop is only offered on export
         self.waveform.show_take(take_title(take), take.seed, continuation, rate)
         audio = np.concatenate([take.seed, continuation])
-        self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
-        self.spectrogram.append(log_power(audio, cfg))
-        self.spectrogram.render()
         self._seam = len(take.seed) / rate
-        stopped = None if take.heard is None else self._seam + take.kept / rate
-        self.spectrogram.set_markers(seam=self._seam, playhead=stopped)
+        if len(audio) <= LONG_TAKE_SECONDS * rate:
+            self._draw_take_frames(take, log_power(audio, cfg))
+        else:  # seconds of work: in the background, as a loaded seed's
+            self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
+            self.spectrogram.show_hint("computing spectrogram…")
+            self.c.jobs.run(lambda: log_power(audio, cfg), lambda frames: self._draw_take_frames(take, frames),
+                            self.c.error)
         self.waveform.set_playhead(None)
         self.waveform.setXRange(0, len(audio) / rate, padding=0.01)
         self.shownChanged.emit(take)
+
+    def _draw_take_frames(self, take, frames: np.ndarray) -> None:
+        if take is not self._shown or self._streaming is not None:
+            return  # another take, or a run, is in view now
+        cfg, rate = self._cfg(take.sample_rate), take.sample_rate
+        self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
+        self.spectrogram.append(frames)
+        self.spectrogram.render()
+        stopped = None if take.heard is None else self._seam + take.kept / rate
+        self.spectrogram.set_markers(seam=self._seam, playhead=stopped)
 
     # ---------------------------------------------------------------- a run
     def _run_started(self, take, run_start: int, lead: int) -> None:

@@ -11,6 +11,7 @@ from .plots import PLAYHEAD_PEN, SEAM_PEN, setup_plot
 from .views import SEED_COLOUR
 
 WAVE_PEN_WIDTH = 1.5
+MAX_TRACE_POINTS = 1 << 19  # about 24 s at 22,050 Hz drawn sample by sample
 EMPTY_HINT = "Press R to record, Ctrl+O to open a file,\nor drop an audio file anywhere on the window"
 
 
@@ -44,6 +45,17 @@ def _envelope(peaks: np.ndarray, start_s: float, step_s: float) -> tuple[np.ndar
     """Points that draw ``peaks`` (one per ``step_s`` from ``start_s``) as a filled-looking ± envelope."""
     t = start_s + np.arange(len(peaks)) * step_s
     return np.repeat(t, 2), np.column_stack([peaks, -peaks]).ravel()
+
+
+def _trace(samples: np.ndarray, start_s: float, rate: int) -> tuple[np.ndarray, np.ndarray]:
+    """Points that draw ``samples`` from ``start_s``: every sample, or past MAX_TRACE_POINTS their peak
+    envelope, which looks the same at that zoom; handing a plot millions of points froze the window
+    for a second on a 10-minute seed."""
+    if len(samples) <= MAX_TRACE_POINTS:
+        return start_s + np.arange(len(samples)) / rate, samples
+    step = -(-len(samples) // (MAX_TRACE_POINTS // 2))
+    whole = len(samples) // step * step
+    return _envelope(np.abs(samples[:whole]).reshape(-1, step).max(axis=1), start_s, step / rate)
 
 
 class WaveformView(pg.PlotWidget):
@@ -101,7 +113,7 @@ class WaveformView(pg.PlotWidget):
         """A seed clip, with ``region`` (samples; None: all of it) selected."""
         self._rate, self._length, self._selecting = rate, len(samples), True
         seconds = len(samples) / rate
-        self._curve.setData(np.arange(len(samples)) / rate, samples)
+        self._curve.setData(*_trace(samples, 0.0, rate))
         self._continuation.setData([], [])
         self._seam.hide()
         self._hint.hide()
@@ -117,7 +129,7 @@ class WaveformView(pg.PlotWidget):
         self._rate, self._length, self._selecting = rate, 0, False
         self._region.hide()
         self._hint.hide()
-        self._curve.setData(np.arange(len(seed)) / rate, seed)
+        self._curve.setData(*_trace(seed, 0.0, rate))
         self._seam_s = len(seed) / rate
         self._seam.setValue(self._seam_s)
         self._seam.show()
@@ -126,7 +138,7 @@ class WaveformView(pg.PlotWidget):
 
     def set_continuation(self, samples: np.ndarray) -> None:
         """The take's continuation, sample for sample."""
-        self._continuation.setData(self._seam_s + np.arange(len(samples)) / self._rate, samples)
+        self._continuation.setData(*_trace(samples, self._seam_s, self._rate))
 
     def set_continuation_peaks(self, peaks: np.ndarray, step_s: float) -> None:
         """The continuation so far as its peak envelope: redrawn as it streams, it stays cheap when long."""

@@ -12,9 +12,11 @@ from musicgen_gui.gui.mode import IDLE, PLAYING, STREAMING
 from musicgen_gui.gui.settings import AppSettings
 from musicgen_gui.gui.spectrogram import LOG_FLOOR_HZ
 from musicgen_gui.gui.views import SEED_COLOUR
+from musicgen_gui.gui.waveform import MAX_TRACE_POINTS
 
 RATE = 22050
 N_FFT = 1024
+HOP = 512
 
 
 def test_a_selected_take_shows_in_both_views_and_after_a_restart(qtbot, no_audio, make_window, chord_file):
@@ -126,6 +128,22 @@ def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_gener
     qtbot.waitUntil(lambda: window.stream_status.text().startswith("Playing Take 1 · "))
     assert window.stream_status.text().endswith(" of 6.0 s")
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=20000)
+
+
+def test_a_take_of_a_long_seed_shows_its_envelope_and_gets_its_spectrogram_from_the_background(qtbot, window,
+                                                                                                 write_chord):
+    c = window.controller
+    assert load(qtbot, window, write_chord("long.wav", 70.0))
+    window.panel.seconds.setValue(1.0)
+    take = run_to_end(qtbot, window)
+    x, y = window.waveform.shown()
+    seed_points = len(x) - len(take.continuation())
+    assert seed_points <= MAX_TRACE_POINTS < len(take.seed)  # an envelope, not every sample
+    assert y[:seed_points].max() == pytest.approx(np.abs(take.seed).max())
+    assert x[seed_points - 1] <= len(take.seed) / RATE == x[seed_points]  # the continuation from the seam
+    audio_frames = (len(take.seed) + len(take.continuation()) - N_FFT) // HOP + 1
+    qtbot.waitUntil(lambda: window.spectrogram.frame_count == audio_frames)
+    assert window.spectrogram.hint == ""
 
 
 def test_a_streaming_take_grows_on_the_waveform_and_is_drawn_whole_when_stopped(qtbot, window, chord_file):
