@@ -212,7 +212,10 @@ class RunController(QObject):
         text = f"generating {take.name} · {generated:.1f} s"
         if heard is not None:
             ahead = (take.n_samples - heard) / rate
-            text += f" · {max(0.0, ahead):.1f} s ahead · underruns {self.playback.underruns}"
+            # Both are heard as dropouts: the ring ran dry (generation fell behind), or the device did
+            # (the audio process was late), which the audio status counts over the session.
+            dropouts = self.playback.underruns + self.playback.xruns
+            text += f" · {max(0.0, ahead):.1f} s ahead · dropouts {dropouts}"
         if "fps" in self.stats:
             text += f" · {self.stats['fps']:.0f} fps"
         return text

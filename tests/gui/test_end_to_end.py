@@ -78,6 +78,7 @@ def test_record_a_chord_continue_it_and_hear_it(qtbot, sound_server, make_window
     speaker = sound_server.record_speaker(RATE)
     window.continue_action.trigger()
     assert c.mode == STREAMING
+    qtbot.waitUntil(lambda: " s ahead · dropouts " in window.stream_status.text(), timeout=20000)
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=60000)
     heard = speaker.stop()
     assert c.run.stats["underruns"] == 0 and c.run.stats["xruns"] == 0  # the ring and the device never ran dry
