@@ -40,6 +40,9 @@ def test_nan_samples_and_non_audio_are_refused(tmp_path):
     text.write_text("not audio at all")
     with pytest.raises(AudioLoadError, match="notes.mp3: not a readable audio file"):
         load_audio(text, SR)
+    (tmp_path / "empty.wav").write_bytes(b"")
+    with pytest.raises(AudioLoadError, match="empty.wav: the file is empty"):
+        load_audio(tmp_path / "empty.wav", SR)
 
 
 @pytest.mark.parametrize("bits,subtype", [("16", "PCM_16"), ("24", "PCM_24"), ("float", "FLOAT")])

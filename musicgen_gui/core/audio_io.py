@@ -42,6 +42,8 @@ def load_audio(path: str | os.PathLike, sample_rate: int, max_seconds: float | N
         raise AudioLoadError(f"{name}: no such file")
     if path.is_dir():
         raise AudioLoadError(f"{name}: is a folder, not an audio file")
+    if path.stat().st_size == 0:
+        raise AudioLoadError(f"{name}: the file is empty")
     try:
         with _decoder_stderr_silenced(), sf.SoundFile(str(path)) as f:
             rate, channels = int(f.samplerate), int(f.channels)
