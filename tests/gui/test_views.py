@@ -130,6 +130,7 @@ def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_gener
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=20000)
 
 
+@pytest.mark.slow
 def test_a_take_of_a_long_seed_shows_its_envelope_and_gets_its_spectrogram_from_the_background(qtbot, window,
                                                                                                  write_chord):
     c = window.controller
