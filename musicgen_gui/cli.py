@@ -7,22 +7,18 @@ Every problem the user can fix ends the program with exit code 2 and one line
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
 
 from .core.errors import MusicgenError
+from .core.fileio import output_problem
 
 
 def _writable_output(path: Path) -> Path:
-    folder = path.parent
-    if not folder.is_dir():
-        raise MusicgenError(f"cannot write {path}: folder {folder} does not exist")
-    if not os.access(folder, os.W_OK):
-        raise MusicgenError(f"cannot write {path}: folder {folder} is not writable")
-    if path.is_dir():
-        raise MusicgenError(f"cannot write {path}: it is a folder")
+    problem = output_problem(path)
+    if problem:
+        raise MusicgenError(f"cannot write {path}: {problem}")
     return path
 
 

@@ -33,3 +33,17 @@ def atomic_file(path: str | os.PathLike, mode: str = "wb") -> Iterator:
         except OSError:
             pass
         raise
+
+
+def output_problem(path: str | os.PathLike) -> str | None:
+    """Why a file cannot be written at ``path`` (its folder missing or read-only, or it is a folder),
+    found before any work is done; None if it can be."""
+    path = Path(path)
+    folder = path.parent
+    if not folder.is_dir():
+        return f"folder {folder} does not exist"
+    if not os.access(folder, os.W_OK):
+        return f"folder {folder} is not writable"
+    if path.is_dir():
+        return "it is a folder"
+    return None

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (QButtonGroup, QCheckBox, QComboBox, QDialog, QDia
 
 from ..core.audio_io import find_audio_files
 from ..core.bundle import EXTENSION
+from ..core.fileio import output_problem
 from ..core.model import PRESETS
 from ..core.params import training_unavailable
 from ..core.training import split_files, work_dir
@@ -118,12 +119,11 @@ class ExportDialog(QDialog):
         if not self.path:
             return "Choose a file name to export to."
         path = Path(self.path)
-        if path.is_dir():
-            return f"{path} is a folder: add a file name to it."
+        problem = output_problem(path)
+        if problem:
+            return f"Cannot write {path}: {problem}."
         if path.suffix.lower() != ".wav":
             return f"Exports are WAV files: end the name with .wav, not {path.suffix}."
-        if not path.parent.is_dir():
-            return f"The folder {path.parent} does not exist."
         return None
 
     def accept(self) -> None:

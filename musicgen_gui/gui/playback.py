@@ -37,7 +37,7 @@ class TakesController(QObject):
         super().__init__(app)
         self.app = app
         self.model = TakeListModel(store, self)
-        self.model.dataChanged.connect(lambda *_: self._show_errors())  # a rename refused, or not saved
+        self.model.errorsAdded.connect(self._show_errors)
         self.current: Take | None = None
         self.previous: Take | None = None  # the one selected before: the other half of A/B
         self.analysis: tuple[Take | None, str] = (None, "")

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt
+from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 
 from ..core.audio_io import write_wav
 from ..core.fileio import atomic_file
@@ -250,6 +250,8 @@ class TakeListModel(QAbstractListModel):
     """The takes, in the order they were made; renamed in place, deleted with undo."""
 
     TakeRole = Qt.ItemDataRole.UserRole + 1
+    # A rename (which the view makes, not the window) added to ``errors``: a name refused, or not saved.
+    errorsAdded = Signal()
 
     def __init__(self, store: TakeStore, parent=None):
         super().__init__(parent)
@@ -283,15 +285,21 @@ class TakeListModel(QAbstractListModel):
         if role != Qt.ItemDataRole.EditRole or not index.isValid() or not name:
             return False
         take = self._takes[index.row()]
-        if name != take.name and any(t.name == name for t in self._takes + [t for _, t in self._deleted]):
+        if name != take.name and any(t.name == name for t in self._named()):
             # Unique names: the list, A/B, exports and "restored" messages tell takes apart by them.
             self.errors.append(f"A take is already named {name}: {take.name} keeps its name.")
-            self.dataChanged.emit(index, index)  # the window shows errors on a change
+            self.errorsAdded.emit()
             return False
         take.name = name
         self._save(take)
         self.dataChanged.emit(index, index)
+        if self.errors:
+            self.errorsAdded.emit()
         return True
+
+    def _named(self) -> list[Take]:
+        """The takes whose names are taken: those in the list and the deleted ones undo can bring back."""
+        return self._takes + [t for _, t in self._deleted]
 
     def _before(self, row: int) -> Take | None:
         """The take made before this one from the same seed."""
@@ -313,8 +321,7 @@ class TakeListModel(QAbstractListModel):
         Deleted takes that undo can bring back keep their numbers, so a restored take never shares its name.
         """
         if not take.name:
-            known = self._takes + [t for _, t in self._deleted]
-            take.name = f"Take {max((_number(t.name) for t in known), default=0) + 1}"
+            take.name = f"Take {max((_number(t.name) for t in self._named()), default=0) + 1}"
         self.beginInsertRows(QModelIndex(), len(self._takes), len(self._takes))
         self._takes.append(take)
         self.endInsertRows()
