@@ -1,6 +1,9 @@
 """Driving the window as a user would, through its actions and real clicks, waiting on the controller's state,
 and checking what the views show."""
 
+import contextlib
+import threading
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -18,6 +21,23 @@ def load(qtbot, window, path) -> bool:
     assert c.seed.load(path)
     qtbot.waitUntil(lambda: not c.busy, timeout=20000)
     return c.seed.clip is not before and c.seed.clip is not None and c.seed.clip.path == str(path)
+
+
+@contextlib.contextmanager
+def spectrogram_held(monkeypatch, module):
+    """The spectrogram's background job (``module.log_power``) waits until the block ends."""
+    release = threading.Event()
+    real = module.log_power
+
+    def held(samples, cfg):
+        release.wait(30)
+        return real(samples, cfg)
+
+    monkeypatch.setattr(module, "log_power", held)
+    try:
+        yield
+    finally:
+        release.set()
 
 
 def run_to_end(qtbot, window, action=None, timeout=30000):

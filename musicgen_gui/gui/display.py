@@ -19,7 +19,7 @@ from PySide6.QtCore import QObject, Signal
 
 from ..audio.recorder import PEAK_SECONDS
 from ..core.features import align_to_frames, log_power
-from .spectrogram import SpectrogramView
+from .spectrogram import Picture, SpectrogramView, picture
 from .views import LevelMeter
 from .waveform import WaveformView
 
@@ -52,7 +52,9 @@ class Display(QObject):
         self._shown = None  # the take the views show (None: the seed, if any)
         self._streaming = None  # the take being generated
         self._seam = 0.0
-        self._drawn = 0
+        self._run_start = 0  # the sample of the streaming take where its run started
+        self._run_frames = 0  # the take's frames before it (an extension's, drawn from its audio)
+        self._drawn = 0  # the streaming take's frames handled so far
         self._ticks = 0
         self._recorder = None
         self._peaks: list[np.ndarray] = []
@@ -145,29 +147,41 @@ class Display(QObject):
         self.waveform.show_take(take_title(take), take.seed, continuation, rate)
         audio = np.concatenate([take.seed, continuation])
         self._seam = len(take.seed) / rate
-        if len(audio) <= LONG_TAKE_SECONDS * rate:
-            self._draw_take_frames(take, log_power(audio, cfg))
-        else:  # seconds of work: in the background, as a loaded seed's
-            self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
-            self.spectrogram.show_hint("computing spectrogram…")
-            self.c.jobs.run(lambda: log_power(audio, cfg), lambda frames: self._draw_take_frames(take, frames),
-                            self.c.error)
         self.waveform.set_playhead(None)
         self.waveform.setXRange(0, len(audio) / rate, padding=0.01)
+        log = self.spectrogram.log_frequency
+        if len(audio) <= LONG_TAKE_SECONDS * rate:
+            self._draw_take_frames(take, picture(log_power(audio, cfg), cfg, log))
+        else:  # seconds of work, image and all: in the background, as a loaded seed's frames
+            self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
+            self.spectrogram.show_hint("computing spectrogram…")
+            self.c.jobs.run(lambda: picture(log_power(audio, cfg), cfg, log),
+                            lambda ready: self._draw_take_frames(take, ready),
+                            lambda text: self._take_frames_failed(take, text))
         self.shownChanged.emit(take)
 
-    def _draw_take_frames(self, take, frames: np.ndarray) -> None:
-        if take is not self._shown or self._streaming is not None:
+    def _in_view(self, take) -> bool:
+        return take is self._shown and self._streaming is None
+
+    def _draw_take_frames(self, take, ready: Picture) -> None:
+        if not self._in_view(take):
             return  # another take, or a run, is in view now
         cfg, rate = self._cfg(take.sample_rate), take.sample_rate
         self.spectrogram.reset(cfg, origin_s=cfg.n_fft / 2 / rate)
-        self.spectrogram.append(frames)
-        self.spectrogram.render()
+        self.spectrogram.show_picture(ready)
         stopped = None if take.heard is None else self._seam + take.kept / rate
         self.spectrogram.set_markers(seam=self._seam, playhead=stopped)
 
+    def _take_frames_failed(self, take, text: str) -> None:
+        """Said where the spectrogram would be, and why in the message bar; the take and its waveform
+        stay as they are (showing the take again tries again)."""
+        if not self._in_view(take):
+            return  # not asked for any more
+        self.spectrogram.show_hint("no spectrogram: it could not be made")
+        self.c.error(f"The spectrogram of {take.name} could not be made: {text}")
+
     # ---------------------------------------------------------------- a run
-    def _run_started(self, take, run_start: int, lead: int) -> None:
+    def _run_started(self, take, run_start: int, first_frame: int, lead: int) -> None:
         rate = take.sample_rate
         cfg = self._cfg(rate)
         self._streaming = self._shown = take
@@ -179,15 +193,22 @@ class Display(QObject):
         self.spectrogram.render()
         self.waveform.show_take(take_title(take), take.seed, before[len(take.seed):], rate)
         self._seam = len(take.seed) / rate  # where the continuation starts (an extension's run starts later)
-        self._drawn = take.n_frames
-        run_start = len(before) / rate
-        left = max(0.0, run_start - SEED_VIEW_SECONDS)
-        self.spectrogram.set_view(left, run_start + min(take.params.seconds, STREAM_VIEW_SECONDS))
+        self._run_start, self._run_frames = run_start, first_frame
+        self._drawn = first_frame
+        start_s = len(before) / rate
+        left = max(0.0, start_s - SEED_VIEW_SECONDS)
+        self.spectrogram.set_view(left, start_s + min(take.params.seconds, STREAM_VIEW_SECONDS))
         self.spectrogram.set_markers(seam=self._seam)
         self.shownChanged.emit(take)
 
     def _run_progress(self, take, heard: int | None) -> None:
-        new = take.new_frames(self._drawn)
+        generated = take.n_samples  # read once: the worker goes on adding
+        cfg = self._cfg(take.sample_rate)
+        # A frame is made a second or so before the samples it sounds as (phase reconstruction and
+        # the leveller look ahead): only the frames whose columns end by the last sample made are
+        # drawn, so that the image ends where the "generated" marker is.
+        ready = self._run_frames + (generated - self._run_start + (cfg.n_fft - cfg.hop) // 2) // cfg.hop
+        new = take.new_frames(self._drawn)[:max(0, ready - self._drawn)]
         self._drawn += len(new)
         self.spectrogram.append(new)
         self.spectrogram.render()
@@ -198,7 +219,7 @@ class Display(QObject):
             self.waveform.setTitle(take_title(take))
         seed_s = len(take.seed) / rate
         playhead = None if heard is None else seed_s + heard / rate
-        self.spectrogram.set_markers(seam=self._seam, playhead=playhead, generated=seed_s + take.n_samples / rate)
+        self.spectrogram.set_markers(seam=self._seam, playhead=playhead, generated=seed_s + generated / rate)
         self.waveform.set_playhead(playhead)
 
     def _draw_peaks(self, take) -> None:

@@ -27,7 +27,8 @@ ANALYSE_EVERY_S = 3.0  # the continuation's tempo and key, and saving it so far,
 
 
 class RunController(QObject):
-    started = Signal(object, int, int)  # the take, the sample of it where this run starts, lead-in samples
+    # The take, the sample and the frame of it where this run starts, and the lead-in's samples.
+    started = Signal(object, int, int, int)
     progress = Signal(object, object)  # the take, and the sample of it now heard (None: no speakers)
     ended = Signal(object)  # the take (its ``heard`` says where the listener stopped)
 
@@ -132,6 +133,7 @@ class RunController(QObject):
             except MusicgenError as exc:
                 app.error(str(exc))
         self.playback, self._lead, self.take = playback, len(lead), take
+        first_frame = take.n_frames  # read before the worker starts: a primed run adds its frames at once
         self.generation.start(request, Go(take, playback, lead))
         self.stats = {"pressed": pressed, "primed": primed}
         self._adapting_since = None
@@ -139,7 +141,7 @@ class RunController(QObject):
         app.set_mode(STREAMING)
         app.takes.model.add(take)  # named, so that the views can say which take streams
         self._analysed_at = time.monotonic()
-        self.started.emit(take, self._run_start, self._lead)
+        self.started.emit(take, self._run_start, first_frame, self._lead)
         app.takes.select(take)
 
     # ------------------------------------------------------------- ending

@@ -4,6 +4,7 @@ log frequency axis, with the seam, the playhead and how far generation has got."
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pyqtgraph as pg
@@ -18,6 +19,37 @@ LABEL_FILL = pg.mkBrush(0, 0, 0, 170)  # labels stay readable over the bright pa
 LOG_FLOOR_HZ = 40.0  # the log-frequency view's lowest frequency: below it an STFT bin spans an octave
 LOG_ROWS = 384  # rows of the log-frequency image, spaced evenly in log frequency
 LOG_TICKS_HZ = (50, 100, 200, 500, 1000, 2000, 5000, 10000)  # labelled on the log-frequency axis
+
+
+def log_hz(cfg: FeatureConfig) -> np.ndarray:
+    """The frequency of each row of the log-frequency image, in Hz."""
+    top = cfg.n_bins * cfg.sample_rate / cfg.n_fft
+    return LOG_FLOOR_HZ * (top / LOG_FLOOR_HZ) ** np.linspace(0.0, 1.0, LOG_ROWS)
+
+
+def image(db: np.ndarray, cfg: FeatureConfig, log: bool) -> np.ndarray:
+    """What is drawn of these dB frames: their bins as they are, or (``log``) resampled to rows
+    evenly spaced in log frequency."""
+    if not log:
+        return db
+    bins = np.minimum(np.rint(log_hz(cfg) * cfg.n_fft / cfg.sample_rate).astype(int), cfg.n_bins - 1)
+    return db[:, bins]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """Frames made ready to draw, on any thread: a long take's is seconds of work, which the GUI
+    thread must not do (``SpectrogramView.show_picture`` only sets it)."""
+
+    db: np.ndarray  # the frames in dB
+    image: np.ndarray  # what is drawn of them, on the frequency scale below
+    log: bool
+
+
+def picture(log_power_frames: np.ndarray, cfg: FeatureConfig, log: bool) -> Picture:
+    """The frames made ready to draw on a linear or (``log``) a log frequency scale."""
+    db = to_decibels(log_power_frames)
+    return Picture(db, image(db, cfg, log), log)
 
 
 class SpectrogramView(pg.PlotWidget):
@@ -112,16 +144,6 @@ class SpectrogramView(pg.PlotWidget):
         else:
             self.setYRange(0, self._top_hz, padding=0)
 
-    def _log_hz(self) -> np.ndarray:
-        return LOG_FLOOR_HZ * (self._image_top / LOG_FLOOR_HZ) ** np.linspace(0.0, 1.0, LOG_ROWS)
-
-    def _log_rows(self, image: np.ndarray) -> np.ndarray:
-        """The image's columns (bins) resampled to rows evenly spaced in log frequency."""
-        cfg = self._cfg
-        hz = self._log_hz()
-        bins = np.minimum(np.rint(hz * cfg.n_fft / cfg.sample_rate).astype(int), cfg.n_bins - 1)
-        return image[:, bins]
-
     def set_window(self, window_s: float | None) -> None:
         """Scroll through the last ``window_s`` seconds, or (None) show every frame."""
         self._window = None if window_s is None else max(1, int(window_s / self._dt))
@@ -155,6 +177,13 @@ class SpectrogramView(pg.PlotWidget):
         self._db[self._n:self._n + k] = to_decibels(log_power_frames)
         self._n += k
 
+    def show_picture(self, ready: Picture) -> None:
+        """All the frames at once, made ready elsewhere (``picture``), in place of any appended."""
+        self._db, self._n = ready.db, len(ready.db)
+        self._drawn = self._n
+        # Made for the other scale if it was switched meanwhile: then drawn afresh, as a switch does.
+        self._draw(ready.image if ready.log == self._log else image(ready.db, self._cfg, self._log), 0)
+
     def render(self) -> None:
         """Redraw if frames arrived since the last call (from the GUI timer)."""
         if self._n == self._drawn:
@@ -162,23 +191,25 @@ class SpectrogramView(pg.PlotWidget):
         self._drawn = self._n
         first = 0 if self._window is None else max(0, self._n - self._window)
         shown = self._db[first:self._n]
-        if not len(shown):
-            return
-        left = self._x0 + first * self._dt
+        if len(shown):
+            self._draw(image(shown, self._cfg, self._log), first)
+
+    def _draw(self, columns: np.ndarray, first: int) -> None:
+        """``columns``: the image of the frames from ``first`` on."""
+        left, width = self._x0 + first * self._dt, len(columns) * self._dt
+        self._image.setImage(columns, levels=DB_RANGE, autoLevels=False)
         if self._log:
-            self._image.setImage(self._log_rows(shown), levels=DB_RANGE, autoLevels=False)
             bottom = math.log10(LOG_FLOOR_HZ)
-            self._image.setRect(left, bottom, len(shown) * self._dt, math.log10(self._image_top) - bottom)
+            self._image.setRect(left, bottom, width, math.log10(self._image_top) - bottom)
         else:
-            self._image.setImage(shown, levels=DB_RANGE, autoLevels=False)
-            self._image.setRect(left, 0, len(shown) * self._dt, self._image_top)
+            self._image.setRect(left, 0, width, self._image_top)
         if self._window is not None:  # never wider than what there is: no empty black area
             self.setXRange(max(self._x0, self.end_time - self._window * self._dt),
                            max(self.end_time, self._x0 + self._window * self._dt), padding=0)
         elif self._right is not None and self.end_time > self._right:
-            width = self._right - self.viewRange()[0][0]
+            span = self._right - self.viewRange()[0][0]
             self._right = self.end_time
-            self.setXRange(self.end_time - width, self.end_time, padding=0)
+            self.setXRange(self.end_time - span, self.end_time, padding=0)
 
     def spectrum_at(self, seconds: float) -> tuple[np.ndarray, np.ndarray]:
         """The column drawn at ``seconds``: (the frequency of each row in Hz, its dB), as shown (log or linear)."""
@@ -186,11 +217,15 @@ class SpectrogramView(pg.PlotWidget):
         frame = min(self._n - 1, max(0, int(round((seconds - self._x0) / self._dt - 0.5))))
         column = self._db[frame:frame + 1]
         if self._log:
-            return self._log_hz(), self._log_rows(column)[0]
+            return log_hz(cfg), image(column, cfg, True)[0]
         return np.arange(cfg.n_bins) * cfg.sample_rate / cfg.n_fft, column[0]
 
     def playhead(self) -> float | None:
         return self._playhead.value() if self._playhead.isVisible() else None
+
+    def generated(self) -> float | None:
+        """Where the "generated" marker is (None: not shown)."""
+        return self._generated.value() if self._generated.isVisible() else None
 
     def fit(self, until_s: float | None = None) -> None:
         """Show everything from the first frame to ``until_s`` (or the last frame)."""

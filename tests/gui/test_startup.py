@@ -5,10 +5,9 @@ the window can be used meanwhile."""
 
 import subprocess
 import sys
-import threading
 
 import pytest
-
+from gui_driver import spectrogram_held
 from PySide6.QtCore import QEvent, QObject, QPointF, Qt
 
 from musicgen_gui.gui import seed as seed_module
@@ -32,16 +31,8 @@ def _drag(qtbot, plot, start_s: float, end_s: float) -> None:
 
 def test_the_seed_shows_and_can_be_selected_before_its_spectrogram_which_then_fills_in(
         qtbot, monkeypatch, window, chord_file):
-    release = threading.Event()
-    real = seed_module.log_power
-
-    def held(samples, cfg):  # the spectrogram's job waits until the test lets it go
-        release.wait(30)
-        return real(samples, cfg)
-
-    monkeypatch.setattr(seed_module, "log_power", held)
     c = window.controller
-    try:
+    with spectrogram_held(monkeypatch, seed_module):
         window.open_files([str(chord_file)])  # as the command line opens it at start-up
         qtbot.waitUntil(lambda: c.seed.clip is not None, timeout=20000)
         qtbot.waitUntil(lambda: c.jobs.busy and not c.seed.pending)  # drawn, and the spectrogram's job started
@@ -57,8 +48,6 @@ def test_the_seed_shows_and_can_be_selected_before_its_spectrogram_which_then_fi
         qtbot.mouseClick(window.log_frequency, Qt.MouseButton.LeftButton)
         assert window.spectrogram.log_frequency
         assert window.spectrogram.frame_count == 0
-    finally:
-        release.set()
     qtbot.waitUntil(lambda: window.spectrogram.frame_count > 0, timeout=20000)
     assert window.spectrogram.frame_count == 1 + (4 * RATE - 1024) // 512  # every frame of the seed
     assert window.spectrogram.hint == ""

@@ -1,13 +1,17 @@
 """What the waveform and the spectrogram show, driven by real mouse clicks and key presses: a take
 selected, played or compared A/B shows in both views, on one time axis, with a moving playhead."""
 
+import threading
+
 import numpy as np
 import pytest
-from gui_driver import assert_shows, click_take, load, run_to_end
+from gui_driver import assert_shows, click_take, load, run_to_end, spectrogram_held
 import soundfile as sf
 from PySide6.QtCore import QPointF, Qt
 from PySide6.QtGui import QColor
 
+from musicgen_gui.gui import display as display_module
+from musicgen_gui.gui import spectrogram as spectrogram_module
 from musicgen_gui.gui.mode import IDLE, PLAYING, STREAMING
 from musicgen_gui.gui.settings import AppSettings
 from musicgen_gui.gui.spectrogram import LOG_FLOOR_HZ
@@ -128,12 +132,12 @@ def test_once_a_take_is_all_generated_the_status_says_it_plays_not_that_it_gener
     qtbot.waitUntil(lambda: window.stream_status.text().startswith("Playing Take 1 · "))
     assert window.stream_status.text().endswith(" of 6.0 s")
     qtbot.waitUntil(lambda: c.mode == IDLE, timeout=20000)
+    assert window.stream_status.text() == "Take 1: 6.0 s"  # once played out: the whole length
 
 
 @pytest.mark.slow
 def test_a_take_of_a_long_seed_shows_its_envelope_and_gets_its_spectrogram_from_the_background(qtbot, window,
                                                                                                  write_chord):
-    c = window.controller
     assert load(qtbot, window, write_chord("long.wav", 70.0))
     window.panel.seconds.setValue(1.0)
     take = run_to_end(qtbot, window)
@@ -206,3 +210,99 @@ def test_a_quiet_recording_draws_as_an_unbroken_line(qtbot, window, tmp_path):
                  and abs(QColor(image.pixel(x, y)).blue() - colour.blue()) < 40 for y in range(image.height()))
              for x in range(left, right)]
     assert len(drawn) > 100 and np.mean(drawn) > 0.99  # a 1 px pen drew 96 % of the columns
+
+
+def click_tab(qtbot, window, index):
+    qtbot.mouseClick(window.view_tabs, Qt.MouseButton.LeftButton, pos=window.view_tabs.tabRect(index).center())
+
+
+@pytest.fixture
+def long_take(qtbot, monkeypatch, window, chord_file):
+    """A take that counts as long (its spectrogram is made in the background), with the seed in view."""
+    monkeypatch.setattr(display_module, "LONG_TAKE_SECONDS", 2.0)  # the 4 s chord and 1 s of take: 5 s
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(1.0)
+    take = run_to_end(qtbot, window)
+    click_tab(qtbot, window, 0)
+    assert window.view_tabs.currentIndex() == 0
+    return take
+
+
+@pytest.mark.parametrize("log", [False, True], ids=["linear", "log"])
+def test_a_long_takes_spectrogram_image_is_made_off_the_gui_thread(qtbot, monkeypatch, window, long_take, log):
+    if log:
+        qtbot.mouseClick(window.log_frequency, Qt.MouseButton.LeftButton)
+        assert window.spectrogram.log_frequency
+    made_on = []  # for each piece of the image made: was it on the GUI thread?
+
+    def recorded(fn):
+        def call(*args):
+            made_on.append(threading.current_thread() is threading.main_thread())
+            return fn(*args)
+        return call
+
+    # Everything that makes the array drawn: the levels in dB, and the image of them (rows in log frequency).
+    monkeypatch.setattr(spectrogram_module, "to_decibels", recorded(spectrogram_module.to_decibels))
+    monkeypatch.setattr(spectrogram_module, "image", recorded(spectrogram_module.image))
+    click_tab(qtbot, window, 1)
+    qtbot.waitUntil(lambda: not window.controller.busy and window.spectrogram.hint == "")
+    assert_shows(window, long_take)  # every frame of it, where it belongs
+    assert made_on and not any(made_on)
+    assert window.spectrogram.log_frequency == log
+    _, shown = window.spectrogram.spectrum_at(4.5)
+    assert len(shown) == (384 if log else 512) and shown.max() > -60.0  # the continuation's columns, drawn
+
+
+def test_a_long_takes_spectrogram_that_cannot_be_made_says_so_and_the_take_stays(qtbot, monkeypatch, window,
+                                                                                  long_take):
+    def fails(samples, cfg):
+        raise MemoryError("Unable to allocate 52.9 MiB for an array")
+
+    monkeypatch.setattr(display_module, "log_power", fails)
+    click_tab(qtbot, window, 1)
+    qtbot.waitUntil(lambda: not window.controller.busy)
+    assert window.spectrogram.hint == "no spectrogram: it could not be made"  # not "computing" for ever
+    assert window.message_bar.text.startswith(f"The spectrogram of {long_take.name} could not be made: ")
+    assert "MemoryError" in window.message_bar.text
+    x, y = window.waveform.shown()  # the rest is all there
+    assert np.array_equal(y, np.concatenate([long_take.seed, long_take.continuation()]))
+    assert window.view_tabs.currentIndex() == 1 and window.controller.takes.current is long_take
+    assert window.export_action.isEnabled()
+    monkeypatch.undo()  # shown again, it is made this time
+    click_tab(qtbot, window, 0)
+    click_tab(qtbot, window, 1)
+    qtbot.waitUntil(lambda: not window.controller.busy and window.spectrogram.hint == "")
+    assert window.spectrogram.frame_count == (len(x) - N_FFT) // HOP + 1
+
+
+@pytest.mark.parametrize("primed", [False, True], ids=["at once", "primed"])
+def test_a_streaming_spectrogram_is_drawn_up_to_the_generated_marker_and_no_further(qtbot, window, chord_file,
+                                                                                    primed):
+    c = window.controller
+    assert load(qtbot, window, chord_file)
+    window.panel.seconds.setValue(20.0)
+    # A pause before Continue: its first blocks are made then, and go into the take as the run starts.
+    qtbot.waitUntil(lambda: c.run.generation.primed == primed, timeout=20000)
+    seen = []  # (the spectrogram's end, the marker) after each redraw; connected after the views' own slot
+    c.run.progress.connect(lambda take, heard: seen.append((window.spectrogram.end_time,
+                                                            window.spectrogram.generated())))
+    run_to_end(qtbot, window)
+    streamed = [(end, marker) for end, marker in seen if marker > 4.5]
+    assert len(streamed) >= 3
+    for end, marker in streamed:
+        assert end <= marker + 1e-9  # no column past what is generated
+        assert marker - end < HOP / RATE  # and the marker less than a column past the last one
+
+
+def test_switching_the_frequency_scale_while_a_long_takes_spectrogram_is_made_draws_it_on_the_new_one(
+        qtbot, monkeypatch, window, long_take):
+    with spectrogram_held(monkeypatch, display_module):
+        click_tab(qtbot, window, 1)
+        assert window.spectrogram.hint == "computing spectrogram…"
+        qtbot.mouseClick(window.log_frequency, Qt.MouseButton.LeftButton)  # made for linear, shown in log
+        assert window.spectrogram.log_frequency
+    qtbot.waitUntil(lambda: not window.controller.busy and window.spectrogram.hint == "")
+    assert_shows(window, long_take)
+    hz, db = window.spectrogram.spectrum_at(2.0)
+    loud = hz[db > db.max() - 3.0]
+    assert len(hz) == 384 and loud.min() > 200 and loud.max() < 450  # the chord's notes, on rows in log frequency
