@@ -20,6 +20,7 @@ Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   full share always       the memory's share not scaled by how well the net predicts the seed
   bass notes blended      the bass's detail across bins blended as the rest (memory.BASS_BOOST 1)
   spread not restored     the heard frames as the blend makes them (session.SpreadRestorer.MAX_GAIN 1)
+  pitch not anchored      the pitch classes left to drift (session.PitchAnchor.MAX_SHIFT_DB 0)
   pauses drawn on         the memory may land in and walk into the seed's pauses
   no band limit           the continuation not low-passed above the seed's bandwidth
   wander / stay close     follow 0.25 / 0.8
@@ -93,6 +94,7 @@ BLEND_ROWS = {
     "full share always": ({}, lambda: mock.patch.object(memory, "SHARE_SCALE", (1.0, 1.0))),
     "bass notes blended": ({}, lambda: mock.patch.object(memory, "BASS_BOOST", 1.0)),
     "spread not restored": ({}, lambda: mock.patch.object(session.SpreadRestorer, "MAX_GAIN", 1.0)),
+    "pitch not anchored": ({}, lambda: mock.patch.object(session.PitchAnchor, "MAX_SHIFT_DB", 0.0)),
     "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),
     "no band limit": ({}, lambda: mock.patch.object(session, "seed_bandwidth_hz", return_value=None)),
     "wander (follow 0.25)": ({"follow": 0.25}, None),

@@ -390,7 +390,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rng-seed", type=_random_seed, default=None,
                    help="fix the random variation for repeatable output")
     p.add_argument("--with-seed", action="store_true", help="write the seed before the continuation")
-    p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
+    p.add_argument("--no-anchor", action="store_true", help="let the key, level and timbre drift from the seed's")
     _add_follow_option(p)
     p.add_argument("--bits", choices=list(EXPORT_SUBTYPES), default="16", help="sample format (default 16)")
     _add_float32_option(p)
@@ -435,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_follow_option(p)
     p.add_argument("--rng-seed", type=_random_seed, default=0,
                    help="random variation of a set's first seed; +1 per seed, +1000 per draw")
-    p.add_argument("--no-anchor", action="store_true", help="let the level and timbre drift from the seed's")
+    p.add_argument("--no-anchor", action="store_true", help="let the key, level and timbre drift from the seed's")
     _add_float32_option(p)
     _add_adapt_option(p)
     p.add_argument("--plots", metavar="DIR", help="write a PNG per seed here (created if missing)")

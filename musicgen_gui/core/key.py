@@ -69,17 +69,17 @@ class Key:
         return self.correlation >= KEY_SURE and self.margin >= KEY_MARGIN
 
 
-def _note_filters(sample_rate: int, tuning: float) -> np.ndarray:
-    """Bins of a _CHROMA_FFT spectrum -> notes _LOWEST_NOTE.._HIGHEST_NOTE: cos² over each note's
+def _note_filters(sample_rate: int, tuning: float, n_fft: int = _CHROMA_FFT, beyond: int = _TONAL_BINS) -> np.ndarray:
+    """Bins of an ``n_fft`` spectrum -> notes _LOWEST_NOTE.._HIGHEST_NOTE: cos² over each note's
     semitone either side (adjacent notes' weights sum to 1), centred on the tuned pitches. Only the
-    bins up to the highest note's reach and _TONAL_BINS beyond (its neighbourhood) have rows: the
+    bins up to the highest note's reach and ``beyond`` more (its neighbourhood) have rows: the
     fifth of the spectrum the chroma uses.
 
     Built from each bin's two nearest notes, not by evaluating every note at every bin: the tuning
     differs from clip to clip, so this runs once per analysis."""
     top = 440.0 * 2.0 ** ((_HIGHEST_NOTE + 1 + tuning - 69.0) / 12.0)  # where the highest note's reach ends
-    bins = min(int(np.ceil(top * _CHROMA_FFT / sample_rate)) + _TONAL_BINS, _CHROMA_FFT // 2 + 1)
-    hz = np.maximum(np.arange(bins) * sample_rate / _CHROMA_FFT, 1.0)
+    bins = min(int(np.ceil(top * n_fft / sample_rate)) + beyond, n_fft // 2 + 1)
+    hz = np.maximum(np.arange(bins) * sample_rate / n_fft, 1.0)
     pitch = 12.0 * np.log2(hz / 440.0) + 69.0 - tuning
     n_notes = _HIGHEST_NOTE - _LOWEST_NOTE + 1
     below = np.floor(pitch)
@@ -126,6 +126,21 @@ def estimate_tuning(power: np.ndarray, sample_rate: int) -> float:
     weight = np.exp(b[k][use] - b[k][use].max())
     angle = np.angle(np.sum(weight * np.exp(2j * np.pi * deviation)))
     return float(angle / (2 * np.pi))
+
+
+def tuning(samples: np.ndarray, sample_rate: int) -> float:
+    """The clip's offset from A440 in semitones, to a hundredth (estimate_tuning on its spectra)."""
+    return round(estimate_tuning(_spectra(samples), sample_rate), 2)
+
+
+def pitch_class_filters(n_fft: int, sample_rate: int, tuning_offset: float) -> np.ndarray:
+    """Bins of an ``n_fft`` spectrum (all of them) -> the 12 pitch classes, C first: each bin's
+    share of its two nearest notes from C2 to C7, folded by pitch class; 0 outside that range."""
+    notes = _note_filters(sample_rate, tuning_offset, n_fft, beyond=0)
+    classes = np.zeros((n_fft // 2 + 1, 12), np.float32)
+    for pc in range(12):
+        classes[:len(notes), pc] = notes[:, (pc - _LOWEST_NOTE) % 12::12].sum(axis=1)
+    return classes
 
 
 def _moving_mean(x: np.ndarray, width: int) -> np.ndarray:

@@ -20,11 +20,13 @@ from .bundle import ModelBundle
 from .errors import MusicgenError
 from .features import DB_PER_NEPER, FeatureConfig, align_to_frames, frame_level, log_power
 from .gated import GatedGenerator
+from .key import pitch_class_filters, tuning
 from .loudness import Leveler, mean_square_loudness, seed_loudness
 from .memory import CONTEXT_FRAMES, MIN_MEMORY_SECONDS, SeedMemory, before_final_pause, seed_error_ratio
 from .params import MAX_ADAPT_SECONDS, MAX_SECONDS, MIN_SEED_LUFS, ContinuationParams
 from .phase import StreamingPhaseReconstructor
 from .predictor import FramePredictor
+
 
 @dataclass
 class Block:
@@ -110,6 +112,48 @@ class TimbreAnchor:
         error = self._reference - self._shape(self._smoothed)
         excess = np.sign(error) * np.clip(np.abs(error) - self._tolerance, 0.0, self._max_shift)
         return excess[self._band].astype(np.float32)
+
+
+class PitchAnchor:
+    """Keeps the continuation's pitch classes near the seed's, as TimbreAnchor does its spectral
+    balance: per pitch class (the bins from C2 to C7 folded by note name, on the seed's tuning),
+    the smoothed power's share against the seed's, corrected beyond a dead zone.
+
+    A net left alone (no memory: the follow slider's "wander" end) drifts into its training
+    data's keys; this keeps it on the seed's notes, in whatever octave and order it plays them.
+    With the memory, where the key is mostly kept, the dead zone leaves it nearly alone.
+    """
+
+    REFERENCE_SECONDS, TIME_CONSTANT_SECONDS = 8.0, 2.0
+    TOLERANCE_DB = 1.0
+    MAX_SHIFT_DB = 12.0  # 6 and 24 gave the same with the memory (tune half), 24 the same without
+
+    def __init__(self, seed_frames: np.ndarray, seed: np.ndarray, cfg: FeatureConfig):
+        recent = seed_frames[-max(1, int(self.REFERENCE_SECONDS * cfg.frames_per_second)):]
+        samples = seed[-int(self.REFERENCE_SECONDS * cfg.sample_rate):]
+        filters = pitch_class_filters(cfg.n_fft, cfg.sample_rate, tuning(samples, cfg.sample_rate))[:cfg.n_bins]
+        # Only the bins the notes reach (a fifth of them) are read and shifted.
+        used = np.nonzero(filters.any(axis=1))[0]
+        self._bins = slice(int(used[0]), int(used[-1]) + 1)
+        self._filters = filters[self._bins].astype(np.float64)
+        self._shift = np.zeros(cfg.n_bins, np.float32)
+        self._smoothed = np.exp(recent[:, self._bins].astype(np.float64)).mean(axis=0) @ self._filters + 1e-30
+        self._reference = np.log(self._smoothed / self._smoothed.sum())
+        self._alpha = 1.0 / max(1.0, self.TIME_CONSTANT_SECONDS * cfg.frames_per_second)
+        self._tolerance, self._max_shift = self.TOLERANCE_DB / DB_PER_NEPER, self.MAX_SHIFT_DB / DB_PER_NEPER
+
+    def correction(self, log_frame: np.ndarray) -> np.ndarray:
+        """The per-bin log-power shift for this frame (zeros inside the dead zone)."""
+        self._smoothed += self._alpha * (np.exp(log_frame[self._bins].astype(np.float64)) @ self._filters
+                                         - self._smoothed)
+        share = self._smoothed / self._smoothed.sum()
+        error = self._reference - np.log(share + 1e-30)
+        excess = np.sign(error) * np.clip(np.abs(error) - self._tolerance, 0.0, self._max_shift)
+        if excess.any():
+            # Power moved between the pitch classes, not added or taken: the level is LevelAnchor's.
+            excess -= np.log(share @ np.exp(excess))
+        self._shift[self._bins] = self._filters @ excess
+        return self._shift.copy()
 
 
 class SpreadRestorer:
@@ -276,8 +320,9 @@ class ContinuationSession:
                                 bundle.memory_shape_boost, cfg, self.net_error_ratio)
             anchors = []
             if self.anchor:
-                music = self.seed_frames[:music_end]  # the level and timbre of the seed's music
-                # Timbre first: the level anchor must see (and undo) the loudness its shifts add.
+                music = self.seed_frames[:music_end]  # the pitch classes, level and timbre of the seed's music
+                # Pitch and timbre first: the level anchor must see (and undo) the loudness their shifts add.
+                anchors.append(PitchAnchor(music, self.seed[:music_end * cfg.hop], cfg))
                 if bundle.anchor_timbre:
                     anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))

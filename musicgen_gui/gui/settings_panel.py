@@ -1,5 +1,5 @@
 """The settings dock: model, length, variation, how closely to follow the seed,
-RNG seed, level anchor, seed adaptation, lead-in and devices.
+RNG seed, key/level/timbre anchor, seed adaptation, lead-in and devices.
 
 Plain widgets; ``values()`` is what they say, for the controller, and
 ``changed`` fires when any of them changes.
@@ -81,9 +81,9 @@ class SettingsPanel(QWidget):
         row.addWidget(self.rng_seed, 1)
         form.addRow("Random seed", row)
 
-        self.anchor = QCheckBox("Hold the seed's level and timbre")
-        self.anchor.setToolTip("Gently pull the continuation's loudness and spectral balance back towards "
-                               "the seed's when they drift more than 3 dB away")
+        self.anchor = QCheckBox("Hold the seed's key, level and timbre")
+        self.anchor.setToolTip("Gently pull the continuation's notes, loudness and spectral balance back "
+                               "towards the seed's when they drift away")
         form.addRow("Anchor", self.anchor)
 
         self.adapt = QCheckBox("Fine-tune for")
@@ -186,8 +186,8 @@ class SettingsPanel(QWidget):
         why = (f"Adapting to the seed is training, and {self._adapt_unavailable}" if self._adapt_unavailable else
                "This model reads the seed itself as it continues: there is nothing to fine-tune"
                if reads_seed else None)
-        # Such a model is given no level or timbre anchor: only the loudness follower applies.
-        self.anchor.setText("Hold the seed's loudness" if reads_seed else "Hold the seed's level and timbre")
+        # Such a model is given no key, level or timbre anchor: only the loudness follower applies.
+        self.anchor.setText("Hold the seed's loudness" if reads_seed else "Hold the seed's key, level and timbre")
         self.adapt.setEnabled(why is None)
         self.adapt_seconds.setEnabled(why is None and self.adapt.isChecked())
         self.adapt.setToolTip(why or "Fine-tune a copy of the model on the seed before continuing; the model "

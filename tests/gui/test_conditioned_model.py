@@ -20,7 +20,7 @@ def test_a_seed_conditioned_model_continues_and_offers_no_fine_tuning(qtbot, no_
     qtbot.waitUntil(lambda: window.controller.bundle is not None)
     panel = window.panel
     assert not panel.adapt.isEnabled() and "reads the seed itself" in panel.adapt.toolTip()
-    assert panel.anchor.text() == "Hold the seed's loudness"  # no level or timbre anchor for it
+    assert panel.anchor.text() == "Hold the seed's loudness"  # no key, level or timbre anchor for it
     qtbot.mouseClick(panel.adapt, Qt.MouseButton.LeftButton)  # a click on a disabled box does nothing
     assert panel.adapt_value == 0.0
     assert load(qtbot, window, chord_file)
@@ -31,4 +31,4 @@ def test_a_seed_conditioned_model_continues_and_offers_no_fine_tuning(qtbot, no_
     window.controller.load_model(str(save_bundle(random_bundle(), tmp_path / "plain.musicgen")))
     qtbot.waitUntil(lambda: not window.controller.bundle.architecture.conditioned)
     qtbot.waitUntil(panel.adapt.isEnabled)
-    assert panel.anchor.text() == "Hold the seed's level and timbre"
+    assert panel.anchor.text() == "Hold the seed's key, level and timbre"
