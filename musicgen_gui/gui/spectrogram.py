@@ -125,8 +125,17 @@ class SpectrogramView(pg.PlotWidget):
         """Frequency on a log scale (octaves equally tall, as notes are heard), or linear."""
         self._log = on
         axis = self.getAxis("left")
-        self._show_frequencies()  # the range first: a linear range read as logarithms overflows
-        axis.setLogMode(on)
+        # The view's range is set while the view is linear: a linear range read as logarithms
+        # overflows, and a log view clamps a linear range to the logarithms' (±308).
+        if on:
+            self._show_frequencies()
+            axis.setLogMode(True)
+        else:
+            axis.setLogMode(False)
+            self._show_frequencies()
+        # The unit as plain text on the log scale: pyqtgraph picks "kHz" for a label with units there,
+        # from the range, though the ticks are in Hz.
+        self.setLabel("left", *(("frequency (Hz)",) if on else ("frequency",)), **({} if on else {"units": "Hz"}))
         # Round frequencies in Hz: pyqtgraph's own log ticks crowd every 1-9 of each decade, scaled to kHz.
         axis.enableAutoSIPrefix(not on)
         axis.setTicks([[(math.log10(hz), f"{hz // 1000}k" if hz >= 1000 else str(hz)) for hz in LOG_TICKS_HZ], []]

@@ -65,8 +65,11 @@ def test_log_frequency_shows_the_chords_notes_where_they_are(qtbot, window, chor
     spectrogram = window.spectrogram
     hz, db = spectrogram.spectrum_at(2.0)
     assert len(hz) == 512 and spectrogram.viewRange()[1][0] == pytest.approx(0.0)
+    axis = spectrogram.getAxis("left")
+    assert "frequency (kHz)" in axis.labelString()  # linear: ticks 0-10, in kHz
     qtbot.mouseClick(window.log_frequency, Qt.MouseButton.LeftButton)
     assert window.log_frequency.isChecked() and spectrogram.log_frequency
+    assert "frequency (Hz)" in axis.labelString()  # log: ticks 50 ... 10k, in Hz
     low, high = spectrogram.viewRange()[1]
     assert low == pytest.approx(np.log10(LOG_FLOOR_HZ)) and high == pytest.approx(np.log10(512 * RATE / N_FFT))
     hz, db = spectrogram.spectrum_at(2.0)
@@ -76,6 +79,9 @@ def test_log_frequency_shows_the_chords_notes_where_they_are(qtbot, window, chor
     # Every loud row is within a semitone and a half of a note of the chord: rows are a third of a semitone
     # apart, but the STFT's 21.5 Hz bins are wider than that down here.
     assert np.all(np.min(np.abs(12 * np.log2(loud[:, None] / notes[None, :])), axis=1) < 1.5)
+    qtbot.mouseClick(window.log_frequency, Qt.MouseButton.LeftButton)
+    assert not spectrogram.log_frequency and "frequency (kHz)" in axis.labelString()
+    assert spectrogram.viewRange()[1] == pytest.approx([0.0, 512 * RATE / N_FFT])
 
 
 @pytest.fixture
