@@ -59,10 +59,13 @@ class AudioBackend(QObject):
             self._open()
         self.devicesChanged.emit()
 
-    def rescan(self, input_name: str | None, output_name: str | None) -> None:
-        devices.rescan()
+    def rescan(self, input_name: str | None, output_name: str | None) -> bool:
+        """Look for devices again and choose these; False where devices added since could not be looked
+        for, as a device that stopped answering is still being closed (devices.rescan)."""
+        fresh = devices.rescan()
         self._close_player()
         self.choose(input_name, output_name)
+        return fresh
 
     def set_rate(self, sample_rate: int) -> None:
         """Keep the output stream running at the model's rate, so playback starts without delay."""

@@ -14,6 +14,9 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import threading
+import time
+from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -57,15 +60,43 @@ def sounddevice():
     return sd
 
 
-def rescan() -> None:
-    """Re-initialise PortAudio so that servers and devices added since start-up appear.
+# Closing a stream on a device that hung, or whose sound server stopped answering, can block for good:
+# such closes run on threads of their own, and PortAudio is not re-initialised under them (it would
+# block with them, and the app with it).
+_closing: list[threading.Thread] = []
+CLOSING_WAIT_S = 2.0  # how long a rescan waits for such a close to return
+
+
+def close_aside(close: Callable[[], None], name: str) -> None:
+    """Run ``close`` (a stream's close that may block for good) on a thread of its own."""
+    thread = threading.Thread(target=close, name=name, daemon=True)
+    _closing.append(thread)
+    thread.start()
+
+
+def still_closing(wait_s: float = CLOSING_WAIT_S) -> bool:
+    """Whether a close run aside has not returned, after waiting up to ``wait_s`` for it."""
+    deadline = time.monotonic() + wait_s
+    for thread in list(_closing):
+        thread.join(max(0.0, deadline - time.monotonic()))
+    _closing[:] = [thread for thread in _closing if thread.is_alive()]
+    return bool(_closing)
+
+
+def rescan() -> bool:
+    """Re-initialise PortAudio so that servers and devices added since start-up appear; False, with
+    PortAudio left as it is, while a stream closed aside is still blocked in it (``still_closing``).
 
     sounddevice has no public call for this; its maintainer's answer is these two
     (python-sounddevice issues #125 and #516), which wrap Pa_Terminate/Pa_Initialize."""
     sd = sounddevice()
-    if sd is not None:
-        sd._terminate()
-        sd._initialize()
+    if sd is None:
+        return True
+    if still_closing():
+        return False
+    sd._terminate()
+    sd._initialize()
+    return True
 
 
 def list_devices(kind: str) -> list[Device]:

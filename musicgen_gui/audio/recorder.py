@@ -32,7 +32,7 @@ import numpy as np
 
 from ..core.errors import AudioLoadError
 from ..core.features import FeatureConfig, log_power
-from .devices import INPUT, AudioDeviceError, Device, environment, sounddevice, stream_settings
+from .devices import INPUT, AudioDeviceError, Device, close_aside, environment, sounddevice, stream_settings
 from .engine import STALL_S
 
 PARTIAL = ".partial.wav"
@@ -162,7 +162,7 @@ class Recorder:
         # Closing a device that hung, or a stream PortAudio ended because its sound server stopped
         # answering, can block for most of a minute or for good: not on the caller's thread.
         if lost:
-            threading.Thread(target=_close, args=(stream,), name="recorder-close", daemon=True).start()
+            close_aside(lambda: _close(stream), "recorder-close")
         elif stream is not None:
             _close(stream)
         self._finish_writer()

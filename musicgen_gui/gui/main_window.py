@@ -112,8 +112,7 @@ class MainWindow(QMainWindow):
         self.models = ModelChooser(self.panel, self.settings, self.controller, self)
         self.panel.input_device.activated.connect(self._devices_picked)
         self.panel.output_device.activated.connect(self._devices_picked)
-        self.panel.refresh_devices.clicked.connect(
-            lambda: self.controller.audio.rescan(self.settings.input_device, self.settings.output_device))
+        self.panel.refresh_devices.clicked.connect(self._rescan_devices)
         self._dock("Settings", self.panel)
         self.model_status = QLabel()
         self.stream_status = QLabel()
@@ -274,6 +273,11 @@ class MainWindow(QMainWindow):
     # ------------------------------------------------------ models, devices
     def _devices_picked(self, *_) -> None:
         self.controller.audio.choose(self.panel.input_device.currentData(), self.panel.output_device.currentData())
+
+    def _rescan_devices(self) -> None:
+        if not self.controller.audio.rescan(self.settings.input_device, self.settings.output_device):
+            self.controller.error("A sound device that stopped answering is still being closed: devices added "
+                                  "since cannot be looked for until it is (or until the app is restarted).")
 
     def _show_devices(self) -> None:
         audio = self.controller.audio

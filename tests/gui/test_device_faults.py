@@ -12,7 +12,10 @@ import pytest
 import soundfile as sf
 
 from gui_driver import load
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QToolButton
 
+from musicgen_gui.audio import devices
 from musicgen_gui.gui.mode import PLAYING, RECORDING, STREAMING
 
 _NO_SERVER = """
@@ -155,3 +158,27 @@ def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_soun
     assert abs(len(c.seed.clip.samples) / c.seed.clip.sample_rate - recorder.samples_written / recorder.sample_rate) < 0.01
     assert np.abs(c.seed.clip.samples[-11025:]).max() > 0.3  # the chord up to the end
     assert not window.record_action.isEnabled()
+
+
+@pytest.mark.slow
+def test_looking_for_devices_while_a_hung_microphone_is_still_closing_says_so_and_does_not_hang(
+        doomed_sound_server, qtbot, make_window, write_chord):
+    window = make_window()
+    c = window.controller
+    window.record_action.trigger()
+    feeder = doomed_sound_server.play_into_mic(write_chord("chord.wav", 20.0))
+    recorder = c.audio.recorder
+    qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
+                    timeout=15000)
+    doomed_sound_server.freeze()
+    qtbot.waitUntil(lambda: c.mode.value == "idle" and c.seed.clip is not None, timeout=20000)
+    assert devices.still_closing(0.0)  # the stream's close is blocked in the hung server
+    window.panel.refresh_devices.click()  # waits a moment for it, not for good
+    assert "still being closed" in window.message_bar.text
+    doomed_sound_server.kill()  # now the close returns, and devices can be looked for again
+    qtbot.waitUntil(lambda: not devices.still_closing(0.0), timeout=60000)
+    qtbot.mouseClick(window.message_bar.findChild(QToolButton), Qt.MouseButton.LeftButton)  # dismissed
+    window.panel.refresh_devices.click()
+    assert "still being closed" not in window.message_bar.text
+    feeder.kill()
+    feeder.wait()
