@@ -134,17 +134,24 @@ def test_a_dropout_is_shown_in_the_status_bar(qtbot, sound_server, make_window, 
     c.stop()
 
 
+def _record_a_chord(qtbot, window, server, write_chord):
+    """Record, with a chord played into the server's microphone, until a second of it is written:
+    (the recorder, the process playing the chord)."""
+    window.record_action.trigger()
+    assert window.controller.mode == RECORDING
+    feeder = server.play_into_mic(write_chord("chord.wav", 20.0))
+    recorder = window.controller.audio.recorder
+    qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
+                    timeout=15000)
+    return recorder, feeder
+
+
 @pytest.mark.slow
 def test_a_microphone_that_goes_away_ends_the_recording_and_keeps_it(doomed_sound_server, qtbot, make_window,
                                                                      write_chord, tmp_path):
     window = make_window()
     c = window.controller
-    window.record_action.trigger()
-    assert c.mode == RECORDING
-    feeder = doomed_sound_server.play_into_mic(write_chord("chord.wav", 20.0))
-    recorder = c.audio.recorder
-    qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
-                    timeout=15000)
+    recorder, feeder = _record_a_chord(qtbot, window, doomed_sound_server, write_chord)
     doomed_sound_server.kill()
     qtbot.waitUntil(lambda: c.mode.value == "idle" and c.seed.clip is not None, timeout=20000)
     feeder.wait()
@@ -165,11 +172,7 @@ def test_looking_for_devices_while_a_hung_microphone_is_still_closing_says_so_an
         doomed_sound_server, qtbot, make_window, write_chord):
     window = make_window()
     c = window.controller
-    window.record_action.trigger()
-    feeder = doomed_sound_server.play_into_mic(write_chord("chord.wav", 20.0))
-    recorder = c.audio.recorder
-    qtbot.waitUntil(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate,
-                    timeout=15000)
+    _, feeder = _record_a_chord(qtbot, window, doomed_sound_server, write_chord)
     doomed_sound_server.freeze()
     qtbot.waitUntil(lambda: c.mode.value == "idle" and c.seed.clip is not None, timeout=20000)
     assert devices.still_closing(0.0)  # the stream's close is blocked in the hung server
