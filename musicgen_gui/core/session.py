@@ -121,12 +121,11 @@ class PitchAnchor:
 
     A net left alone (no memory: the follow slider's "wander" end) drifts into its training
     data's keys; this keeps it on the seed's notes, in whatever octave and order it plays them.
-    With the memory, where the key is mostly kept, the dead zone leaves it nearly alone.
     """
 
     REFERENCE_SECONDS, TIME_CONSTANT_SECONDS = 8.0, 2.0
     TOLERANCE_DB = 1.0
-    MAX_SHIFT_DB = 12.0  # 6 and 24 gave the same with the memory (tune half), 24 the same without
+    MAX_SHIFT_DB = 12.0  # a bound: 6 and 24 dB gave the same on the tune half (docs/EVALUATION.md)
 
     def __init__(self, seed_frames: np.ndarray, seed: np.ndarray, cfg: FeatureConfig):
         recent = seed_frames[-max(1, int(self.REFERENCE_SECONDS * cfg.frames_per_second)):]
