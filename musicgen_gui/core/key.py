@@ -138,8 +138,15 @@ def pitch_class_filters(n_fft: int, sample_rate: int, tuning_offset: float) -> n
     share of its two nearest notes from C2 to C7, folded by pitch class; 0 outside that range."""
     notes = _note_filters(sample_rate, tuning_offset, n_fft, beyond=0)
     classes = np.zeros((n_fft // 2 + 1, 12), np.float32)
+    classes[:len(notes)] = _by_pitch_class(notes)
+    return classes
+
+
+def _by_pitch_class(notes: np.ndarray) -> np.ndarray:
+    """Columns of notes _LOWEST_NOTE.._HIGHEST_NOTE summed into the 12 pitch classes, C first."""
+    classes = np.zeros((len(notes), 12))
     for pc in range(12):
-        classes[:len(notes), pc] = notes[:, (pc - _LOWEST_NOTE) % 12::12].sum(axis=1)
+        classes[:, pc] = notes[:, (pc - _LOWEST_NOTE) % 12::12].sum(axis=1)
     return classes
 
 
@@ -167,9 +174,7 @@ def chroma(samples: np.ndarray, sample_rate: int) -> np.ndarray:
     notes = (power * tonal) @ filters
     if notes.sum() < MIN_TONAL_SHARE * (power @ filters).sum():
         return np.zeros(12)  # noise: its few chance peaks would spell a key
-    classes = np.zeros((len(notes), 12))
-    for pc in range(12):
-        classes[:, pc] = notes[:, (pc - _LOWEST_NOTE) % 12::12].sum(axis=1)
+    classes = _by_pitch_class(notes)
     total = classes.sum(axis=1)
     if not total.any():
         return np.zeros(12)

@@ -130,12 +130,13 @@ class SpectrogramView(pg.PlotWidget):
         if on:
             self._show_frequencies()
             axis.setLogMode(True)
+            # The unit as plain text: pyqtgraph picks "kHz" for a label with units here, from the
+            # range, though the ticks are in Hz.
+            self.setLabel("left", "frequency (Hz)")
         else:
             axis.setLogMode(False)
             self._show_frequencies()
-        # The unit as plain text on the log scale: pyqtgraph picks "kHz" for a label with units there,
-        # from the range, though the ticks are in Hz.
-        self.setLabel("left", *(("frequency (Hz)",) if on else ("frequency",)), **({} if on else {"units": "Hz"}))
+            self.setLabel("left", "frequency", units="Hz")
         # Round frequencies in Hz: pyqtgraph's own log ticks crowd every 1-9 of each decade, scaled to kHz.
         axis.enableAutoSIPrefix(not on)
         axis.setTicks([[(math.log10(hz), f"{hz // 1000}k" if hz >= 1000 else str(hz)) for hz in LOG_TICKS_HZ], []]
