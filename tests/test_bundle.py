@@ -47,10 +47,8 @@ def test_round_trip_keeps_everything(tmp_path):
         assert np.array_equal(loaded.weights[name], w)
     assert np.array_equal(loaded.normaliser.mean, bundle.normaliser.mean)
     assert loaded.provenance == bundle.provenance
-    assert not loaded.anchor_timbre and not loaded.level_mean_power
-    switched = load_bundle(save_bundle(replace(bundle, anchor_timbre=True, level_mean_power=True),
-                                       tmp_path / "t.musicgen"))
-    assert switched.anchor_timbre and switched.level_mean_power
+    assert not loaded.level_mean_power
+    assert load_bundle(save_bundle(replace(bundle, level_mean_power=True), tmp_path / "t.musicgen")).level_mean_power
     assert loaded.memory_shape_boost == 1.0
     assert load_bundle(save_bundle(replace(bundle, memory_shape_boost=2.0), tmp_path / "s.musicgen")
                        ).memory_shape_boost == 2.0
@@ -59,7 +57,16 @@ def test_round_trip_keeps_everything(tmp_path):
 
 def test_a_model_from_before_generation_settings_loads_with_them_off(tiny_bundle_path):
     older = load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation")))
-    assert not older.anchor_timbre and not older.level_mean_power and older.memory_shape_boost == 1.0
+    assert not older.level_mean_power and older.memory_shape_boost == 1.0
+
+
+def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
+    # Files from before the timbre anchor held every model's balance carry the switch: the bundled
+    # piano model says false.
+    for held in (False, True):
+        settings = {"anchor_timbre": held, "level_mean_power": True}
+        assert load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.update(generation=settings))
+                           ).level_mean_power
 
 
 @pytest.mark.parametrize("edit,message", [
@@ -70,9 +77,9 @@ def test_a_model_from_before_generation_settings_loads_with_them_off(tiny_bundle
     (lambda c: c["architecture"].update(units=[64]), "weight rnn0/kernel has shape"),
     (lambda c: c["normalisation"].update(std=[0.0] * 512), "must be positive"),
     (lambda c: c.pop("provenance"), "lacks provenance"),
-    (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false anchor_timbre"),
-    (lambda c: c.update(generation={"level_mean_power": 1}), "true/false anchor_timbre"),
-    (lambda c: c.update(generation={"run": "code"}), "true/false anchor_timbre"),
+    (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false level_mean_power"),
+    (lambda c: c.update(generation={"level_mean_power": 1}), "true/false level_mean_power"),
+    (lambda c: c.update(generation={"run": "code"}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"memory_shape_boost": 0.5}), "memory_shape_boost must be a number from 1"),
     (lambda c: c.update(generation={"memory_shape_boost": "2"}), "memory_shape_boost must be a number from 1"),
 ])

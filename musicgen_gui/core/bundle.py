@@ -62,9 +62,7 @@ class ModelBundle:
     provenance: dict = field(default_factory=dict)
     preset: str = "default"
     # Generation settings chosen on validation (they help some genres and ruin
-    # others): hold the seed's spectral balance too (session.TimbreAnchor), and
-    # measure the level as mean power rather than mean dB (session.LevelAnchor).
-    anchor_timbre: bool = False
+    # others): measure the level as mean power rather than mean dB (session.LevelAnchor).
     level_mean_power: bool = False
     # The seed memory's share of the broad spectral shape, as a multiple of its
     # share of each bin (memory.SeedMemory): above 1 pulls a net that drifts to its
@@ -88,8 +86,7 @@ class ModelBundle:
             },
             "training": self.training.to_dict(),
             "provenance": self.provenance,
-            "generation": {"anchor_timbre": self.anchor_timbre, "level_mean_power": self.level_mean_power,
-                           "memory_shape_boost": self.memory_shape_boost},
+            "generation": {"level_mean_power": self.level_mean_power, "memory_shape_boost": self.memory_shape_boost},
         }
 
     @property
@@ -218,10 +215,12 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
     if not isinstance(config["training"], dict):
         raise ModelError("training settings must be an object")
     generation = config.get("generation", {})  # optional: files from before it existed lack it
-    switches = ("anchor_timbre", "level_mean_power")
+    # Files from before the timbre anchor held every model's balance say whether it did
+    # (anchor_timbre): read and checked, and no longer needed.
+    switches = ("level_mean_power", "anchor_timbre")
     if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost"} or \
             not all(isinstance(generation.get(k, False), bool) for k in switches):
-        raise ModelError("generation settings must be an object of true/false anchor_timbre, level_mean_power "
+        raise ModelError("generation settings must be an object of a true/false level_mean_power "
                          "and a number memory_shape_boost")
     boost = generation.get("memory_shape_boost", 1.0)
     if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 1.0 <= boost <= MAX_SHAPE_BOOST:
@@ -239,7 +238,6 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         weights={k: np.ascontiguousarray(v, np.float32) for k, v in weights.items()},
         training=TrainingConfig.from_dict(config["training"]),
         provenance=config["provenance"],
-        anchor_timbre=generation.get("anchor_timbre", False),
         level_mean_power=generation.get("level_mean_power", False),
         memory_shape_boost=float(boost),
     )

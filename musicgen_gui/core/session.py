@@ -80,79 +80,74 @@ class LevelAnchor:
         return min(excess, self._max_boost_db) / DB_PER_NEPER
 
 
-class TimbreAnchor:
-    """Re-anchors the continuation's spectral balance to the seed's, as LevelAnchor
-    does its loudness: per band (24 log-spaced bands), the smoothed log power
-    minus its mean over bands, against the same shape of the seed's last seconds,
-    corrected beyond a dead zone.
+class ShareAnchor:
+    """Holds the continuation's power shares over groups of bins near the seed's: per group, the
+    smoothed power's share of the groups' total against the same share over the seed's last
+    REFERENCE_SECONDS, corrected beyond a dead zone (TOLERANCE_DB) by at most MAX_SHIFT_DB.
 
-    Left alone, the net's long-run spectrum wanders off towards its training
-    data's, far further from the true continuation's than the seed's is; the
-    dead zone leaves the music's own changes of timbre alone.
-    """
-
-    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig, n_bands: int = 24,
-                 reference_seconds: float = 8.0, time_constant_seconds: float = 2.0, tolerance_db: float = 3.0,
-                 max_shift_db: float = 6.0):
-        self._matrix = analysis.band_matrix(cfg, n_bands).astype(np.float64)
-        self._band = self._matrix.argmax(axis=1)  # each bin's band
-        recent = seed_frames[-max(1, int(reference_seconds * cfg.frames_per_second)):]
-        self._reference = self._shape(recent.mean(axis=0))
-        self._smoothed = recent.mean(axis=0).astype(np.float64)
-        self._alpha = 1.0 / max(1.0, time_constant_seconds * cfg.frames_per_second)
-        self._tolerance, self._max_shift = tolerance_db / DB_PER_NEPER, max_shift_db / DB_PER_NEPER
-
-    def _shape(self, log_frame: np.ndarray) -> np.ndarray:
-        bands = log_frame @ self._matrix
-        return bands - bands.mean()
-
-    def correction(self, log_frame: np.ndarray) -> np.ndarray:
-        """The per-bin log-power shift for this frame (zeros inside the dead zone)."""
-        self._smoothed += self._alpha * (log_frame - self._smoothed)
-        error = self._reference - self._shape(self._smoothed)
-        excess = np.sign(error) * np.clip(np.abs(error) - self._tolerance, 0.0, self._max_shift)
-        return excess[self._band].astype(np.float32)
-
-
-class PitchAnchor:
-    """Keeps the continuation's pitch classes near the seed's, as TimbreAnchor does its spectral
-    balance: per pitch class (the bins from C2 to C7 folded by note name, on the seed's tuning),
-    the smoothed power's share against the seed's, corrected beyond a dead zone.
-
-    A net left alone (no memory: the follow slider's "wander" end) drifts into its training
-    data's keys; this keeps it on the seed's notes, in whatever octave and order it plays them.
+    Power is moved between the groups, never added or taken: the level is LevelAnchor's. Shares of
+    power, as a listener and the evaluation's measures weigh them: a dead zone on the mean log power
+    left the valleys between a piano's partials to decide, and the net alone kept drifting from its
+    seed's balance (docs/EVALUATION.md).
     """
 
     REFERENCE_SECONDS, TIME_CONSTANT_SECONDS = 8.0, 2.0
-    TOLERANCE_DB = 1.0
-    MAX_SHIFT_DB = 12.0  # a bound: 6 and 24 dB gave the same on the tune half (docs/EVALUATION.md)
+    TOLERANCE_DB, MAX_SHIFT_DB = 3.0, 12.0
 
-    def __init__(self, seed_frames: np.ndarray, seed: np.ndarray, cfg: FeatureConfig):
+    def __init__(self, seed_frames: np.ndarray, groups: np.ndarray, cfg: FeatureConfig):
+        """groups: bins x groups, each bin's weight in each group (a bin in none is left alone)."""
         recent = seed_frames[-max(1, int(self.REFERENCE_SECONDS * cfg.frames_per_second)):]
-        samples = seed[-int(self.REFERENCE_SECONDS * cfg.sample_rate):]
-        filters = pitch_class_filters(cfg.n_fft, cfg.sample_rate, tuning(samples, cfg.sample_rate))[:cfg.n_bins]
-        # Only the bins the notes reach (a fifth of them) are read and shifted.
-        used = np.nonzero(filters.any(axis=1))[0]
+        used = np.nonzero(groups.any(axis=1))[0]  # only these bins are read and shifted
         self._bins = slice(int(used[0]), int(used[-1]) + 1)
-        self._filters = filters[self._bins].astype(np.float64)
+        self._groups = np.asarray(groups[self._bins], np.float64)
         self._shift = np.zeros(cfg.n_bins, np.float32)
-        self._smoothed = np.exp(recent[:, self._bins].astype(np.float64)).mean(axis=0) @ self._filters + 1e-30
+        self._smoothed = np.exp(recent[:, self._bins].astype(np.float64)).mean(axis=0) @ self._groups + 1e-30
         self._reference = np.log(self._smoothed / self._smoothed.sum())
         self._alpha = 1.0 / max(1.0, self.TIME_CONSTANT_SECONDS * cfg.frames_per_second)
         self._tolerance, self._max_shift = self.TOLERANCE_DB / DB_PER_NEPER, self.MAX_SHIFT_DB / DB_PER_NEPER
 
     def correction(self, log_frame: np.ndarray) -> np.ndarray:
         """The per-bin log-power shift for this frame (zeros inside the dead zone)."""
-        self._smoothed += self._alpha * (np.exp(log_frame[self._bins].astype(np.float64)) @ self._filters
+        self._smoothed += self._alpha * (np.exp(log_frame[self._bins].astype(np.float64)) @ self._groups
                                          - self._smoothed)
         share = self._smoothed / self._smoothed.sum()
         error = self._reference - np.log(share + 1e-30)
         excess = np.sign(error) * np.clip(np.abs(error) - self._tolerance, 0.0, self._max_shift)
         if excess.any():
-            # Power moved between the pitch classes, not added or taken: the level is LevelAnchor's.
-            excess -= np.log(share @ np.exp(excess))
-        self._shift[self._bins] = self._filters @ excess
+            excess -= np.log(share @ np.exp(excess))  # power-neutral
+        self._shift[self._bins] = self._groups @ excess
         return self._shift.copy()
+
+
+class TimbreAnchor(ShareAnchor):
+    """Keeps the continuation's spectral balance near the seed's: the power in 24 log-spaced bands.
+
+    Left alone, the net's long-run spectrum wanders off towards its training data's (the piano
+    net alone played the seed's bass 9-26 dB too quietly), far further from the true
+    continuation's than the seed's is; the dead zone leaves the music's own changes of timbre alone.
+    """
+
+    N_BANDS = 24
+
+    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig):
+        super().__init__(seed_frames, (analysis.band_matrix(cfg, self.N_BANDS) > 0).astype(np.float32), cfg)
+
+
+class PitchAnchor(ShareAnchor):
+    """Keeps the continuation's pitch classes near the seed's: the bins from C2 to C7 folded by
+    note name, on the seed's tuning.
+
+    A net left alone (no memory: the follow slider's "wander" end) drifts into its training
+    data's keys; this keeps it on the seed's notes, in whatever octave and order it plays them.
+    """
+
+    TOLERANCE_DB = 1.0
+    MAX_SHIFT_DB = 12.0  # a bound: 6 and 24 dB gave the same on the tune half (docs/EVALUATION.md)
+
+    def __init__(self, seed_frames: np.ndarray, seed: np.ndarray, cfg: FeatureConfig):
+        samples = seed[-int(self.REFERENCE_SECONDS * cfg.sample_rate):]
+        filters = pitch_class_filters(cfg.n_fft, cfg.sample_rate, tuning(samples, cfg.sample_rate))[:cfg.n_bins]
+        super().__init__(seed_frames, filters, cfg)
 
 
 class SpreadRestorer:
@@ -320,10 +315,9 @@ class ContinuationSession:
             anchors = []
             if self.anchor:
                 music = self.seed_frames[:music_end]  # the pitch classes, level and timbre of the seed's music
-                # Pitch and timbre first: the level anchor must see (and undo) the loudness their shifts add.
+                # Pitch and timbre first: the level anchor must see what their shifts do to the frame.
                 anchors.append(PitchAnchor(music, self.seed[:music_end * cfg.hop], cfg))
-                if bundle.anchor_timbre:
-                    anchors.append(TimbreAnchor(music, cfg))
+                anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
             spread = SpreadRestorer(self.seed_frames[:music_end], cfg.frames_per_second)
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])

@@ -48,8 +48,8 @@ for genre in piano electronic; do
   "$python" -m musicgen_gui.cli train "$data/$genre/train" --validation "$data/$genre/val" \
     -o "$work/$genre.musicgen" --preset default --epochs "$epochs" --checkpoint-every 200 \
     --data-note "musicgen-gui corpus.py '$genre': $note" "${resume[@]}"
-  # The timbre anchor and a mean-power level measured better on electronic validation
-  # seeds and worse on piano ones; the seed memory's larger share of the broad shape
+  # A mean-power level measured better on electronic validation seeds and worse on
+  # piano ones; the seed memory's larger share of the broad shape
   # better on piano seeds from other sources and worse on electronic ones
   # (docs/EVALUATION.md): recorded in the model, which generation follows.
   electronic=False
@@ -58,7 +58,7 @@ for genre in piano electronic; do
 from musicgen_gui.core.bundle import load_bundle, save_bundle
 on = sys.argv[3] == "True"
 b = load_bundle(sys.argv[1])
-save_bundle(dataclasses.replace(b, anchor_timbre=on, level_mean_power=on, memory_shape_boost=1.0 if on else 2.0),
+save_bundle(dataclasses.replace(b, level_mean_power=on, memory_shape_boost=1.0 if on else 2.0),
             sys.argv[2])' \
     "$work/$genre.musicgen" "$here/$genre.musicgen" "$electronic"
   echo "bundled $here/$genre.musicgen ($(du -h "$here/$genre.musicgen" | cut -f1))"
