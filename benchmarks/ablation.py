@@ -21,6 +21,7 @@ Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   bass notes blended      the bass's detail across bins blended as the rest (memory.BASS_BOOST 1)
   spread not restored     the heard frames as the blend makes them (session.SpreadRestorer.MAX_GAIN 1)
   pitch not anchored      the pitch classes left to drift (session.PitchAnchor.MAX_SHIFT_DB 0)
+  timbre not anchored     the spectral balance left to drift (session.TimbreAnchor.MAX_SHIFT_DB 0)
   pauses drawn on         the memory may land in and walk into the seed's pauses
   no band limit           the continuation not low-passed above the seed's bandwidth
   wander / stay close     follow 0.25 / 0.8
@@ -95,6 +96,7 @@ BLEND_ROWS = {
     "bass notes blended": ({}, lambda: mock.patch.object(memory, "BASS_BOOST", 1.0)),
     "spread not restored": ({}, lambda: mock.patch.object(session.SpreadRestorer, "MAX_GAIN", 1.0)),
     "pitch not anchored": ({}, lambda: mock.patch.object(session.PitchAnchor, "MAX_SHIFT_DB", 0.0)),
+    "timbre not anchored": ({}, lambda: mock.patch.object(session.TimbreAnchor, "MAX_SHIFT_DB", 0.0)),
     "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),
     "no band limit": ({}, lambda: mock.patch.object(session, "seed_bandwidth_hz", return_value=None)),
     "wander (follow 0.25)": ({"follow": 0.25}, None),

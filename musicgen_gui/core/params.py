@@ -42,8 +42,8 @@ class ContinuationParams:
     seconds: float = 20.0
     temperature: float = 0.5
     rng_seed: int | None = None
-    # Hold the continuation's pitch classes (PitchAnchor), level (LevelAnchor) and, where the
-    # model says so, its spectral balance (TimbreAnchor) near the seed's.
+    # Hold the continuation's pitch classes (PitchAnchor), spectral balance (TimbreAnchor) and
+    # level (LevelAnchor) near the seed's.
     anchor: bool = True
     # Fine-tune a copy of the model on the seed for this long first (0: off; see adapt.py).
     adapt_seconds: float = 0.0
