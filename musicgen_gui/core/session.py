@@ -83,16 +83,17 @@ class LevelAnchor:
 class ShareAnchor:
     """Holds the continuation's power shares over groups of bins near the seed's: per group, the
     smoothed power's share of the groups' total against the same share over the seed's last
-    REFERENCE_SECONDS, corrected beyond a dead zone (TOLERANCE_DB) by at most MAX_SHIFT_DB.
+    REFERENCE_SECONDS, corrected beyond a dead zone (a subclass's TOLERANCE_DB) by at most its
+    MAX_SHIFT_DB.
 
     Power is moved between the groups, never added or taken: the level is LevelAnchor's. Shares of
-    power, as a listener and the evaluation's measures weigh them: a dead zone on the mean log power
-    left the valleys between a piano's partials to decide, and the net alone kept drifting from its
-    seed's balance (docs/EVALUATION.md).
+    power, as a listener weighs them: the mean log power of a sparse spectrum is decided by the
+    valleys between its partials, which no one hears (docs/EVALUATION.md).
     """
 
     REFERENCE_SECONDS, TIME_CONSTANT_SECONDS = 8.0, 2.0
-    TOLERANCE_DB, MAX_SHIFT_DB = 3.0, 12.0
+    TOLERANCE_DB: float
+    MAX_SHIFT_DB: float
 
     def __init__(self, seed_frames: np.ndarray, groups: np.ndarray, cfg: FeatureConfig):
         """groups: bins x groups, each bin's weight in each group (a bin in none is left alone)."""
@@ -122,12 +123,13 @@ class ShareAnchor:
 class TimbreAnchor(ShareAnchor):
     """Keeps the continuation's spectral balance near the seed's: the power in 24 log-spaced bands.
 
-    Left alone, the net's long-run spectrum wanders off towards its training data's (the piano
-    net alone played the seed's bass 9-26 dB too quietly), far further from the true
+    Left alone, the net's long-run spectrum wanders off towards its training data's (a register
+    its training music seldom played comes out too quiet), far further from the true
     continuation's than the seed's is; the dead zone leaves the music's own changes of timbre alone.
     """
 
     N_BANDS = 24
+    TOLERANCE_DB, MAX_SHIFT_DB = 3.0, 12.0
 
     def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig):
         super().__init__(seed_frames, (analysis.band_matrix(cfg, self.N_BANDS) > 0).astype(np.float32), cfg)
