@@ -23,6 +23,8 @@ Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   pitch not anchored      the pitch classes left to drift (session.PitchAnchor.MAX_SHIFT_DB 0)
   timbre not anchored     the spectral balance left to drift (session.TimbreAnchor.MAX_SHIFT_DB 0)
   pauses drawn on         the memory may land in and walk into the seed's pauses
+  recent places landed on the memory may land where the continuation played in the last 8 s
+                          (memory.RECENT_SECONDS 0)
   no band limit           the continuation not low-passed above the seed's bandwidth
   wander / stay close     follow 0.25 / 0.8
 --baseline MODEL adds a row: that model at the default settings (today's bundled models, their blend).
@@ -98,6 +100,7 @@ BLEND_ROWS = {
     "pitch not anchored": ({}, lambda: mock.patch.object(session.PitchAnchor, "MAX_SHIFT_DB", 0.0)),
     "timbre not anchored": ({}, lambda: mock.patch.object(session.TimbreAnchor, "MAX_SHIFT_DB", 0.0)),
     "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),
+    "recent places landed on": ({}, lambda: mock.patch.object(memory, "RECENT_SECONDS", 0.0)),
     "no band limit": ({}, lambda: mock.patch.object(session, "seed_bandwidth_hz", return_value=None)),
     "wander (follow 0.25)": ({"follow": 0.25}, None),
     "stay close (follow 0.8)": ({"follow": 0.8}, None),

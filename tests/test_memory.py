@@ -9,8 +9,8 @@ from testmodels import random_bundle
 
 from musicgen_gui.core import analysis, key
 from musicgen_gui.core.features import FeatureConfig, align_to_frames, log_power
-from musicgen_gui.core.memory import (BASS_BINS, REFERENCE_ERROR_RATIO, VALLEY_BOOST, SeedMemory, blend_weight,
-                                      seed_error_ratio)
+from musicgen_gui.core.memory import (BASS_BINS, RECENT_SECONDS, REFERENCE_ERROR_RATIO, VALLEY_BOOST,
+                                      SeedMemory, blend_weight, seed_error_ratio)
 from musicgen_gui.core.predictor import FramePredictor
 from musicgen_gui.core.session import ContinuationParams, ContinuationSession, PitchAnchor
 
@@ -52,6 +52,21 @@ def test_where_the_bar_is_known_jumps_move_by_whole_bars():
     assert len(jumps) >= 10
     bars = jumps / memory.beat.bar_frames
     assert np.all(np.abs(bars - np.round(bars)) * memory.beat.bar_frames <= 1.0 + 1e-9), bars
+
+
+def test_a_jump_does_not_land_where_the_continuation_just_played():
+    """Fed the same context at every jump, the memory finds the same best matches each time: it
+    used to cycle through those few places, the same stretches of the seed over and over."""
+    memory, positions = walk(groove(16.0, 120, 4), 3000)
+    assert memory.beat.beats_per_bar == 4
+    jumped = np.nonzero(np.diff(positions) != 1)[0] + 1
+    assert len(jumped) >= 30
+    recent = int(RECENT_SECONDS * CFG.frames_per_second)
+    assert recent >= 4 * CFG.frames_per_second  # at least two bars
+    # Without it, 20 of the 63 jumps landed on a frame played in the last 8 s. The seed's 16 s leave
+    # a place not played within that long at every jump.
+    for step in jumped:
+        assert positions[step] not in positions[max(0, step - recent):step], step
 
 
 def test_a_seed_without_a_beat_still_walks_its_frames():

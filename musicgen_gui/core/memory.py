@@ -15,6 +15,9 @@ Continuator, kNN-LM). Here a pointer walks the seed's frames:
   by whole bars, so a jump lands on the same beat of the bar; otherwise whole
   bars of four win close calls; a seed without a beat jumps anywhere the
   context matches, at least 2 s away;
+* it does not land where the continuation played in the last few seconds while
+  another place matches (OMax's taboo list): chosen again and again among the
+  same few best matches, it cycled through the same stretches of the seed;
 * it never lands in, or walks into, a pause of the seed (a silence between
   movements, before a take starts): heard once in the seed, a pause would come
   back every few seconds and leave holes in the continuation's loudness.
@@ -67,6 +70,10 @@ SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
 # Without a beat, a jump goes at least this far: a seed ending on a held chord
 # otherwise finds its best matches inside the chord and holds it as a drone.
 MIN_FREE_JUMP_SECONDS = 2.0
+# A jump does not land on a frame the continuation played within this long, while a place it did not
+# play matches: 4, 8, 12 and 16 s each took the self-repetition distance on the tune half's pianos from
+# 0.72 of the truth's to 0.77-0.80 (docs/EVALUATION.md).
+RECENT_SECONDS = 8.0
 # From this error ratio up the memory's share is 0.8 x follow; below it the share scales with the
 # ratio, down to half.
 REFERENCE_ERROR_RATIO = 0.8
@@ -197,6 +204,10 @@ class SeedMemory:
             self._on_beat[np.minimum(np.round(beats).astype(int), n)] = True
         self.position = n  # just past the seed: the first step jumps
         self.jumps = 0
+        # When each of the seed's frames was last played, in steps of the continuation.
+        self._played = np.full(n + 1, -np.inf)
+        self._steps = 0
+        self._recent = RECENT_SECONDS * cfg.frames_per_second
         # How far (frames) the jumps so far have moved off whole beats; each jump
         # rounds to a frame, and this keeps the rounding from adding up.
         self._beat_error = 0.0
@@ -237,6 +248,8 @@ class SeedMemory:
         if must_jump or (vary and on_beat and self._rng.random() < chance):
             self._jump(recent_bands, vary)
         frame = self.frames[self.position]
+        self._played[self.position] = self._steps
+        self._steps += 1
         self.position += 1
         return frame
 
@@ -264,7 +277,9 @@ class SeedMemory:
         if ks is not None and not self.beat.beats_per_bar:
             # Where the bar is not known, bars of four (the commonest) win close calls.
             distance = distance * np.where(ks % BAR_BEATS == 0, 0.8, 1.0)
-        best = np.argsort(distance)[:CANDIDATES]
+        fresh = self._steps - self._played[places] > self._recent
+        choices = np.nonzero(fresh)[0] if fresh.any() else np.arange(len(places))
+        best = choices[np.argsort(distance[choices])[:CANDIDATES]]
         pick = self._rng.choice(best) if vary else best[0]
         self.position = int(places[pick])
         if ks is not None:
