@@ -244,7 +244,7 @@ class AppController(QObject):
         """Stop everything and wait for the threads (the window is closing)."""
         self.stop()
         self.run.close()
-        self.jobs.wait_all()
+        self.jobs.close()
         self.audio.close()
         self.takes.model.store.purge_deleted()
 

@@ -86,11 +86,14 @@ class Jobs(QObject):
     def __init__(self, parent=None):
         super().__init__(parent)
         self._jobs: set[CallWorker] = set()
+        self._closed = False
 
     def run(self, fn: Callable[[], object], on_done, on_failed) -> CallWorker:
         job = CallWorker(fn)
-        job.done.connect(on_done)
-        job.failed.connect(on_failed)
+        # Once closed, what a job reports is dropped: the widgets it would reach are being deleted,
+        # and a callback could start more work that outlives the window.
+        job.done.connect(lambda result: None if self._closed else on_done(result))
+        job.failed.connect(lambda message: None if self._closed else on_failed(message))
         job.finished.connect(self._finished)
         self._jobs.add(job)
         job.start()
@@ -107,6 +110,9 @@ class Jobs(QObject):
     def busy(self) -> bool:
         return bool(self._jobs)
 
-    def wait_all(self) -> None:
+    def close(self) -> None:
+        """Wait for the jobs in flight to end (a save among them is written whole); nothing they
+        report reaches the window from now on."""
+        self._closed = True
         for job in list(self._jobs):
             job.wait()

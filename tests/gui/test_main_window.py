@@ -3,7 +3,7 @@ import pytest
 import soundfile as sf
 import synth
 from gui_driver import click_take, load, run_to_end
-from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QTimer, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPointF, Qt, QThread, QTimer, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QMouseEvent
 from PySide6.QtWidgets import QApplication, QMessageBox
 
@@ -359,6 +359,22 @@ def test_closing_while_generating_waits_for_the_worker(qtbot, window, chord_file
     window.continue_action.trigger()
     qtbot.waitUntil(lambda: window.controller.takes.current.n_frames > 0)
     window.close()
+
+
+def test_closing_while_the_tempo_and_key_are_read_starts_nothing_after_it(qtbot, window, chord_file, monkeypatch):
+    """A selection dragged just before the window closes: the reading in flight ends as the window
+    closes, and used to start the next region's reading then. That thread outlived the window, and
+    its result reached a deleted widget (an exception in the event loop)."""
+    assert load(qtbot, window, chord_file)
+    window.waveform.set_region(0.5, 3.0)  # a reading starts
+    window.waveform.set_region(1.0, 3.5)  # the region moves on while it runs
+    assert window.controller.jobs.busy
+    window.close()
+    started = []
+    start = QThread.start
+    monkeypatch.setattr(QThread, "start", lambda thread, *args: (started.append(thread), start(thread, *args)))
+    qtbot.wait(300)  # what the ended reading reports is delivered now
+    assert started == []
 
 
 def test_settings_survive_a_restart(qtbot, no_audio, make_window, tmp_path, tiny_bundle_path):
