@@ -71,8 +71,7 @@ SHAPE_OCTAVES = 0.5  # the width (sigma, over log frequency) of the broad shape
 # otherwise finds its best matches inside the chord and holds it as a drone.
 MIN_FREE_JUMP_SECONDS = 2.0
 # A jump does not land on a frame the continuation played within this long, while a place it did not
-# play matches: 4, 8, 12 and 16 s each took the self-repetition distance on the tune half's pianos from
-# 0.72 of the truth's to 0.77-0.80 (docs/EVALUATION.md).
+# play matches (chosen on the tune half among 4-16 s, docs/EVALUATION.md).
 RECENT_SECONDS = 8.0
 # From this error ratio up the memory's share is 0.8 x follow; below it the share scales with the
 # ratio, down to half.
