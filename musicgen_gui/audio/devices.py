@@ -11,6 +11,7 @@ the ALSA pulse plugin makes a new server connection per stream, and that reads t
 
 from __future__ import annotations
 
+import atexit
 import os
 import shutil
 import subprocess
@@ -64,14 +65,27 @@ def sounddevice():
 # such closes run on threads of their own, and PortAudio is not re-initialised under them (it would
 # block with them, and the app with it).
 _closing: list[threading.Thread] = []
+_exit_guarded = False
 CLOSING_WAIT_S = 2.0  # how long a rescan waits for such a close to return
 
 
 def close_aside(close: Callable[[], None], name: str) -> None:
     """Run ``close`` (a stream's close that may block for good) on a thread of its own."""
+    global _exit_guarded
+    if not _exit_guarded:  # registered after sounddevice's own exit handler, so it runs before it
+        atexit.register(_leave_portaudio_if_blocked)
+        _exit_guarded = True
     thread = threading.Thread(target=close, name=name, daemon=True)
     _closing.append(thread)
     thread.start()
+
+
+def _leave_portaudio_if_blocked() -> None:
+    """At exit sounddevice terminates PortAudio, which blocks for good under a close that is still
+    blocked, and the process would never end: then PortAudio is left for the system to clean up."""
+    sd = sounddevice()
+    if sd is not None and still_closing(0.0):
+        atexit.unregister(sd._exit_handler)  # no public call: see rescan()
 
 
 def still_closing(wait_s: float = CLOSING_WAIT_S) -> bool:
