@@ -144,15 +144,20 @@ from pathlib import Path
 from musicgen_gui.audio.devices import INPUT, find_device
 from musicgen_gui.audio.recorder import Recorder
 
+def wait_until(condition):  # exits rather than keep the test waiting on a line that never comes
+    deadline = time.monotonic() + 60
+    while not condition():
+        if time.monotonic() > deadline:
+            sys.exit("timed out")
+        time.sleep(0.02)
+
 recorder = Recorder(find_device(INPUT), folder=Path(sys.argv[1]))
 recorder.start()
 print("recording", flush=True)
-while recorder.level < 0.3 or recorder.samples_written < recorder.sample_rate:
-    time.sleep(0.02)
+wait_until(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate)
 print("heard", flush=True)
 sys.stdin.readline()
-while recorder.lost_reason() is None:
-    time.sleep(0.05)
+wait_until(lambda: recorder.lost_reason() is not None)
 reason, received = recorder.lost_reason(), recorder.received
 path = recorder.stop()  # does not wait for the hung device
 print(json.dumps({"reason": reason, "received": received, "written": recorder.samples_written,
