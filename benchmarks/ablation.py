@@ -19,7 +19,9 @@ Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   memory (default)        follow 0.5
   full share always       the memory's share not scaled by how well the net predicts the seed
   bass notes blended      the bass's detail across bins blended as the rest (memory.BASS_BOOST 1)
-  spread not restored     the heard frames as the blend makes them (session.SpreadRestorer.MAX_GAIN 1)
+  spread not restored     each bin's spread around its running mean left as the blend makes it
+                          (session.SpreadRestorer.MAX_GAIN 1)
+  rises not restored      each band's rises left as the blend makes them (session.SpreadRestorer.RISE_MAX_GAIN 1)
   pitch not anchored      the pitch classes left to drift (session.PitchAnchor.MAX_SHIFT_DB 0)
   timbre not anchored     the spectral balance left to drift (session.TimbreAnchor.MAX_SHIFT_DB 0)
   pauses drawn on         the memory may land in and walk into the seed's pauses
@@ -97,6 +99,7 @@ BLEND_ROWS = {
     "full share always": ({}, lambda: mock.patch.object(memory, "SHARE_SCALE", (1.0, 1.0))),
     "bass notes blended": ({}, lambda: mock.patch.object(memory, "BASS_BOOST", 1.0)),
     "spread not restored": ({}, lambda: mock.patch.object(session.SpreadRestorer, "MAX_GAIN", 1.0)),
+    "rises not restored": ({}, lambda: mock.patch.object(session.SpreadRestorer, "RISE_MAX_GAIN", 1.0)),
     "pitch not anchored": ({}, lambda: mock.patch.object(session.PitchAnchor, "MAX_SHIFT_DB", 0.0)),
     "timbre not anchored": ({}, lambda: mock.patch.object(session.TimbreAnchor, "MAX_SHIFT_DB", 0.0)),
     "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),

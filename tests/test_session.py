@@ -1,5 +1,6 @@
 import tracemalloc
 from pathlib import Path
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -187,7 +188,8 @@ def test_the_pitch_anchor_pulls_music_that_left_the_seeds_key_back_onto_its_note
 def test_the_spread_restorer_gives_blurred_notes_back_their_spread_and_keeps_their_mean():
     from musicgen_gui.core.session import SpreadRestorer
 
-    fps, rng = FeatureConfig().frames_per_second, np.random.default_rng(0)
+    cfg, rng = FeatureConfig(n_bins=64), np.random.default_rng(0)
+    fps = cfg.frames_per_second
     # Notes: each bin jumps between two levels 3 nepers (13 dB) apart every 4-20 frames.
     def notes(n):
         lengths = rng.integers(4, 21, size=(n, 64))
@@ -196,7 +198,7 @@ def test_the_spread_restorer_gives_blurred_notes_back_their_spread_and_keeps_the
     seed, music = notes(20 * int(fps)).astype(np.float32), notes(30 * int(fps))
     kernel = np.ones(9) / 9  # smeared over 0.2 s, as a net trained on the mean squared error predicts
     blurred = np.stack([np.convolve(col, kernel, "same") for col in music.T], 1).astype(np.float32)
-    restorer = SpreadRestorer(seed, fps)
+    restorer = SpreadRestorer(seed, cfg)
     restored = np.stack([restorer.process(frame) for frame in blurred])
 
     def spread(frames):  # the frames' deviation from their 1 s moving average, after 5 s
@@ -205,9 +207,37 @@ def test_the_spread_restorer_gives_blurred_notes_back_their_spread_and_keeps_the
 
     assert spread(blurred) < 0.8 * spread(music) and spread(restored) > 0.9 * spread(music)
     assert np.abs(restored.mean(axis=0) - blurred.mean(axis=0)).max() < 0.1  # the spectrum's average kept
-    held = SpreadRestorer(seed, fps)  # a held frame stays held: nothing to scale
+    held = SpreadRestorer(seed, cfg)  # a held frame stays held: nothing to scale
     steady = [held.process(np.full(64, -6.0, np.float32)) for _ in range(20 * int(fps))]
     assert np.abs(steady[-1] + 6.0).max() < 1e-3
+
+
+def test_the_spread_restorer_gives_swelling_notes_back_their_attacks_and_leaves_the_seeds_alone():
+    import soundfile as sf
+    from musicgen_gui.core.analysis import band_matrix
+    from musicgen_gui.core.session import SpreadRestorer
+
+    cfg = FeatureConfig()
+    audio, _ = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac", dtype="float32")
+    music = log_power(audio, cfg)  # 8 s of a string quartet, the seed
+    # As a net trained on the mean squared error predicts them, its notes swell in over three frames.
+    swelling = np.stack([np.convolve(col, np.ones(3) / 3)[:len(col)] for col in music.T], 1).astype(np.float32)
+    bands = band_matrix(cfg, 24)  # not the restorer's 32: a listener's bands are not its own
+
+    def rises(frames):  # mean rise of the bands' power from frame to frame, the last 8 s of 24
+        level = np.log(np.exp(frames[-len(music):]) @ bands + 1e-30)
+        return float(np.maximum(np.diff(level, axis=0), 0.0).mean())
+
+    def heard(frames, rise_max_gain):
+        with mock.patch.object(SpreadRestorer, "RISE_MAX_GAIN", rise_max_gain):
+            restorer = SpreadRestorer(music, cfg)
+            return np.stack([restorer.process(frame) for frame in np.tile(frames, (3, 1))])
+
+    spread_only, with_rises = rises(heard(swelling, 1.0)), rises(heard(swelling, SpreadRestorer.RISE_MAX_GAIN))
+    assert rises(swelling) < 0.7 * rises(music) and spread_only < 0.75 * rises(music)  # 0.23, 0.26 of 0.36
+    assert with_rises > spread_only + 0.3 * (rises(music) - spread_only)  # 0.30
+    # Music with the seed's attacks already is left about as it is.
+    assert rises(heard(music, SpreadRestorer.RISE_MAX_GAIN)) < 1.1 * rises(music)  # 0.375 of 0.356
 
 
 def test_anchored_continuation_stays_near_the_seed_level():

@@ -153,7 +153,8 @@ class PitchAnchor(ShareAnchor):
 
 
 class SpreadRestorer:
-    """Gives the heard frames back the seed's spread around their running mean, bin by bin.
+    """Gives the heard frames back the seed's spread around their running mean, bin by bin, and the
+    seed's attacks, band by band.
 
     A net trained on the mean squared error predicts the average of what may come: its frames
     swell into notes and blur what lies between them (over-smoothing, which statistical speech
@@ -161,14 +162,28 @@ class SpreadRestorer:
     frame's deviation from its running mean (over MEAN_SECONDS) is scaled by the seed's standard
     deviation of that deviation over the continuation's own (over SPREAD_SECONDS), never down and
     at most by MAX_GAIN. The running mean, and so the spectrum's average and the timbre, is left as
-    it is; attacks, the gaps between notes and the detail between partials come back. Only what is
-    heard changes: the net and the memory go on from the frames as predicted.
+    it is; the gaps between notes and the detail between partials come back.
+
+    That spread still rises into a note over several frames where the seed's rose in one. So, as a
+    transient shaper's attack does, each band's rise (its power's gain over the frame before; falls
+    are left alone) is raised by a gain held where the band's mean rise, as heard, is the seed's:
+    a slow control over SPREAD_SECONDS, never below 1 and at most RISE_MAX_GAIN. The frame a note
+    starts on overshoots, and the decay after it is the music's. The rise is added to all of the
+    band's bins alike, so that the valleys between partials stay as deep as they are.
+
+    Only what is heard changes: the net and the memory go on from the frames as predicted.
     """
 
     MEAN_SECONDS, SPREAD_SECONDS, SEED_SECONDS = 1.0, 3.0, 30.0
     MAX_GAIN = 2.0  # a bound: 3 gave the same on the tune half, where the gain seldom passes 2
+    RISE_BANDS = 32
+    RISE_MAX_GAIN = 2.0  # a bound: 1.5 gave the same on the tune half (docs/EVALUATION.md)
+    # A note entering from silence rises by tens of dB: its overshoot is held to this (3 and 12 gave the
+    # same on the tune half).
+    RISE_MAX_DB = 6.0
 
-    def __init__(self, seed_frames: np.ndarray, frames_per_second: float):
+    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig):
+        frames_per_second = cfg.frames_per_second
         # The seed's last SEED_SECONDS: the music the continuation follows, and a bounded cost.
         frames = np.asarray(seed_frames[-int(self.SEED_SECONDS * frames_per_second):], np.float32)
         self._mean_rate = np.float32(1.0 / max(1.0, self.MEAN_SECONDS * frames_per_second))
@@ -183,6 +198,24 @@ class SpreadRestorer:
         self._target = settled.var(axis=0) + np.float32(1e-6)
         self._mean = frames[-max(1, warm):].mean(axis=0)
         self._spread = self._target.copy()  # the continuation starts as the seed was: gain 1
+        # Each bin lies in one band, and the bands follow each other up the bins.
+        band = analysis.band_matrix(cfg, self.RISE_BANDS)[:frames.shape[1]].argmax(axis=1)
+        self._band_starts = np.flatnonzero(np.diff(band, prepend=-1))
+        self._band_of_bin = np.cumsum(np.diff(band, prepend=band[0]) > 0)
+        self._band_sizes = np.diff(np.append(self._band_starts, len(band))).astype(np.float32)
+        level = self._band_level(frames)
+        self._rise_target = np.log(np.maximum(np.diff(level, axis=0), 0.0).mean(axis=0) + np.float32(1e-6))
+        self._heard_rise = np.exp(self._rise_target)  # the continuation starts as the seed was: gain 1
+        self._rise_log_gain = np.zeros_like(self._rise_target)
+        self._max_rise_log_gain = np.float32(np.log(self.RISE_MAX_GAIN))
+        self._max_extra = np.float32(self.RISE_MAX_DB / DB_PER_NEPER)
+        # The first frame's rise is over the seed's last.
+        self._restored_level, self._heard_level = level[-1].copy(), level[-1].copy()
+
+    def _band_level(self, log_frames: np.ndarray) -> np.ndarray:
+        """Each band's log mean power: its loud bins decide, as they do what is heard."""
+        return np.log(np.add.reduceat(np.exp(log_frames), self._band_starts, axis=-1) / self._band_sizes
+                      + np.float32(1e-30))
 
     def process(self, log_frame: np.ndarray) -> np.ndarray:
         deviation = log_frame - self._mean
@@ -190,7 +223,18 @@ class SpreadRestorer:
         deviation = log_frame - self._mean
         self._spread += self._spread_rate * (deviation * deviation - self._spread)
         gain = np.clip(np.sqrt(self._target / (self._spread + np.float32(1e-6))), 1.0, self.MAX_GAIN)
-        return (self._mean + gain * deviation).astype(np.float32)
+        restored = self._mean + gain * deviation
+        level = self._band_level(restored)
+        extra = np.minimum((np.exp(self._rise_log_gain) - 1.0) * np.maximum(level - self._restored_level, 0.0),
+                           self._max_extra)
+        self._restored_level = level
+        heard = level + extra
+        self._heard_rise += self._spread_rate * (np.maximum(heard - self._heard_level, 0.0) - self._heard_rise)
+        self._heard_level = heard
+        self._rise_log_gain = np.clip(
+            self._rise_log_gain + self._spread_rate * (self._rise_target - np.log(self._heard_rise + np.float32(1e-6))),
+            0.0, self._max_rise_log_gain)
+        return (restored + extra[self._band_of_bin]).astype(np.float32)
 
 
 class ContinuationSession:
@@ -321,7 +365,7 @@ class ContinuationSession:
                 anchors.append(PitchAnchor(music, self.seed[:music_end * cfg.hop], cfg))
                 anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
-            spread = SpreadRestorer(self.seed_frames[:music_end], cfg.frames_per_second)
+            spread = SpreadRestorer(self.seed_frames[:music_end], cfg)
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
