@@ -52,12 +52,15 @@ def test_round_trip_keeps_everything(tmp_path):
     assert loaded.memory_shape_boost == 1.0
     assert load_bundle(save_bundle(replace(bundle, memory_shape_boost=2.0), tmp_path / "s.musicgen")
                        ).memory_shape_boost == 2.0
+    assert loaded.restore_rises
+    assert not load_bundle(save_bundle(replace(bundle, restore_rises=False), tmp_path / "r.musicgen")).restore_rises
     assert not list(tmp_path.glob("*.part"))
 
 
-def test_a_model_from_before_generation_settings_loads_with_them_off(tiny_bundle_path):
+def test_a_model_from_before_generation_settings_loads_with_their_defaults(tiny_bundle_path):
     older = load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation")))
-    assert not older.level_mean_power and older.memory_shape_boost == 1.0
+    # The attacks are restored for any model that does not say otherwise, as for the piano model.
+    assert not older.level_mean_power and older.memory_shape_boost == 1.0 and older.restore_rises
 
 
 def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
@@ -80,6 +83,7 @@ def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
     (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"level_mean_power": 1}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"run": "code"}), "true/false level_mean_power"),
+    (lambda c: c.update(generation={"restore_rises": "no"}), "true/false level_mean_power and restore_rises"),
     (lambda c: c.update(generation={"memory_shape_boost": 0.5}), "memory_shape_boost must be a number from 1"),
     (lambda c: c.update(generation={"memory_shape_boost": "2"}), "memory_shape_boost must be a number from 1"),
 ])

@@ -68,6 +68,9 @@ class ModelBundle:
     # share of each bin (memory.SeedMemory): above 1 pulls a net that drifts to its
     # own instrument's timbre back to the seed's.
     memory_shape_boost: float = 1.0
+    # Whether what is heard gets the seed's attacks back (session.SpreadRestorer): off where the
+    # continuations carry drums, whose raised attacks masked the notes.
+    restore_rises: bool = True
 
     def config_dict(self) -> dict:
         return {
@@ -86,7 +89,8 @@ class ModelBundle:
             },
             "training": self.training.to_dict(),
             "provenance": self.provenance,
-            "generation": {"level_mean_power": self.level_mean_power, "memory_shape_boost": self.memory_shape_boost},
+            "generation": {"level_mean_power": self.level_mean_power, "memory_shape_boost": self.memory_shape_boost,
+                           "restore_rises": self.restore_rises},
         }
 
     @property
@@ -217,11 +221,11 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
     generation = config.get("generation", {})  # optional: files from before it existed lack it
     # Files from before the timbre anchor held every model's balance say whether it did
     # (anchor_timbre): read and checked, and no longer needed.
-    switches = ("level_mean_power", "anchor_timbre")
+    switches = ("level_mean_power", "restore_rises", "anchor_timbre")
     if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost"} or \
             not all(isinstance(generation.get(k, False), bool) for k in switches):
-        raise ModelError("generation settings must be an object of a true/false level_mean_power "
-                         "and a number memory_shape_boost")
+        raise ModelError("generation settings must be an object of a true/false level_mean_power and "
+                         "restore_rises and a number memory_shape_boost")
     boost = generation.get("memory_shape_boost", 1.0)
     if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 1.0 <= boost <= MAX_SHAPE_BOOST:
         raise ModelError(f"generation setting memory_shape_boost must be a number from 1 to {MAX_SHAPE_BOOST:g}")
@@ -240,6 +244,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         provenance=config["provenance"],
         level_mean_power=generation.get("level_mean_power", False),
         memory_shape_boost=float(boost),
+        restore_rises=generation.get("restore_rises", True),
     )
 
 

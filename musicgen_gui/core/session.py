@@ -182,7 +182,8 @@ class SpreadRestorer:
     # same on the tune half).
     RISE_MAX_DB = 6.0
 
-    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig):
+    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig, rises: bool = True):
+        """rises: whether to restore the attacks too (the model file says, ModelBundle.restore_rises)."""
         frames_per_second = cfg.frames_per_second
         # The seed's last SEED_SECONDS: the music the continuation follows, and a bounded cost.
         frames = np.asarray(seed_frames[-int(self.SEED_SECONDS * frames_per_second):], np.float32)
@@ -207,7 +208,7 @@ class SpreadRestorer:
         self._rise_target = np.log(np.maximum(np.diff(level, axis=0), 0.0).mean(axis=0) + np.float32(1e-6))
         self._heard_rise = np.exp(self._rise_target)  # the continuation starts as the seed was: gain 1
         self._rise_log_gain = np.zeros_like(self._rise_target)
-        self._max_rise_log_gain = np.float32(np.log(self.RISE_MAX_GAIN))
+        self._max_rise_log_gain = np.float32(np.log(self.RISE_MAX_GAIN) if rises else 0.0)
         self._max_extra = np.float32(self.RISE_MAX_DB / DB_PER_NEPER)
         # The first frame's rise is over the seed's last.
         self._restored_level, self._heard_level = level[-1].copy(), level[-1].copy()
@@ -365,7 +366,7 @@ class ContinuationSession:
                 anchors.append(PitchAnchor(music, self.seed[:music_end * cfg.hop], cfg))
                 anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
-            spread = SpreadRestorer(self.seed_frames[:music_end], cfg)
+            spread = SpreadRestorer(self.seed_frames[:music_end], cfg, bundle.restore_rises)
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
