@@ -208,7 +208,8 @@ class SpreadRestorer:
         self._rise_target = np.log(np.maximum(np.diff(level, axis=0), 0.0).mean(axis=0) + np.float32(1e-6))
         self._heard_rise = np.exp(self._rise_target)  # the continuation starts as the seed was: gain 1
         self._rise_log_gain = np.zeros_like(self._rise_target)
-        self._max_rise_log_gain = np.float32(np.log(self.RISE_MAX_GAIN) if rises else 0.0)
+        self._rises = rises
+        self._max_rise_log_gain = np.float32(np.log(self.RISE_MAX_GAIN))
         self._max_extra = np.float32(self.RISE_MAX_DB / DB_PER_NEPER)
         # The first frame's rise is over the seed's last.
         self._restored_level, self._heard_level = level[-1].copy(), level[-1].copy()
@@ -225,6 +226,8 @@ class SpreadRestorer:
         self._spread += self._spread_rate * (deviation * deviation - self._spread)
         gain = np.clip(np.sqrt(self._target / (self._spread + np.float32(1e-6))), 1.0, self.MAX_GAIN)
         restored = self._mean + gain * deviation
+        if not self._rises:
+            return restored.astype(np.float32)
         level = self._band_level(restored)
         extra = np.minimum((np.exp(self._rise_log_gain) - 1.0) * np.maximum(level - self._restored_level, 0.0),
                            self._max_extra)
