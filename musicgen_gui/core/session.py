@@ -199,6 +199,9 @@ class SpreadRestorer:
         self._target = settled.var(axis=0) + np.float32(1e-6)
         self._mean = frames[-max(1, warm):].mean(axis=0)
         self._spread = self._target.copy()  # the continuation starts as the seed was: gain 1
+        self._rises = rises
+        if not rises:
+            return
         # Each bin lies in one band, and the bands follow each other up the bins.
         band = analysis.band_matrix(cfg, self.RISE_BANDS)[:frames.shape[1]].argmax(axis=1)
         self._band_starts = np.flatnonzero(np.diff(band, prepend=-1))
@@ -208,7 +211,6 @@ class SpreadRestorer:
         self._rise_target = np.log(np.maximum(np.diff(level, axis=0), 0.0).mean(axis=0) + np.float32(1e-6))
         self._heard_rise = np.exp(self._rise_target)  # the continuation starts as the seed was: gain 1
         self._rise_log_gain = np.zeros_like(self._rise_target)
-        self._rises = rises
         self._max_rise_log_gain = np.float32(np.log(self.RISE_MAX_GAIN))
         self._max_extra = np.float32(self.RISE_MAX_DB / DB_PER_NEPER)
         # The first frame's rise is over the seed's last.
