@@ -130,11 +130,22 @@ def seed_loudness(seed: np.ndarray, sample_rate: int) -> float:
         seed, sample_rate)
 
 
+@functools.lru_cache(maxsize=1)
+def _oversampling_filter() -> np.ndarray:
+    """resample_poly's own low-pass for 4x up (its default design), made once: designing
+    it for every block the limiter streams cost as much as the oversampling itself."""
+    import scipy.signal
+
+    h = scipy.signal.firwin(2 * 10 * _OVERSAMPLE + 1, 1.0 / _OVERSAMPLE, window=("kaiser", 5.0))
+    h.setflags(write=False)
+    return h
+
+
 def true_peak(samples: np.ndarray) -> np.ndarray:
     """Per sample, the largest magnitude of the 4x-oversampled signal around it."""
     import scipy.signal
 
-    up = scipy.signal.resample_poly(np.asarray(samples, np.float64), _OVERSAMPLE, 1)
+    up = scipy.signal.resample_poly(np.asarray(samples, np.float64), _OVERSAMPLE, 1, window=_oversampling_filter())
     return np.abs(up[:len(samples) * _OVERSAMPLE]).reshape(-1, _OVERSAMPLE).max(axis=1)
 
 
