@@ -124,7 +124,7 @@ recorder = Recorder(find_device(INPUT), folder=Path(sys.argv[1]))
 recorder.start()
 print("recording", flush=True)
 wait_until(lambda: recorder.level > 0.3 and recorder.samples_written > recorder.sample_rate)
-print("heard", flush=True)
+print("heard" if recorder.lost_reason() is None else "lost before the fault", flush=True)
 sys.stdin.readline()
 wait_until(lambda: recorder.lost_reason() is not None)
 reason, received = recorder.lost_reason(), recorder.received
