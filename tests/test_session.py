@@ -240,6 +240,28 @@ def test_the_spread_restorer_gives_swelling_notes_back_their_attacks_and_leaves_
     assert rises(heard(music, SpreadRestorer.RISE_MAX_GAIN)) < 1.1 * rises(music)  # 0.375 of 0.356
 
 
+def test_a_model_whose_drums_mask_its_notes_has_its_attacks_raised_only_above_them():
+    import soundfile as sf
+    from musicgen_gui.core.session import SpreadRestorer
+
+    cfg = FeatureConfig()
+    audio, _ = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac", dtype="float32")
+    music = log_power(audio, cfg)
+    swelling = np.stack([np.convolve(col, np.ones(3) / 3)[:len(col)] for col in music.T], 1).astype(np.float32)
+
+    def heard(**settings):
+        restorer = SpreadRestorer(music, cfg, **settings)
+        return np.stack([restorer.process(frame) for frame in np.tile(swelling, (3, 1))])
+
+    unraised, raised, above = heard(rises=False), heard(), heard(rises_from_hz=2100.0)
+    top_note = int(2093.0 * cfg.n_fft / cfg.sample_rate) + 1  # C7, the key reader's highest note
+    # Nothing in the notes' range changes; above it the attacks are raised as they are in every band.
+    assert np.array_equal(above[:, :top_note], unraised[:, :top_note])
+    assert not np.allclose(raised[:, :top_note], unraised[:, :top_note], atol=1e-3)
+    upper = slice(2 * top_note, None)
+    assert np.abs(above[:, upper] - raised[:, upper]).max() < 1e-5 < np.abs(above[:, upper] - unraised[:, upper]).max()
+
+
 def test_a_model_that_says_so_is_heard_without_its_attacks_raised():
     from dataclasses import replace
 

@@ -68,9 +68,11 @@ class ModelBundle:
     # share of each bin (memory.SeedMemory): above 1 pulls a net that drifts to its
     # own instrument's timbre back to the seed's.
     memory_shape_boost: float = 1.0
-    # Whether what is heard gets the seed's attacks back (session.SpreadRestorer): off where the
-    # continuations carry drums, whose raised attacks masked the notes.
+    # Whether what is heard gets the seed's attacks back (session.SpreadRestorer), and from which
+    # frequency up (0: all bands): kept above the key reader's notes where the continuations carry
+    # drums, whose raised attacks there masked the notes.
     restore_rises: bool = True
+    rises_from_hz: float = 0.0
 
     def config_dict(self) -> dict:
         return {
@@ -90,7 +92,7 @@ class ModelBundle:
             "training": self.training.to_dict(),
             "provenance": self.provenance,
             "generation": {"level_mean_power": self.level_mean_power, "memory_shape_boost": self.memory_shape_boost,
-                           "restore_rises": self.restore_rises},
+                           "restore_rises": self.restore_rises, "rises_from_hz": self.rises_from_hz},
         }
 
     @property
@@ -222,13 +224,17 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
     # Files from before the timbre anchor held every model's balance say whether it did
     # (anchor_timbre): read and checked, and no longer needed.
     switches = ("level_mean_power", "restore_rises", "anchor_timbre")
-    if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost"} or \
+    if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost", "rises_from_hz"} or \
             not all(isinstance(generation.get(k, False), bool) for k in switches):
         raise ModelError("generation settings must be an object of a true/false level_mean_power and "
                          "restore_rises and a number memory_shape_boost")
     boost = generation.get("memory_shape_boost", 1.0)
     if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 1.0 <= boost <= MAX_SHAPE_BOOST:
         raise ModelError(f"generation setting memory_shape_boost must be a number from 1 to {MAX_SHAPE_BOOST:g}")
+    rises_from = generation.get("rises_from_hz", 0.0)
+    nyquist = features.sample_rate / 2
+    if isinstance(rises_from, bool) or not isinstance(rises_from, (int, float)) or not 0.0 <= rises_from <= nyquist:
+        raise ModelError(f"generation setting rises_from_hz must be a number from 0 to {nyquist:g}")
     _validate_weights(weights, arch, features.n_bins)
     return ModelBundle(
         name=str(config["name"] or default_name),
@@ -245,6 +251,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         level_mean_power=generation.get("level_mean_power", False),
         memory_shape_boost=float(boost),
         restore_rises=generation.get("restore_rises", True),
+        rises_from_hz=float(rises_from),
     )
 
 

@@ -169,7 +169,10 @@ class SpreadRestorer:
     are left alone) is raised by a gain held where the band's mean rise, as heard, is the seed's:
     a slow control over SPREAD_SECONDS, never below 1 and at most RISE_MAX_GAIN. The frame a note
     starts on overshoots, and the decay after it is the music's. The rise is added to all of the
-    band's bins alike, so that the valleys between partials stay as deep as they are.
+    band's bins alike, so that the valleys between partials stay as deep as they are. A model
+    whose continuations carry drums raises them only in the bands above its key's notes
+    (rises_from_hz): raised there, short broadband hits filled the valleys between the notes'
+    partials, and the key no longer read.
 
     Only what is heard changes: the net and the memory go on from the frames as predicted.
     """
@@ -182,8 +185,9 @@ class SpreadRestorer:
     # same on the tune half).
     RISE_MAX_DB = 6.0
 
-    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig, rises: bool = True):
-        """rises: whether to restore the attacks too (the model file says, ModelBundle.restore_rises)."""
+    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig, rises: bool = True, rises_from_hz: float = 0.0):
+        """rises: whether to restore the attacks too, in the bands wholly above rises_from_hz (the model
+        file says: ModelBundle.restore_rises and rises_from_hz)."""
         frames_per_second = cfg.frames_per_second
         # The seed's last SEED_SECONDS: the music the continuation follows, and a bounded cost.
         frames = np.asarray(seed_frames[-int(self.SEED_SECONDS * frames_per_second):], np.float32)
@@ -207,6 +211,7 @@ class SpreadRestorer:
         self._band_starts = np.flatnonzero(np.diff(band, prepend=-1))
         self._band_of_bin = np.cumsum(np.diff(band, prepend=band[0]) > 0)
         self._band_sizes = np.diff(np.append(self._band_starts, len(band))).astype(np.float32)
+        self._raised_bands = (self._band_starts * cfg.sample_rate / cfg.n_fft >= rises_from_hz).astype(np.float32)
         level = self._band_level(frames)
         self._rise_target = np.log(np.maximum(np.diff(level, axis=0), 0.0).mean(axis=0) + np.float32(1e-6))
         self._heard_rise = np.exp(self._rise_target)  # the continuation starts as the seed was: gain 1
@@ -232,7 +237,7 @@ class SpreadRestorer:
             return restored.astype(np.float32)
         level = self._band_level(restored)
         extra = np.minimum((np.exp(self._rise_log_gain) - 1.0) * np.maximum(level - self._restored_level, 0.0),
-                           self._max_extra)
+                           self._max_extra) * self._raised_bands
         self._restored_level = level
         heard = level + extra
         self._heard_rise += self._spread_rate * (np.maximum(heard - self._heard_level, 0.0) - self._heard_rise)
@@ -371,7 +376,7 @@ class ContinuationSession:
                 anchors.append(PitchAnchor(music, self.seed[:music_end * cfg.hop], cfg))
                 anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
-            spread = SpreadRestorer(self.seed_frames[:music_end], cfg, bundle.restore_rises)
+            spread = SpreadRestorer(self.seed_frames[:music_end], cfg, bundle.restore_rises, bundle.rises_from_hz)
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
