@@ -22,6 +22,8 @@ Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   spread not restored     each bin's spread around its running mean left as the blend makes it
                           (session.SpreadRestorer.MAX_GAIN 1)
   rises not restored      each band's rises left as the blend makes them (session.SpreadRestorer.RISE_MAX_GAIN 1)
+  detail not restored     each band's detail across bins left as the blend makes it
+                          (session.DetailRestorer.MAX_GAIN 1)
   pitch not anchored      the pitch classes left to drift (session.PitchAnchor.MAX_SHIFT_DB 0)
   timbre not anchored     the spectral balance left to drift (session.TimbreAnchor.MAX_SHIFT_DB 0)
   pauses drawn on         the memory may land in and walk into the seed's pauses
@@ -100,6 +102,7 @@ BLEND_ROWS = {
     "bass notes blended": ({}, lambda: mock.patch.object(memory, "BASS_BOOST", 1.0)),
     "spread not restored": ({}, lambda: mock.patch.object(session.SpreadRestorer, "MAX_GAIN", 1.0)),
     "rises not restored": ({}, lambda: mock.patch.object(session.SpreadRestorer, "RISE_MAX_GAIN", 1.0)),
+    "detail not restored": ({}, lambda: mock.patch.object(session.DetailRestorer, "MAX_GAIN", 1.0)),
     "pitch not anchored": ({}, lambda: mock.patch.object(session.PitchAnchor, "MAX_SHIFT_DB", 0.0)),
     "timbre not anchored": ({}, lambda: mock.patch.object(session.TimbreAnchor, "MAX_SHIFT_DB", 0.0)),
     "pauses drawn on": ({}, lambda: mock.patch.object(memory, "PAUSE_SECONDS", 1e6)),

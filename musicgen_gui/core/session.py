@@ -152,6 +152,14 @@ class PitchAnchor(ShareAnchor):
         super().__init__(seed_frames, filters, cfg)
 
 
+def _contiguous_bands(cfg: FeatureConfig, n_bands: int, n_bins: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each bin's band (analysis.band_matrix's largest weight): the first bin of each band, each bin's
+    band and each band's size in bins. The bands follow each other up the bins."""
+    band = analysis.band_matrix(cfg, n_bands)[:n_bins].argmax(axis=1)
+    starts = np.flatnonzero(np.diff(band, prepend=-1))
+    return starts, np.cumsum(np.diff(band, prepend=band[0]) > 0), np.diff(np.append(starts, n_bins)).astype(np.float32)
+
+
 class SpreadRestorer:
     """Gives the heard frames back the seed's spread around their running mean, bin by bin, and the
     seed's attacks, band by band.
@@ -206,11 +214,8 @@ class SpreadRestorer:
         self._rises = rises
         if not rises:
             return
-        # Each bin lies in one band, and the bands follow each other up the bins.
-        band = analysis.band_matrix(cfg, self.RISE_BANDS)[:frames.shape[1]].argmax(axis=1)
-        self._band_starts = np.flatnonzero(np.diff(band, prepend=-1))
-        self._band_of_bin = np.cumsum(np.diff(band, prepend=band[0]) > 0)
-        self._band_sizes = np.diff(np.append(self._band_starts, len(band))).astype(np.float32)
+        self._band_starts, self._band_of_bin, self._band_sizes = _contiguous_bands(cfg, self.RISE_BANDS,
+                                                                                   frames.shape[1])
         self._raised_bands = (self._band_starts * cfg.sample_rate / cfg.n_fft >= rises_from_hz).astype(np.float32)
         level = self._band_level(frames)
         self._rise_target = np.log(np.maximum(np.diff(level, axis=0), 0.0).mean(axis=0) + np.float32(1e-6))
@@ -246,6 +251,57 @@ class SpreadRestorer:
             self._rise_log_gain + self._spread_rate * (self._rise_target - np.log(self._heard_rise + np.float32(1e-6))),
             0.0, self._max_rise_log_gain)
         return (restored + extra[self._band_of_bin]).astype(np.float32)
+
+
+class DetailRestorer:
+    """Gives the heard frames back the seed's detail across bins, band by band.
+
+    The spread restorer gives each bin back its spread in time; a frame blended from the net's
+    average and the memory's places still has broader peaks and shallower valleys between a note's
+    partials than the seed's frames. Each frame's deviation from itself smoothed over a third of an
+    octave (the structure such smoothing removes, the evaluation's "detail") is scaled, in 32
+    bands, by the seed's mean absolute deviation over the continuation's own (over
+    SpreadRestorer.SPREAD_SECONDS), never down and at most by MAX_GAIN, as statistical speech
+    synthesis' post-filters sharpen a smoothed spectrum's peaks. The smoothed frame, and so the
+    timbre, is left as it is. In the bass a third of an octave spans a bin or two, and nothing
+    changes there.
+    """
+
+    OCTAVES = 1.0 / 3.0
+    BANDS = 32
+    MAX_GAIN = 2.0  # a bound, as the spread restorer's (docs/EVALUATION.md)
+
+    def __init__(self, seed_frames: np.ndarray, cfg: FeatureConfig):
+        frames_per_second = cfg.frames_per_second
+        frames = np.asarray(seed_frames[-int(SpreadRestorer.SEED_SECONDS * frames_per_second):], np.float32)
+        n_bins = frames.shape[1]
+        freqs = np.arange(n_bins) * cfg.sample_rate / cfg.n_fft
+        half = 2.0 ** (self.OCTAVES / 2.0)
+        # Bin k is smoothed over the bins from lo[k] to hi[k] - 1, itself always among them.
+        self._lo = np.minimum(np.searchsorted(freqs, freqs / half), np.arange(n_bins))
+        self._hi = np.maximum(np.searchsorted(freqs, freqs * half, side="right"), np.arange(n_bins) + 1)
+        self._width = (self._hi - self._lo).astype(np.float32)
+        self._sums = np.zeros(n_bins + 1, np.float32)
+        self._starts, self._band_of_bin, self._sizes = _contiguous_bands(cfg, self.BANDS, n_bins)
+        self._rate = np.float32(1.0 / max(1.0, SpreadRestorer.SPREAD_SECONDS * frames_per_second))
+        sums = np.concatenate([np.zeros((len(frames), 1), np.float32), np.cumsum(frames, axis=1)], axis=1)
+        deviations = frames - (sums[:, self._hi] - sums[:, self._lo]) / self._width
+        self._target = self._band_detail(deviations).mean(axis=0) + np.float32(1e-6)
+        self._detail = self._target.copy()  # the continuation starts as the seed was: gain 1
+
+    def _deviation(self, log_frame: np.ndarray) -> np.ndarray:
+        """The frame less itself smoothed over OCTAVES (from a running sum, as for the seed above)."""
+        np.cumsum(log_frame, out=self._sums[1:])
+        return log_frame - (self._sums[self._hi] - self._sums[self._lo]) / self._width
+
+    def _band_detail(self, deviations: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(np.abs(deviations), self._starts, axis=-1) / self._sizes
+
+    def process(self, log_frame: np.ndarray) -> np.ndarray:
+        deviation = self._deviation(log_frame)
+        self._detail += self._rate * (self._band_detail(deviation) - self._detail)
+        gain = np.clip(self._target / self._detail, 1.0, self.MAX_GAIN)
+        return (log_frame + (gain[self._band_of_bin] - 1.0) * deviation).astype(np.float32)
 
 
 class ContinuationSession:
@@ -348,7 +404,7 @@ class ContinuationSession:
             # The net decides, from the seed's summary and what its memory offers (gated.py).
             gated = GatedGenerator(bundle, self.seed_frames, self.int8, self.seed_analysis.beat, self._rng,
                                    music_end)
-            self.int8, memory, anchors, spread = gated.int8, None, [], None
+            self.int8, memory, anchors, spread, detail = gated.int8, None, [], None, None
             prediction = gated.warm(self.follow)[None]
         else:
             gated = None
@@ -377,6 +433,7 @@ class ContinuationSession:
                 anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
             spread = SpreadRestorer(self.seed_frames[:music_end], cfg, bundle.restore_rises, bundle.rises_from_hz)
+            detail = DetailRestorer(self.seed_frames[:music_end], cfg)
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
@@ -399,7 +456,7 @@ class ContinuationSession:
             recent[:-1] = recent[1:]
             recent[-1] = analysis.band_log_power(log_frame[None], cfg)[0]
             if spread is not None:
-                log_frame = spread.process(log_frame)  # what is heard, and shown
+                log_frame = detail.process(spread.process(log_frame))  # what is heard, and shown
             pending.append(log_frame)
             # Within the seed's bandwidth; the loudness heard follows the seed's (unless anchoring
             # is off); peaks are limited, never clipped.
