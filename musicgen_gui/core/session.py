@@ -262,9 +262,9 @@ class DetailRestorer:
     octave (the structure such smoothing removes, the evaluation's "detail") is scaled, in 32
     bands, by the seed's mean absolute deviation over the continuation's own (over
     SpreadRestorer.SPREAD_SECONDS), never down and at most by MAX_GAIN, as statistical speech
-    synthesis' post-filters sharpen a smoothed spectrum's peaks. The smoothed frame, and so the
-    timbre, is left as it is. In the bass a third of an octave spans a bin or two, and nothing
-    changes there.
+    synthesis' post-filters sharpen a smoothed spectrum's peaks. Each band keeps its power, and so
+    the balance between bands, the timbre, is left as it is. In the bass a third of an octave
+    spans a bin or two, and nothing changes there.
     """
 
     OCTAVES = 1.0 / 3.0
@@ -297,11 +297,18 @@ class DetailRestorer:
     def _band_detail(self, deviations: np.ndarray) -> np.ndarray:
         return np.add.reduceat(np.abs(deviations), self._starts, axis=-1) / self._sizes
 
+    def _band_power(self, log_frame: np.ndarray) -> np.ndarray:
+        return np.add.reduceat(np.exp(log_frame), self._starts)
+
     def process(self, log_frame: np.ndarray) -> np.ndarray:
         deviation = self._deviation(log_frame)
         self._detail += self._rate * (self._band_detail(deviation) - self._detail)
         gain = np.clip(self._target / self._detail, 1.0, self.MAX_GAIN)
-        return (log_frame + (gain[self._band_of_bin] - 1.0) * deviation).astype(np.float32)
+        sharper = log_frame + (gain[self._band_of_bin] - 1.0) * deviation
+        # Deeper valleys and higher peaks hold more power than before (the peaks count most): each
+        # band is brought back to its power, so that the balance between bands stays as it was.
+        held = np.log(self._band_power(log_frame) / self._band_power(sharper))
+        return (sharper + held[self._band_of_bin]).astype(np.float32)
 
 
 class ContinuationSession:
