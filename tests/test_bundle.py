@@ -54,7 +54,8 @@ def test_round_trip_keeps_everything(tmp_path):
                        ).memory_shape_boost == 2.0
     assert loaded.restore_rises
     assert not load_bundle(save_bundle(replace(bundle, restore_rises=False), tmp_path / "r.musicgen")).restore_rises
-    assert loaded.rises_from_hz == 0.0
+    assert loaded.rises_from_hz == 0.0 and loaded.restore_detail
+    assert not load_bundle(save_bundle(replace(bundle, restore_detail=False), tmp_path / "d.musicgen")).restore_detail
     assert load_bundle(save_bundle(replace(bundle, rises_from_hz=2100.0), tmp_path / "f.musicgen")
                        ).rises_from_hz == 2100.0
     assert not list(tmp_path.glob("*.part"))
@@ -64,7 +65,7 @@ def test_a_model_from_before_generation_settings_loads_with_their_defaults(tiny_
     older = load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation")))
     # The attacks are restored for any model that does not say otherwise, as for the piano model.
     assert not older.level_mean_power and older.memory_shape_boost == 1.0 and older.restore_rises
-    assert older.rises_from_hz == 0.0  # in every band
+    assert older.rises_from_hz == 0.0 and older.restore_detail  # in every band
 
 
 def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
@@ -85,9 +86,10 @@ def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
     (lambda c: c["normalisation"].update(std=[0.0] * 512), "must be positive"),
     (lambda c: c.pop("provenance"), "lacks provenance"),
     (lambda c: c.update(generation={"anchor_timbre": "yes"}), "true/false level_mean_power"),
+    (lambda c: c.update(generation={"restore_detail": 1}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"level_mean_power": 1}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"run": "code"}), "true/false level_mean_power"),
-    (lambda c: c.update(generation={"restore_rises": "no"}), "true/false level_mean_power and restore_rises"),
+    (lambda c: c.update(generation={"restore_rises": "no"}), "true/false level_mean_power, restore_rises and restore_detail"),
     (lambda c: c.update(generation={"memory_shape_boost": 0.5}), "memory_shape_boost must be a number from 1"),
     (lambda c: c.update(generation={"memory_shape_boost": "2"}), "memory_shape_boost must be a number from 1"),
     (lambda c: c.update(generation={"rises_from_hz": -1}), "rises_from_hz must be a number from 0 to 11025"),

@@ -310,6 +310,19 @@ def test_a_model_that_says_so_is_heard_without_its_attacks_raised():
     assert np.array_equal(off, unraised) and not np.allclose(raised, off, atol=1e-4)
 
 
+def test_a_model_that_says_so_is_heard_without_its_detail_deepened():
+    from dataclasses import replace
+
+    from musicgen_gui.core.session import DetailRestorer
+
+    params = ContinuationParams(3.0, 0.5, 3)
+    off = ContinuationSession(replace(BUNDLE, restore_detail=False), SEED, params).render()
+    with mock.patch.object(DetailRestorer, "MAX_GAIN", 1.0):
+        undeepened = ContinuationSession(BUNDLE, SEED, params).render()
+    deepened = ContinuationSession(BUNDLE, SEED, params).render()
+    assert np.array_equal(off, undeepened) and not np.allclose(deepened, off, atol=1e-4)
+
+
 def test_anchored_continuation_stays_near_the_seed_level():
     quiet_seed = SEED * 0.05  # -26 dB: far below what the random model produces
     levels = {}

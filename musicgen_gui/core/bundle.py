@@ -73,6 +73,9 @@ class ModelBundle:
     # drums, whose raised attacks there masked the notes.
     restore_rises: bool = True
     rises_from_hz: float = 0.0
+    # Whether what is heard gets the seed's detail across bins back (session.DetailRestorer): off where
+    # the continuations keep it as they are.
+    restore_detail: bool = True
 
     def config_dict(self) -> dict:
         return {
@@ -92,7 +95,8 @@ class ModelBundle:
             "training": self.training.to_dict(),
             "provenance": self.provenance,
             "generation": {"level_mean_power": self.level_mean_power, "memory_shape_boost": self.memory_shape_boost,
-                           "restore_rises": self.restore_rises, "rises_from_hz": self.rises_from_hz},
+                           "restore_rises": self.restore_rises, "rises_from_hz": self.rises_from_hz,
+                           "restore_detail": self.restore_detail},
         }
 
     @property
@@ -223,11 +227,11 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
     generation = config.get("generation", {})  # optional: files from before it existed lack it
     # Files from before the timbre anchor held every model's balance say whether it did
     # (anchor_timbre): read and checked, and no longer needed.
-    switches = ("level_mean_power", "restore_rises", "anchor_timbre")
+    switches = ("level_mean_power", "restore_rises", "restore_detail", "anchor_timbre")
     if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost", "rises_from_hz"} or \
             not all(isinstance(generation.get(k, False), bool) for k in switches):
-        raise ModelError("generation settings must be an object of a true/false level_mean_power and "
-                         "restore_rises and a number memory_shape_boost")
+        raise ModelError("generation settings must be an object of a true/false level_mean_power, "
+                         "restore_rises and restore_detail and a number memory_shape_boost")
     boost = generation.get("memory_shape_boost", 1.0)
     if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 1.0 <= boost <= MAX_SHAPE_BOOST:
         raise ModelError(f"generation setting memory_shape_boost must be a number from 1 to {MAX_SHAPE_BOOST:g}")
@@ -252,6 +256,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         memory_shape_boost=float(boost),
         restore_rises=generation.get("restore_rises", True),
         rises_from_hz=float(rises_from),
+        restore_detail=generation.get("restore_detail", True),
     )
 
 

@@ -440,7 +440,7 @@ class ContinuationSession:
                 anchors.append(TimbreAnchor(music, cfg))
                 anchors.append(LevelAnchor(music, cfg.frames_per_second, bundle.level_mean_power))
             spread = SpreadRestorer(self.seed_frames[:music_end], cfg, bundle.restore_rises, bundle.rises_from_hz)
-            detail = DetailRestorer(self.seed_frames[:music_end], cfg)
+            detail = DetailRestorer(self.seed_frames[:music_end], cfg) if bundle.restore_detail else None
         band_limit = BandLimit(seed_bandwidth_hz(self.seed_frames, cfg), cfg.sample_rate, self.seed[-cfg.n_fft:])
         leveler = Leveler(cfg.sample_rate, self.seed_loudness if self.anchor else None,
                           mean_square_loudness(self.seed[-cfg.sample_rate:], cfg.sample_rate),
@@ -463,7 +463,9 @@ class ContinuationSession:
             recent[:-1] = recent[1:]
             recent[-1] = analysis.band_log_power(log_frame[None], cfg)[0]
             if spread is not None:
-                log_frame = detail.process(spread.process(log_frame))  # what is heard, and shown
+                log_frame = spread.process(log_frame)  # what is heard, and shown
+            if detail is not None:
+                log_frame = detail.process(log_frame)
             pending.append(log_frame)
             # Within the seed's bandwidth; the loudness heard follows the seed's (unless anchoring
             # is off); peaks are limited, never clipped.
