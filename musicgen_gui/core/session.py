@@ -298,12 +298,12 @@ class DetailRestorer:
         return np.add.reduceat(np.abs(deviations), self._starts, axis=-1) / self._sizes
 
     def _band_power(self, log_frame: np.ndarray) -> np.ndarray:
-        return np.add.reduceat(np.exp(log_frame), self._starts)
+        return np.add.reduceat(np.exp(log_frame), self._starts) + np.float32(1e-30)  # never 0 / 0
 
     def process(self, log_frame: np.ndarray) -> np.ndarray:
         deviation = self._deviation(log_frame)
         self._detail += self._rate * (self._band_detail(deviation) - self._detail)
-        gain = np.clip(self._target / self._detail, 1.0, self.MAX_GAIN)
+        gain = np.clip(self._target / np.maximum(self._detail, np.float32(1e-30)), 1.0, self.MAX_GAIN)
         sharper = log_frame + (gain[self._band_of_bin] - 1.0) * deviation
         # Deeper valleys and higher peaks hold more power than before (the peaks count most): each
         # band is brought back to its power, so that the balance between bands stays as it was.
