@@ -212,16 +212,23 @@ def test_the_spread_restorer_gives_blurred_notes_back_their_spread_and_keeps_the
     assert np.abs(steady[-1] + 6.0).max() < 1e-3
 
 
-def test_the_spread_restorer_gives_swelling_notes_back_their_attacks_and_leaves_the_seeds_alone():
+def _quartet_frames(cfg: FeatureConfig) -> tuple[np.ndarray, np.ndarray]:
+    """8 s of a string quartet (a seed), and the same with its notes swelling in over three frames, as a
+    net trained on the mean squared error predicts them."""
     import soundfile as sf
+
+    audio, _ = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac", dtype="float32")
+    music = log_power(audio, cfg)
+    swelling = np.stack([np.convolve(col, np.ones(3) / 3)[:len(col)] for col in music.T], 1).astype(np.float32)
+    return music, swelling
+
+
+def test_the_spread_restorer_gives_swelling_notes_back_their_attacks_and_leaves_the_seeds_alone():
     from musicgen_gui.core.analysis import band_matrix
     from musicgen_gui.core.session import SpreadRestorer
 
     cfg = FeatureConfig()
-    audio, _ = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac", dtype="float32")
-    music = log_power(audio, cfg)  # 8 s of a string quartet, the seed
-    # As a net trained on the mean squared error predicts them, its notes swell in over three frames.
-    swelling = np.stack([np.convolve(col, np.ones(3) / 3)[:len(col)] for col in music.T], 1).astype(np.float32)
+    music, swelling = _quartet_frames(cfg)
     bands = band_matrix(cfg, 24)  # not the restorer's 32: a listener's bands are not its own
 
     def rises(frames):  # mean rise of the bands' power from frame to frame, the last 8 s of 24
@@ -241,12 +248,10 @@ def test_the_spread_restorer_gives_swelling_notes_back_their_attacks_and_leaves_
 
 
 def test_the_detail_restorer_gives_blurred_partials_back_their_peaks_and_keeps_the_timbre():
-    import soundfile as sf
     from musicgen_gui.core.session import DetailRestorer
 
     cfg = FeatureConfig()
-    audio, _ = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac", dtype="float32")
-    music = log_power(audio, cfg)  # 8 s of a string quartet, the seed
+    music, _ = _quartet_frames(cfg)
     # A blend of neighbouring bins' power, as a net's average of what may come broadens each partial.
     blurred = np.log(np.stack([np.convolve(frame, np.ones(9) / 9, "same") for frame in np.exp(music)]))
     blurred = blurred.astype(np.float32)
@@ -276,13 +281,10 @@ def test_the_detail_restorer_gives_blurred_partials_back_their_peaks_and_keeps_t
 
 
 def test_a_model_whose_drums_mask_its_notes_has_its_attacks_raised_only_above_them():
-    import soundfile as sf
     from musicgen_gui.core.session import SpreadRestorer
 
     cfg = FeatureConfig()
-    audio, _ = sf.read(Path(__file__).parent / "data" / "scores" / "haydn_op1no1_mvt1-2_186s.flac", dtype="float32")
-    music = log_power(audio, cfg)
-    swelling = np.stack([np.convolve(col, np.ones(3) / 3)[:len(col)] for col in music.T], 1).astype(np.float32)
+    music, swelling = _quartet_frames(cfg)
 
     def heard(**settings):
         restorer = SpreadRestorer(music, cfg, **settings)
@@ -297,30 +299,19 @@ def test_a_model_whose_drums_mask_its_notes_has_its_attacks_raised_only_above_th
     assert np.abs(above[:, upper] - raised[:, upper]).max() < 1e-5 < np.abs(above[:, upper] - unraised[:, upper]).max()
 
 
-def test_a_model_that_says_so_is_heard_without_its_attacks_raised():
+@pytest.mark.parametrize("setting,stage,bound", [("restore_rises", "SpreadRestorer", "RISE_MAX_GAIN"),
+                                                  ("restore_detail", "DetailRestorer", "MAX_GAIN")])
+def test_a_model_that_says_so_is_heard_without_its_attacks_raised_or_its_detail_deepened(setting, stage, bound):
     from dataclasses import replace
 
-    from musicgen_gui.core.session import SpreadRestorer
+    from musicgen_gui.core import session
 
     params = ContinuationParams(3.0, 0.5, 3)
-    off = ContinuationSession(replace(BUNDLE, restore_rises=False), SEED, params).render()
-    with mock.patch.object(SpreadRestorer, "RISE_MAX_GAIN", 1.0):
-        unraised = ContinuationSession(BUNDLE, SEED, params).render()
-    raised = ContinuationSession(BUNDLE, SEED, params).render()
-    assert np.array_equal(off, unraised) and not np.allclose(raised, off, atol=1e-4)
-
-
-def test_a_model_that_says_so_is_heard_without_its_detail_deepened():
-    from dataclasses import replace
-
-    from musicgen_gui.core.session import DetailRestorer
-
-    params = ContinuationParams(3.0, 0.5, 3)
-    off = ContinuationSession(replace(BUNDLE, restore_detail=False), SEED, params).render()
-    with mock.patch.object(DetailRestorer, "MAX_GAIN", 1.0):
-        undeepened = ContinuationSession(BUNDLE, SEED, params).render()
-    deepened = ContinuationSession(BUNDLE, SEED, params).render()
-    assert np.array_equal(off, undeepened) and not np.allclose(deepened, off, atol=1e-4)
+    off = ContinuationSession(replace(BUNDLE, **{setting: False}), SEED, params).render()
+    with mock.patch.object(getattr(session, stage), bound, 1.0):
+        unchanged = ContinuationSession(BUNDLE, SEED, params).render()
+    restored = ContinuationSession(BUNDLE, SEED, params).render()
+    assert np.array_equal(off, unchanged) and not np.allclose(restored, off, atol=1e-4)
 
 
 def test_anchored_continuation_stays_near_the_seed_level():
