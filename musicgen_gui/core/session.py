@@ -447,6 +447,16 @@ class ContinuationSession:
                           seam_samples=phase.seam_samples)
         pending: list[np.ndarray] = []
         produced = made = 0  # samples yielded; samples the phase reconstruction has made
+        leveled = 0  # samples handed to the leveler
+
+        def level(raw: np.ndarray) -> np.ndarray:
+            # None past the end: the limiter must see where the take stops (silence after it), or a
+            # take cut off mid-wave afterwards has a peak between its last samples above the ceiling.
+            nonlocal leveled
+            raw = raw[:self.total_samples - leveled]
+            leveled += len(raw)
+            return leveler.process(raw)
+
         while produced < self.total_samples and not self._cancelled.is_set():
             if memory is not None and memory.follow != self.follow:
                 memory.set_follow(self.follow)
@@ -471,9 +481,9 @@ class ContinuationSession:
             # is off); peaks are limited, never clipped.
             raw = phase.push(log_frame)
             made += len(raw)
-            samples = leveler.process(band_limit.process(raw))
+            samples = level(band_limit.process(raw))
             if made >= self.total_samples:  # all there: out with what the look-aheads hold
-                samples = np.concatenate([samples, leveler.process(band_limit.flush()), leveler.flush()])
+                samples = np.concatenate([samples, level(band_limit.flush()), leveler.flush()])
             if len(samples):
                 take = min(len(samples), self.total_samples - produced)
                 yield Block(samples[:take], np.stack(pending), produced)
