@@ -5,7 +5,7 @@ import pytest
 from synth import SR, chord, drum_loop, melody
 
 from musicgen_gui.core.loudness import (CEILING_DBTP, SHORT_TERM_MARGIN_LU, Leveler, TruePeakLimiter,
-                                        integrated_loudness, mean_square_loudness, true_peak)
+                                        integrated_loudness, mean_square_loudness, peak_gain, true_peak)
 
 MUSIC = np.tile(chord(seconds=2.0) + drum_loop(2.0), 5)  # 10 s
 
@@ -83,6 +83,20 @@ def test_leveler_leaves_loudness_alone_without_a_target_but_still_limits():
     quiet = MUSIC * np.float32(0.1)
     out = stream(Leveler(SR, None), quiet)
     assert np.allclose(out, quiet[:len(out)], atol=1e-6)  # untouched, only delayed
+
+
+def test_no_peak_between_samples_reads_above_the_limiters_bound():
+    """The limiter skips the oversampling for a block whose largest sample, times peak_gain(), stays
+    under the ceiling: the bound must hold for any signal, and not be loose (sign patterns that
+    follow the filter's taps come within 1 % of it)."""
+    bound = peak_gain()
+    rng = np.random.default_rng(0)
+    signs = np.sign(rng.standard_normal((4000, 48)))
+    peaks = np.array([true_peak(x).max() for x in signs])
+    assert peaks.max() <= bound * (1 + 1e-9)
+    assert peaks.max() >= 0.99 * bound
+    music = MUSIC[:SR] / np.abs(MUSIC[:SR]).max()
+    assert true_peak(music).max() <= bound
 
 
 def test_limiter_meets_the_ceiling_and_passes_quiet_samples_unchanged():
