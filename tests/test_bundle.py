@@ -56,6 +56,8 @@ def test_round_trip_keeps_everything(tmp_path):
     assert not load_bundle(save_bundle(replace(bundle, restore_rises=False), tmp_path / "r.musicgen")).restore_rises
     assert loaded.rises_from_hz == 0.0 and loaded.restore_detail
     assert not load_bundle(save_bundle(replace(bundle, restore_detail=False), tmp_path / "d.musicgen")).restore_detail
+    assert loaded.vary_on_beat
+    assert not load_bundle(save_bundle(replace(bundle, vary_on_beat=False), tmp_path / "v.musicgen")).vary_on_beat
     assert load_bundle(save_bundle(replace(bundle, rises_from_hz=2100.0), tmp_path / "f.musicgen")
                        ).rises_from_hz == 2100.0
     assert not list(tmp_path.glob("*.part"))
@@ -65,7 +67,7 @@ def test_a_model_from_before_generation_settings_loads_with_their_defaults(tiny_
     older = load_bundle(rewrite(tiny_bundle_path, config_edit=lambda c: c.pop("generation")))
     # The attacks are restored for any model that does not say otherwise, as for the piano model.
     assert not older.level_mean_power and older.memory_shape_boost == 1.0 and older.restore_rises
-    assert older.rises_from_hz == 0.0 and older.restore_detail  # in every band
+    assert older.rises_from_hz == 0.0 and older.restore_detail and older.vary_on_beat  # in every band
 
 
 def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
@@ -89,7 +91,9 @@ def test_a_model_that_says_whether_it_held_the_timbre_loads(tiny_bundle_path):
     (lambda c: c.update(generation={"restore_detail": 1}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"level_mean_power": 1}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"run": "code"}), "true/false level_mean_power"),
-    (lambda c: c.update(generation={"restore_rises": "no"}), "true/false level_mean_power, restore_rises and restore_detail"),
+    (lambda c: c.update(generation={"restore_rises": "no"}),
+     "true/false level_mean_power, restore_rises, restore_detail and vary_on_beat"),
+    (lambda c: c.update(generation={"vary_on_beat": "no"}), "true/false level_mean_power"),
     (lambda c: c.update(generation={"memory_shape_boost": 0.5}), "memory_shape_boost must be a number from 1"),
     (lambda c: c.update(generation={"memory_shape_boost": "2"}), "memory_shape_boost must be a number from 1"),
     (lambda c: c.update(generation={"rises_from_hz": -1}), "rises_from_hz must be a number from 0 to 11025"),

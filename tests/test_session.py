@@ -477,9 +477,10 @@ def test_follow_changes_while_generating_from_the_next_frame_on():
     assert triad_share(changed[5 * SR:]) > triad_share(wander[5 * SR:]) + 0.2
 
 
-def _net_alone_with_and_without(anchor, measure, monkeypatch) -> dict[str, list[float]]:
+def _net_alone_with_and_without(stage, setting, off, measure, monkeypatch) -> dict[str, list[float]]:
     """``measure(seed, continuation)`` of the piano model at follow 0, the slider's "wander" end (no
-    memory), on three rendered scores it never heard: with ``anchor`` as shipped, and without it."""
+    memory), on three rendered scores it never heard: with ``stage`` as shipped, and with its
+    ``setting`` (a name, or names) at ``off``."""
     import soundfile as sf
 
     from musicgen_gui.core.bundle import load_bundle
@@ -489,8 +490,10 @@ def _net_alone_with_and_without(anchor, measure, monkeypatch) -> dict[str, list[
     seeds = [sf.read(scores / name, dtype="float32")[0] for name in (
         "haydn_op1no1_mvt1-2_186s.flac", "monteverdi_madrigal_5_1_117s.flac", "schumann_op41no1_mvt2-3_93s.flac")]
     measured = {}
-    for case, max_shift in (("with", anchor.MAX_SHIFT_DB), ("without", 0.0)):
-        monkeypatch.setattr(anchor, "MAX_SHIFT_DB", max_shift)
+    for case in ("with", "without"):
+        if case == "without":
+            for name in [setting] if isinstance(setting, str) else setting:
+                monkeypatch.setattr(stage, name, off)
         measured[case] = [measure(seed, ContinuationSession(bundle, seed, ContinuationParams(
             12.0, 0.5, 0, follow=0.0)).render()[2 * SR:]) for seed in seeds]
     return measured
@@ -502,7 +505,8 @@ def test_the_bundled_net_alone_keeps_its_seeds_key_with_the_pitch_anchor_and_los
     from musicgen_gui.core.session import PitchAnchor
 
     kept = _net_alone_with_and_without(
-        PitchAnchor, lambda seed, audio: key_correlation(mean_chroma(audio, SR), mean_chroma(seed, SR)), monkeypatch)
+        PitchAnchor, "MAX_SHIFT_DB", 0.0, lambda seed, audio: key_correlation(mean_chroma(audio, SR), mean_chroma(seed, SR)),
+        monkeypatch)
     # 0.80 / 0.52 / 0.76 with it, 0.07 / 0.19 / 0.27 without; the evaluation's key target is 0.3.
     assert min(kept["with"]) >= 0.3 > np.median(kept["without"]), kept
 
@@ -513,8 +517,56 @@ def test_the_bundled_net_alone_keeps_its_seeds_timbre_with_the_timbre_anchor_and
     from musicgen_gui.core.session import TimbreAnchor
 
     off = _net_alone_with_and_without(
-        TimbreAnchor, lambda seed, audio: timbre_deviation_db(band_levels_db(audio, SR), band_levels_db(seed, SR)),
-        monkeypatch)
+        TimbreAnchor, "MAX_SHIFT_DB", 0.0,
+        lambda seed, audio: timbre_deviation_db(band_levels_db(audio, SR), band_levels_db(seed, SR)), monkeypatch)
     # 4.9 / 4.4 / 2.7 dB off with it, 11.7 / 14.1 / 17.9 without (the piano net's bass is too quiet); the
     # evaluation's timbre target is 8 dB.
     assert max(off["with"]) <= 8.0 < min(off["without"]), off
+
+
+@pytest.mark.slow
+def test_the_bundled_net_alone_keeps_its_seeds_beat_with_the_variation_on_the_beat_and_loses_it_without(monkeypatch):
+    from musicgen_gui.core import session
+    from musicgen_gui.core.evaluation.metrics import beat_period_frames, onset_envelope, periodicity
+
+    def beat_kept(seed, audio):
+        return periodicity(onset_envelope(audio, SR), beat_period_frames(onset_envelope(seed, SR), SR))
+
+    kept = _net_alone_with_and_without(session, ("BEAT_KICK", "OFF_BEAT"), 1.0, beat_kept, monkeypatch)
+    # 0.20 / 0.26 / 0.49 with it, -0.08 / 0.22 / 0.14 without; the evaluation's beat target is 0.25.
+    assert np.mean(kept["with"]) >= 0.25 > np.mean(kept["without"]), kept
+
+
+def test_the_variation_is_kicked_on_the_frame_before_each_beat_when_wandering_only():
+    from musicgen_gui.core.analysis import Beat
+    from musicgen_gui.core.session import BEAT_KICK, OFF_BEAT, BeatVariation
+
+    beat = Beat(period_frames=20.37, first_frame=5.13, strength=0.5, frames_per_second=43.07)
+    variation = BeatVariation(beat, seed_frames=100)
+    scales = np.array([variation.scale(step, follow=0.0) for step in range(400)])
+    kicked = np.flatnonzero(scales == BEAT_KICK)
+    assert set(scales) == {BEAT_KICK, OFF_BEAT}
+    # The frame each kicked one is fed to predict (seed frame 101 + step) is the one nearest a beat.
+    beats = 5.13 + 20.37 * np.arange(4, 25)
+    assert np.array_equal(101 + kicked, np.floor(beats[(beats >= 100.5) & (beats < 500.5)] + 0.5).astype(int))
+    halfway = np.array([variation.scale(step, follow=0.25) for step in range(400)])
+    assert np.allclose(halfway[kicked], (1 + BEAT_KICK) / 2) and np.allclose(np.delete(halfway, kicked), (1 + OFF_BEAT) / 2)
+    assert all(variation.scale(step, follow) == 1.0 for step in range(400) for follow in (0.5, 0.8))
+
+
+def test_the_default_follow_is_untouched_by_the_variation_on_the_beat_and_a_model_can_say_no_to_it(monkeypatch):
+    from dataclasses import replace
+
+    from musicgen_gui.core import analysis
+
+    beat_seed = chord(seconds=6.0) + drum_loop(6.0)
+    off = replace(BUNDLE, vary_on_beat=False)
+
+    def run(bundle, follow):
+        return ContinuationSession(bundle, beat_seed, ContinuationParams(3.0, 0.5, 3, follow=follow)).render()
+
+    assert np.array_equal(run(BUNDLE, 0.5), run(off, 0.5))
+    assert not np.allclose(run(BUNDLE, 0.0), run(off, 0.0), atol=1e-4)
+    # A beat the readout is unsure of gets no kicks.
+    monkeypatch.setattr(analysis, "BEAT_SURE", 1.01)
+    assert np.array_equal(run(BUNDLE, 0.0), run(off, 0.0))

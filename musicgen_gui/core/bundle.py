@@ -76,6 +76,9 @@ class ModelBundle:
     # Whether what is heard gets the seed's detail across bins back (session.DetailRestorer): off where
     # the continuations keep it as they are.
     restore_detail: bool = True
+    # Whether the variation fed to a wandering net comes on the seed's beat (session.BeatVariation): off
+    # where the net keeps a beat of its own and the kicks cost its timbre.
+    vary_on_beat: bool = True
 
     def config_dict(self) -> dict:
         return {
@@ -96,7 +99,7 @@ class ModelBundle:
             "provenance": self.provenance,
             "generation": {"level_mean_power": self.level_mean_power, "memory_shape_boost": self.memory_shape_boost,
                            "restore_rises": self.restore_rises, "rises_from_hz": self.rises_from_hz,
-                           "restore_detail": self.restore_detail},
+                           "restore_detail": self.restore_detail, "vary_on_beat": self.vary_on_beat},
         }
 
     @property
@@ -227,11 +230,11 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
     generation = config.get("generation", {})  # optional: files from before it existed lack it
     # Files from before the timbre anchor held every model's balance say whether it did
     # (anchor_timbre): read and checked, and no longer needed.
-    switches = ("level_mean_power", "restore_rises", "restore_detail", "anchor_timbre")
+    switches = ("level_mean_power", "restore_rises", "restore_detail", "vary_on_beat", "anchor_timbre")
     if not isinstance(generation, dict) or set(generation) - {*switches, "memory_shape_boost", "rises_from_hz"} or \
             not all(isinstance(generation.get(k, False), bool) for k in switches):
         raise ModelError("generation settings must be an object of a true/false level_mean_power, "
-                         "restore_rises and restore_detail and a number memory_shape_boost")
+                         "restore_rises, restore_detail and vary_on_beat and a number memory_shape_boost")
     boost = generation.get("memory_shape_boost", 1.0)
     if isinstance(boost, bool) or not isinstance(boost, (int, float)) or not 1.0 <= boost <= MAX_SHAPE_BOOST:
         raise ModelError(f"generation setting memory_shape_boost must be a number from 1 to {MAX_SHAPE_BOOST:g}")
@@ -257,6 +260,7 @@ def _bundle_from_config(config, weights: dict, default_name: str) -> ModelBundle
         restore_rises=generation.get("restore_rises", True),
         rises_from_hz=float(rises_from),
         restore_detail=generation.get("restore_detail", True),
+        vary_on_beat=generation.get("vary_on_beat", True),
     )
 
 

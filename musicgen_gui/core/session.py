@@ -311,6 +311,39 @@ class DetailRestorer:
         return (sharper + held[self._band_of_bin]).astype(np.float32)
 
 
+# Wandering, the variation the net is fed comes on the seed's beat: the noise on the frame before each
+# beat is BEAT_KICK times the usual, on every other frame OFF_BEAT times; fully at follow 0, less and
+# less up to BEAT_VARIATION_FOLLOW, and not at all from there (the default). Chosen on the tune half
+# among 1/1, 6/0.6, 8/0.5, 8/0.8 and 12/0.5: stronger kicks kept the beat on more seeds and lost the
+# timbre on more (docs/EVALUATION.md).
+BEAT_KICK, OFF_BEAT = 6.0, 0.6
+BEAT_VARIATION_FOLLOW = 0.5
+
+
+class BeatVariation:
+    """How much of the variation the net is fed at each step, when it wanders.
+
+    The net carries the noise on the frame it is fed into the next frame it plays: noise spread
+    evenly let its new notes fall anywhere, and the continuation lost the seed's beat as soon as the
+    memory (which jumps on the beat) was not asked. Kicked on the frame before each of the seed's
+    beats, the net strikes its own notes on the beat.
+    """
+
+    def __init__(self, beat: analysis.Beat, seed_frames: int):
+        self._period, self._first = beat.period_frames, beat.first_frame
+        self._predicted = seed_frames + 1  # the seed-frame index of what the first fed frame predicts
+
+    def scale(self, step: int, follow: float) -> float:
+        """The noise's scale on the frame fed at ``step`` (0: the continuation's first frame)."""
+        strength = max(0.0, 1.0 - follow / BEAT_VARIATION_FOLLOW)
+        if strength == 0.0:
+            return 1.0
+        frame = self._predicted + step - self._first
+        # A beat within half a frame of it (half-open, so that each beat has exactly one frame).
+        on_beat = np.floor((frame + 0.5) / self._period) > np.floor((frame - 0.5) / self._period)
+        return 1.0 + strength * ((BEAT_KICK if on_beat else OFF_BEAT) - 1.0)
+
+
 class ContinuationSession:
     def __init__(self, bundle: ModelBundle, seed: np.ndarray, params: ContinuationParams):
         cfg = bundle.features
@@ -427,6 +460,11 @@ class ContinuationSession:
         phase = StreamingPhaseReconstructor(cfg)
         phase.prime(self.seed)
         noise_scale = bundle.residual_std[None, :]
+        beat = self.seed_analysis.beat
+        # Only on a beat the readout is sure of: on an unsure pulse (a legato choir's) the kicks struck
+        # onsets the music never had.
+        variation = (BeatVariation(beat, len(self.seed_frames)) if beat and beat.sure and bundle.vary_on_beat
+                     and not gated else None)
         if gated is None:
             # Made even at follow 0, so that follow can change while generating (self.follow, like
             # self.temperature, is read before each frame); at 0 it is not asked, and draws nothing.
@@ -447,6 +485,7 @@ class ContinuationSession:
                           seam_samples=phase.seam_samples)
         pending: list[np.ndarray] = []
         produced = made = 0  # samples yielded; samples the phase reconstruction has made
+        step = 0  # frames fed back
         leveled = 0  # samples handed to the leveler
 
         def level(raw: np.ndarray) -> np.ndarray:
@@ -493,7 +532,9 @@ class ContinuationSession:
                 # Variation: noise on the frame the net is fed (this frame is already heard), scaled
                 # per bin by the net's own prediction error. The net carries most of it into its
                 # next prediction, which is heard.
-                frame = frame + self.temperature * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
+                scale = self.temperature * (variation.scale(step, self.follow) if variation else 1.0)
+                frame = frame + scale * noise_scale * self._rng.standard_normal(frame.shape, np.float32)
+            step += 1
             prediction = (gated.step(frame[0], recent, self.follow, vary=self.temperature > 0)[None] if gated
                           else predictor.step(frame))
 

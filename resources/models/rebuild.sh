@@ -54,8 +54,10 @@ for genre in piano electronic; do
   # seed's attacks restored, in all bands on piano seeds, and on electronic ones
   # only above the key's notes (C7, 2093 Hz), where raised drums do not mask them;
   # the seed's detail across bins restored on piano seeds, and on electronic ones
-  # past the truth's, with their key read less often (docs/EVALUATION.md): recorded
-  # in the model, which generation follows.
+  # past the truth's, with their key read less often; the variation kicked on the
+  # beat when wandering, which gave piano seeds their beat back and cost electronic
+  # ones their timbre (docs/EVALUATION.md): recorded in the model, which generation
+  # follows.
   electronic=False
   [ "$genre" = electronic ] && electronic=True
   "$python" -c 'import sys, dataclasses
@@ -63,7 +65,8 @@ from musicgen_gui.core.bundle import load_bundle, save_bundle
 on = sys.argv[3] == "True"
 b = load_bundle(sys.argv[1])
 save_bundle(dataclasses.replace(b, level_mean_power=on, memory_shape_boost=1.0 if on else 2.0,
-                                rises_from_hz=2100.0 if on else 0.0, restore_detail=not on),
+                                rises_from_hz=2100.0 if on else 0.0, restore_detail=not on,
+                                vary_on_beat=not on),
             sys.argv[2])' \
     "$work/$genre.musicgen" "$here/$genre.musicgen" "$electronic"
   echo "bundled $here/$genre.musicgen ($(du -h "$here/$genre.musicgen" | cut -f1))"
