@@ -190,7 +190,7 @@ class TruePeakLimiter:
         start = len(self._buffer) - self._pending
         if float(np.abs(x).max(initial=0.0)) * peak_gain() <= self.ceiling:
             # No peak between these samples can reach the ceiling: every gain would be 1. Most blocks
-            # of most music; the oversampling was a third of this stage's time.
+            # of music not mastered loud; the oversampling was most of the limiter's time.
             out = x[start:start + count]
         else:
             need = np.minimum(1.0, self.ceiling / np.maximum(true_peak(x), 1e-12))
