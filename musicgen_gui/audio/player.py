@@ -170,10 +170,18 @@ class Player:
             ctx = multiprocessing.get_context("spawn")  # never fork a process that runs Qt
             self._shared = engine.Shared.create(int(RING_SECONDS * max(rate, 8000)), ctx)
             self._conn, child = ctx.Pipe()
-            self._process = ctx.Process(target=engine.serve, args=(child, *self._shared.raw), daemon=True,
-                                        name="musicgen-audio")
-            self._process.start()
-            child.close()
+            process = ctx.Process(target=engine.serve, args=(child, *self._shared.raw), daemon=True,
+                                  name="musicgen-audio")
+            try:
+                process.start()
+            except (OSError, RuntimeError) as exc:  # no process to be had (resources, an embedding host)
+                self._conn.close()
+                self._conn = self._shared = None
+                lines = str(exc).strip().splitlines()
+                raise AudioDeviceError(f"cannot start the audio process: {lines[0] if lines else exc!r}") from exc
+            finally:
+                child.close()
+            self._process = process
         elif self._pending:
             self._await_open()
         self._conn.send(("open", self.device.index, rate, channels, LATENCY_S, self.device.environment(OUTPUT)))

@@ -36,6 +36,26 @@ def play_and_capture(server, samples, stop_after=None):
     return playback, heard
 
 
+def test_an_audio_process_that_cannot_start_is_a_clear_error_and_the_player_closes(sound_server, monkeypatch):
+    """The system refusing a new process (here made to) is said in one line; nothing half-started is
+    left for close() to trip on, and the next open starts the process."""
+    import multiprocessing.process
+
+    from musicgen_gui.audio.devices import AudioDeviceError
+
+    player = Player(find_device(OUTPUT))
+    with monkeypatch.context() as patched:
+        patched.setattr(multiprocessing.process.BaseProcess, "start",
+                        lambda self: (_ for _ in ()).throw(OSError(11, "Resource temporarily unavailable")))
+        with pytest.raises(AudioDeviceError, match="^cannot start the audio process: .*Resource temporarily"):
+            player.open(RATE)
+    assert player.lost_reason() is None and player.pid is None
+    player.close()
+    player.open(RATE)
+    assert player.pid is not None
+    player.close()
+
+
 @pytest.mark.slow
 def test_tone_arrives_at_the_speaker_monitor(sound_server):
     playback, heard = play_and_capture(sound_server, tone(1.5))
