@@ -417,7 +417,7 @@ def test_the_continuation_never_clips_and_its_loudness_follows_the_seed():
     assert np.max(np.abs(np.array(windows) - seed_loudness)) < 2.0, (seed_loudness, windows)
 
 
-@pytest.mark.parametrize("seconds", [1.0, 1.0 + 0.3 / 7])
+@pytest.mark.parametrize("seconds", [1.0, 1.0 + 0.3 / 7])  # the second ended on a peak before
 def test_a_take_cut_off_mid_wave_has_no_peak_above_the_ceiling_at_its_end(seconds):
     """The take stops where asked, mid-wave, and silence follows it in a file or a player: the
     limiter has to have seen that end. When it was shown the music past it, this take's last
@@ -505,10 +505,12 @@ def test_the_bundled_net_alone_keeps_its_seeds_key_with_the_pitch_anchor_and_los
     from musicgen_gui.core.session import PitchAnchor
 
     kept = _net_alone_with_and_without(
-        PitchAnchor, "MAX_SHIFT_DB", 0.0, lambda seed, audio: key_correlation(mean_chroma(audio, SR), mean_chroma(seed, SR)),
-        monkeypatch)
-    # 0.80 / 0.52 / 0.76 with it, 0.07 / 0.19 / 0.27 without; the evaluation's key target is 0.3.
-    assert min(kept["with"]) >= 0.3 > np.median(kept["without"]), kept
+        PitchAnchor, "MAX_SHIFT_DB", 0.0,
+        lambda seed, audio: key_correlation(mean_chroma(audio, SR), mean_chroma(seed, SR)), monkeypatch)
+    # 0.70 / 0.70 / 0.80 with it, 0.16 / 0.33 / 0.29 without (0.07 / 0.19 / 0.27 before the variation came
+    # on the beat); the evaluation's key target is 0.3.
+    assert min(kept["with"]) >= 0.3, kept
+    assert min(np.subtract(kept["with"], kept["without"])) >= 0.3, kept
 
 
 @pytest.mark.slow
@@ -519,7 +521,7 @@ def test_the_bundled_net_alone_keeps_its_seeds_timbre_with_the_timbre_anchor_and
     off = _net_alone_with_and_without(
         TimbreAnchor, "MAX_SHIFT_DB", 0.0,
         lambda seed, audio: timbre_deviation_db(band_levels_db(audio, SR), band_levels_db(seed, SR)), monkeypatch)
-    # 4.9 / 4.4 / 2.7 dB off with it, 11.7 / 14.1 / 17.9 without (the piano net's bass is too quiet); the
+    # 4.0 / 4.9 / 2.2 dB off with it, 12.2 / 12.4 / 18.5 without (the piano net's bass is too quiet); the
     # evaluation's timbre target is 8 dB.
     assert max(off["with"]) <= 8.0 < min(off["without"]), off
 
@@ -550,7 +552,8 @@ def test_the_variation_is_kicked_on_the_frame_before_each_beat_when_wandering_on
     beats = 5.13 + 20.37 * np.arange(4, 25)
     assert np.array_equal(101 + kicked, np.floor(beats[(beats >= 100.5) & (beats < 500.5)] + 0.5).astype(int))
     halfway = np.array([variation.scale(step, follow=0.25) for step in range(400)])
-    assert np.allclose(halfway[kicked], (1 + BEAT_KICK) / 2) and np.allclose(np.delete(halfway, kicked), (1 + OFF_BEAT) / 2)
+    assert np.allclose(halfway[kicked], (1 + BEAT_KICK) / 2)
+    assert np.allclose(np.delete(halfway, kicked), (1 + OFF_BEAT) / 2)
     assert all(variation.scale(step, follow) == 1.0 for step in range(400) for follow in (0.5, 0.8))
 
 
