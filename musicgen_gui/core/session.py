@@ -313,9 +313,8 @@ class DetailRestorer:
 
 # Wandering, the variation the net is fed comes on the seed's beat: the noise on the frame before each
 # beat is BEAT_KICK times the usual, on every other frame OFF_BEAT times; fully at follow 0, less and
-# less up to BEAT_VARIATION_FOLLOW, and not at all from there (the default). Chosen on the tune half
-# among 1/1, 6/0.6, 8/0.5, 8/0.8 and 12/0.5: stronger kicks kept the beat on more seeds and lost the
-# timbre on more (docs/EVALUATION.md).
+# less up to BEAT_VARIATION_FOLLOW, and not at all from there (the default). Chosen on the tune half:
+# stronger kicks kept the beat on more seeds and lost the timbre on more (docs/EVALUATION.md).
 BEAT_KICK, OFF_BEAT = 6.0, 0.6
 BEAT_VARIATION_FOLLOW = 0.5
 
@@ -489,7 +488,7 @@ class ContinuationSession:
         leveled = 0  # samples handed to the leveler
 
         def level(raw: np.ndarray) -> np.ndarray:
-            # None past the end: the limiter must see where the take stops (silence after it), or a
+            # Nothing past the end: the limiter must see where the take stops (silence after it), or a
             # take cut off mid-wave afterwards has a peak between its last samples above the ceiling.
             nonlocal leveled
             raw = raw[:self.total_samples - leveled]

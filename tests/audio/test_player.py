@@ -43,10 +43,12 @@ def test_an_audio_process_that_cannot_start_is_a_clear_error_and_the_player_clos
 
     from musicgen_gui.audio.devices import AudioDeviceError
 
+    def refuse(process):
+        raise OSError(11, "Resource temporarily unavailable")
+
     player = Player(find_device(OUTPUT))
     with monkeypatch.context() as patched:
-        patched.setattr(multiprocessing.process.BaseProcess, "start",
-                        lambda self: (_ for _ in ()).throw(OSError(11, "Resource temporarily unavailable")))
+        patched.setattr(multiprocessing.process.BaseProcess, "start", refuse)
         with pytest.raises(AudioDeviceError, match="^cannot start the audio process: .*Resource temporarily"):
             player.open(RATE)
     assert player.lost_reason() is None and player.pid is None
