@@ -522,10 +522,9 @@ class ContinuationSession:
             samples = level(band_limit.process(raw))
             if made >= self.total_samples:  # all there: out with what the look-aheads hold
                 samples = np.concatenate([samples, level(band_limit.flush()), leveler.flush()])
-            if len(samples):
-                take = min(len(samples), self.total_samples - produced)
-                yield Block(samples[:take], np.stack(pending), produced)
-                produced += take
+            if len(samples):  # never past the end: the leveler is handed no more than the take
+                yield Block(samples, np.stack(pending), produced)
+                produced += len(samples)
                 pending = []
             if self.temperature > 0:
                 # Variation: noise on the frame the net is fed (this frame is already heard), scaled
