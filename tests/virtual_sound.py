@@ -105,8 +105,12 @@ class VirtualSoundServer:
         self._process.wait()
 
     def freeze(self) -> None:
-        """Stop the server (SIGSTOP) until kill() or stop(): its streams hang, as a wedged device's do."""
+        """Stop the server (SIGSTOP) until thaw(), kill() or stop(): its streams hang, as a wedged device's do."""
         self._process.send_signal(signal.SIGSTOP)
+
+    def thaw(self) -> None:
+        """A frozen server goes on (SIGCONT) and answers what was asked of it meanwhile."""
+        self._process.send_signal(signal.SIGCONT)
 
     def play_into_mic(self, wav_path: str | os.PathLike) -> subprocess.Popen:
         """Play a file into the virtual microphone (asynchronously; wait() on the result)."""
