@@ -15,6 +15,8 @@ Rows for a plain model (the seed memory's hand-tuned blend, memory.py):
   net alone               follow 0: the network with the level/timbre anchors and the loudness follower
   persistence             follow 0.5, the network replaced by the frame it was fed (repeat the last
                           frame), with the same memory, anchors and loudness stage
+  persistence, wander     follow 0, the network replaced by the frame it was fed: what "net alone"
+                          owes to the anchors, the variation on the beat and the loudness stage
   memory, no beat grid    follow 0.5, jumps anywhere the context matches (the seed's beat hidden from it)
   memory (default)        follow 0.5
   full share always       the memory's share not scaled by how well the net predicts the seed
@@ -96,6 +98,8 @@ BLEND_ROWS = {
     # run_sequence too: the seed's first prediction, and how well "the net" predicts the seed, are persistence's.
     "persistence": ({}, lambda: mock.patch.multiple(predictor.FramePredictor, step=_repeat_fed,
                                                     run_sequence=_repeat_fed)),
+    "persistence, wander": ({"follow": 0.0}, lambda: mock.patch.multiple(predictor.FramePredictor, step=_repeat_fed,
+                                                                         run_sequence=_repeat_fed)),
     "memory, no beat grid": ({}, lambda: mock.patch.object(analysis, "estimate_beat", return_value=None)),
     "memory (default)": ({}, None),
     "full share always": ({}, lambda: mock.patch.object(memory, "SHARE_SCALE", (1.0, 1.0))),
