@@ -195,7 +195,7 @@ class TakesController(QObject):
         from ..core.export import SeedSource, acid_chunk, write_with_seed
         from ..core.export import describe as describe_take
 
-        continuation, seed = take.continuation(unheard).copy(), take.seed
+        continuation, seed = take.finished(unheard), take.seed
         source = SeedSource(take.source, *take.region_s) if take.source else None
         comment = describe_take(take.name, take.model, take.params.to_dict(), source)
         seed_s = len(seed) / take.sample_rate

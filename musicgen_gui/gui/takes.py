@@ -9,6 +9,7 @@ starts, so the worker never replaces an array the GUI is reading.
 
 ``heard`` is where the listener stopped hearing it (Stop mid-stream); what was
 generated past it is kept and offered, but is not part of the take unless asked.
+Played back or exported, a take cut there fades out as the playback did.
 
 ``TakeStore`` writes each take to ``<data>/takes/<id>/`` (its continuation as a
 float WAV file and a JSON file, each written atomically, the JSON last) every few
@@ -35,6 +36,7 @@ import soundfile as sf
 from PySide6.QtCore import QAbstractListModel, QModelIndex, Qt, Signal
 
 from ..core.audio_io import write_wav
+from ..core.features import FADE_SAMPLES, fade_in
 from ..core.fileio import atomic_file
 from ..core.params import ContinuationParams
 
@@ -112,7 +114,17 @@ class Take:
         return self.n_samples - self.kept
 
     def continuation(self, unheard: bool = False) -> np.ndarray:
+        """The samples as generated (a view): what a take extended from it goes on from."""
         return self._samples[:self.n_samples if unheard else self.kept]
+
+    def finished(self, unheard: bool = False) -> np.ndarray:
+        """The continuation as it is played back and exported (a copy). Where it was cut at Stop, its
+        last samples fade out, as the playback faded out there: cut mid-wave, it would end in a click."""
+        out = self.continuation(unheard).copy()
+        if not unheard and self.kept < self.n_samples:
+            k = min(FADE_SAMPLES, len(out))
+            out[len(out) - k:] *= fade_in()[::-1][FADE_SAMPLES - k:]
+        return out
 
     def new_frames(self, since: int) -> np.ndarray:
         return self._frames[since:self.n_frames]
@@ -128,8 +140,8 @@ class Take:
         return self._seed_id
 
     def audio(self, with_seed: bool, unheard: bool = False) -> np.ndarray:
-        continuation = self.continuation(unheard)
-        return np.concatenate([self.seed, continuation]) if with_seed else continuation.copy()
+        continuation = self.finished(unheard)
+        return np.concatenate([self.seed, continuation]) if with_seed else continuation
 
     def summary(self, before: Take | None = None) -> str:
         """One line for the list: the name, the length, and what was set otherwise than for ``before`` (the

@@ -9,6 +9,7 @@ from PySide6.QtCore import QPoint, Qt, QTimer
 from PySide6.QtWidgets import QApplication
 from synth import C_MAJOR
 
+from musicgen_gui.core.features import FADE_SAMPLES
 from musicgen_gui.gui.mode import IDLE, PLAYING, RECORDING, STREAMING
 
 RATE = 22050
@@ -206,7 +207,12 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     out = tmp_path / "heard.wav"
     c.takes.export(take, str(out), with_seed=False, bits="float")
     qtbot.waitUntil(out.exists)
-    assert sf.info(out).frames == take.kept
+    exported, generated = sf.read(out, dtype="float32")[0], take.continuation()
+    assert len(exported) == take.kept
+    # It ends as it was heard: faded out where Stop faded the playback out, not cut mid-wave.
+    np.testing.assert_array_equal(exported[:-FADE_SAMPLES], generated[:-FADE_SAMPLES])
+    assert exported[-1] == 0.0 and np.abs(generated[-FADE_SAMPLES // 4:]).max() > 0.01
+    assert np.all(np.abs(exported[-FADE_SAMPLES:]) <= np.abs(generated[-FADE_SAMPLES:]))
     # Through the export dialog, as a user asks for it: the box ticked, Save pressed.
     def tick_and_save():
         dialog = QApplication.activeModalWidget()
@@ -220,7 +226,9 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     QTimer.singleShot(100, tick_and_save)
     window.export_action.trigger()
     qtbot.waitUntil((tmp_path / "all.wav").exists)
-    assert sf.info(tmp_path / "all.wav").frames == take.n_samples
+    # Runs on past Stop, nothing faded (16-bit, the dialog's default).
+    np.testing.assert_allclose(sf.read(tmp_path / "all.wav", dtype="float32")[0], take.continuation(unheard=True),
+                               rtol=0, atol=2.0 ** -15)
 
 
 @pytest.mark.slow
