@@ -16,7 +16,8 @@ Shared state (one ring for the whole session, indices only ever grow):
 A playback is a run of ring samples from ``START`` on, named by an id (1, 2, ...). The
 parent announces a new one by writing START, then WANTED; the callback switches
 to it once the current one is done (faded out or played to its end), so a
-fade-out is never cut short. The callback only copies, counts and applies
+fade-out is never cut short; a playback whose end is known (finished) fades out over
+its last samples too. The callback only copies, counts and applies
 preallocated ramps: it never allocates arrays, locks, logs or sends messages,
 any of which can stall past the device's deadline and be heard as a dropout.
 """
@@ -112,6 +113,10 @@ class Callback:
             out[:first] = data[start:start + first]
             out[first:got] = data[:got - first]
             c["read"] = read + got
+            if eof and available - got < RAMP:
+                # The end fades out as a stop does: music cut off mid-wave would end in a click.
+                tail = max(0, available - RAMP)  # this block's first sample within RAMP of the end
+                out[tail:got] *= self.ramp_down[RAMP - available + tail:RAMP - available + got]
         out[got:] = 0.0
         slot = current % SLOTS
         if self.playing and status.output_underflow:

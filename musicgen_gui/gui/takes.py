@@ -9,7 +9,7 @@ starts, so the worker never replaces an array the GUI is reading.
 
 ``heard`` is where the listener stopped hearing it (Stop mid-stream); what was
 generated past it is kept and offered, but is not part of the take unless asked.
-Played back or exported, a take cut there fades out as the playback did.
+Played back or exported, a take ends in a short fade-out, as playback ends, not mid-wave.
 
 ``TakeStore`` writes each take to ``<data>/takes/<id>/`` (its continuation as a
 float WAV file and a JSON file, each written atomically, the JSON last) every few
@@ -118,12 +118,12 @@ class Take:
         return self._samples[:self.n_samples if unheard else self.kept]
 
     def finished(self, unheard: bool = False) -> np.ndarray:
-        """The continuation as it is played back and exported (a copy). Where it was cut at Stop, its
-        last samples fade out, as the playback faded out there: cut mid-wave, it would end in a click."""
+        """The continuation as it is played back and exported (a copy): its last samples fade out, as
+        playback fades out at Stop and at an end (as a DAW fades a region's edges). It stops mid-wave,
+        where its length ran out or where it was stopped, and cut off there it would end in a click."""
         out = self.continuation(unheard).copy()
-        if not unheard and self.kept < self.n_samples:
-            k = min(FADE_SAMPLES, len(out))
-            out[len(out) - k:] *= fade_in()[::-1][FADE_SAMPLES - k:]
+        k = min(FADE_SAMPLES, len(out))
+        out[len(out) - k:] *= fade_in()[::-1][FADE_SAMPLES - k:]
         return out
 
     def new_frames(self, since: int) -> np.ndarray:

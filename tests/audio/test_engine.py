@@ -51,10 +51,28 @@ def test_the_ring_wraps_and_keeps_order_with_a_fade_in():
     playback.finish()
     heard.append(pull(callback, 1))
     heard = np.concatenate(heard)[:len(source)]
-    assert np.array_equal(heard[engine.RAMP:], source[engine.RAMP:])
+    assert np.array_equal(heard[engine.RAMP:-engine.RAMP], source[engine.RAMP:-engine.RAMP])
     # A raised-cosine fade in: silent at the start, rising smoothly to the signal.
     assert np.allclose(heard[:engine.RAMP], source[:engine.RAMP] * fade_in(engine.RAMP), atol=1e-6)
     assert heard[0] == 0 and abs(heard[engine.RAMP // 2]) == pytest.approx(0.5 * abs(source[engine.RAMP // 2]), rel=0.02)
+    assert playback.underruns == 0 and playback.done
+
+
+@pytest.mark.parametrize("finished_after", [0, 480])
+def test_the_end_fades_out_as_a_stop_does_whichever_block_it_falls_in(finished_after):
+    """Finished before the callback reached the end (told when, or after some was played):
+    its last RAMP samples fade to silence, spanning blocks, and nothing before them changes."""
+    shared, callback, player = setup(capacity=2000)
+    playback = start(shared, player, 1)
+    source = np.full(1234, 0.5, np.float32)
+    playback.put(source)
+    heard = [pull(callback, finished_after // BLOCK)] if finished_after else []
+    playback.finish()
+    heard = np.concatenate(heard + [pull(callback, 15)])
+    end = len(source)
+    assert np.all(heard[engine.RAMP:end - engine.RAMP] == 0.5)
+    assert np.allclose(heard[end - engine.RAMP:end], 0.5 * fade_in(engine.RAMP)[::-1], atol=1e-7)
+    assert heard[end - 1] == 0.0 and np.all(heard[end:] == 0.0)
     assert playback.underruns == 0 and playback.done
 
 

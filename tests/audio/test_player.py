@@ -113,6 +113,17 @@ def test_stop_fades_out_without_a_click(sound_server):
                                f"{playback.xruns} device underflows")
 
 
+def test_a_playback_played_to_its_end_fades_out_without_a_click(sound_server):
+    source = tone(22063 / RATE)  # 440.25 cycles: it ends at the top of a wave
+    assert abs(source[-1]) > 0.45
+    playback, heard = play_and_capture(sound_server, source)
+    loud = np.flatnonzero(np.abs(heard) > 0.01)
+    assert 0.9 * len(source) < loud[-1] - loud[0] < 1.1 * len(source)
+    steps = np.abs(np.diff(heard[loud[0] + RATE // 10:]))  # the capture can glitch as the sound starts
+    assert playback.xruns == 0 and playback.underruns == 0
+    assert steps.max() < 0.1, f"a step of {steps.max():.3f} at sample {int(steps.argmax())}"
+
+
 @pytest.mark.slow
 def test_a_new_playback_waits_for_the_old_one_to_fade(sound_server):
     player = Player(find_device(OUTPUT))

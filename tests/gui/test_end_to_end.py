@@ -226,9 +226,11 @@ def test_stop_ends_the_take_where_it_was_heard_and_keeps_the_rest_apart(qtbot, s
     QTimer.singleShot(100, tick_and_save)
     window.export_action.trigger()
     qtbot.waitUntil((tmp_path / "all.wav").exists)
-    # Runs on past Stop, nothing faded (16-bit, the dialog's default).
-    np.testing.assert_allclose(sf.read(tmp_path / "all.wav", dtype="float32")[0], take.continuation(unheard=True),
-                               rtol=0, atol=2.0 ** -15)
+    # Runs on past Stop, to where generation stopped, and fades out there (16-bit, the dialog's default).
+    everything = sf.read(tmp_path / "all.wav", dtype="float32")[0]
+    generated = take.continuation(unheard=True)
+    np.testing.assert_allclose(everything[:-FADE_SAMPLES], generated[:-FADE_SAMPLES], rtol=0, atol=2.0 ** -15)
+    assert len(everything) == len(generated) and everything[-1] == 0.0
 
 
 @pytest.mark.slow
