@@ -178,8 +178,8 @@ def test_looking_for_devices_while_a_hung_microphone_is_still_closing_says_so_an
     assert devices.still_closing(0.0)  # the stream's close is blocked in the hung server
     window.panel.refresh_devices.click()  # waits a moment for it, not for good
     assert "still being closed" in window.message_bar.text
-    # The server answers again: now the close returns, and devices can be looked for again. (After a
-    # frozen server is killed instead, PortAudio's close has once, under load, never returned.)
+    # The server answers again: now the close returns, and devices can be looked for again. (Were the
+    # frozen server killed instead, PortAudio's close can stay blocked for good on a loaded machine.)
     doomed_sound_server.thaw()
     qtbot.waitUntil(lambda: not devices.still_closing(0.0), timeout=60000)
     qtbot.mouseClick(window.message_bar.findChild(QToolButton), Qt.MouseButton.LeftButton)  # dismissed
