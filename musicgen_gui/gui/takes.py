@@ -118,9 +118,9 @@ class Take:
         return self._samples[:self.n_samples if unheard else self.kept]
 
     def finished(self, unheard: bool = False) -> np.ndarray:
-        """The continuation as it is played back and exported (a copy): its last samples fade out, as
-        playback fades out at Stop and at an end (as a DAW fades a region's edges). It stops mid-wave,
-        where its length ran out or where it was stopped, and cut off there it would end in a click."""
+        """The continuation as it is exported (a copy): its last samples fade out, as playback fades
+        out at Stop and at an end (as a DAW fades a region's edges). It stops mid-wave, where its
+        length ran out or where it was stopped, and cut off there it would end in a click."""
         out = self.continuation(unheard).copy()
         k = min(FADE_SAMPLES, len(out))
         out[len(out) - k:] *= fade_in()[::-1][FADE_SAMPLES - k:]
@@ -140,8 +140,9 @@ class Take:
         return self._seed_id
 
     def audio(self, with_seed: bool, unheard: bool = False) -> np.ndarray:
-        continuation = self.finished(unheard)
-        return np.concatenate([self.seed, continuation]) if with_seed else continuation
+        """For playback, which fades out the end itself (audio/engine.py)."""
+        continuation = self.continuation(unheard)
+        return np.concatenate([self.seed, continuation]) if with_seed else continuation.copy()
 
     def summary(self, before: Take | None = None) -> str:
         """One line for the list: the name, the length, and what was set otherwise than for ``before`` (the
