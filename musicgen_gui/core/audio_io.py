@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import math
 import os
 import struct
 import threading
@@ -18,6 +19,8 @@ from .fileio import atomic_file
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".oga", ".opus", ".mp3", ".aif", ".aiff")
 AUDIO_KINDS = "wav, flac, ogg, opus, mp3, aiff"  # the same, as a message names them
 EXPORT_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
+# Each end of a clip is extended this far before resampling; soxr's HQ filter reaches a few ms.
+RESAMPLE_EDGE_SECONDS = 0.01
 
 
 @dataclass(frozen=True)
@@ -94,11 +97,27 @@ def _decoder_stderr_silenced():
 
 
 def resample(x: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
+    """``x`` at ``to_rate``, as many samples as soxr gives (n * to / from, rounded).
+
+    Its ends are resampled as the music going on, not as a cut to silence: a clip ends mid-wave
+    (a recording stopped, a selection), and a resampler that sees zeros past the end rings there and
+    pulls the last sample towards zero (a quarter of its value where it falls half an input sample
+    past the end). That last sample is where a continuation starts, and it clicked. So each end is
+    first extended by its odd reflection (value and slope carry on) over RESAMPLE_EDGE_SECONDS, in
+    whole periods of the two rates, so the output's grid still starts on the first sample."""
+    x = np.asarray(x, dtype=np.float32)
     if from_rate == to_rate:
-        return np.ascontiguousarray(x, dtype=np.float32)
+        return np.ascontiguousarray(x)
     import soxr
 
-    return soxr.resample(x, from_rate, to_rate, quality="HQ").astype(np.float32)
+    length = int(len(x) / (from_rate / to_rate) + 0.5)  # soxr's own count, to the bit
+    if len(x) < 2:
+        return soxr.resample(x, from_rate, to_rate, quality="HQ").astype(np.float32)[:length]
+    common = math.gcd(from_rate, to_rate)
+    periods = max(1, math.ceil(RESAMPLE_EDGE_SECONDS * common))  # whole periods of from/common input samples
+    pad_in, pad_out = periods * (from_rate // common), periods * (to_rate // common)
+    extended = np.pad(x, pad_in, mode="reflect", reflect_type="odd")
+    return soxr.resample(extended, from_rate, to_rate, quality="HQ")[pad_out:pad_out + length].astype(np.float32)
 
 
 def find_audio_files(folders) -> list[Path]:
