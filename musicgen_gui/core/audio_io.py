@@ -21,6 +21,7 @@ AUDIO_KINDS = "wav, flac, ogg, opus, mp3, aiff"  # the same, as a message names 
 EXPORT_SUBTYPES = {"16": "PCM_16", "24": "PCM_24", "float": "FLOAT"}
 # Each end of a clip is extended this far before resampling; soxr's HQ filter reaches a few ms.
 RESAMPLE_EDGE_SECONDS = 0.01
+_RESAMPLE_PIECE = 1 << 20  # input samples resampled at a time
 
 
 @dataclass(frozen=True)
@@ -116,8 +117,21 @@ def resample(x: np.ndarray, from_rate: int, to_rate: int) -> np.ndarray:
     common = math.gcd(from_rate, to_rate)
     periods = max(1, math.ceil(RESAMPLE_EDGE_SECONDS * common))  # whole periods of from/common input samples
     pad_in, pad_out = periods * (from_rate // common), periods * (to_rate // common)
-    extended = np.pad(x, pad_in, mode="reflect", reflect_type="odd")
-    return soxr.resample(extended, from_rate, to_rate, quality="HQ")[pad_out:pad_out + length].astype(np.float32)
+    before = np.pad(x[:pad_in + 1], (pad_in, 0), mode="reflect", reflect_type="odd")[:pad_in]
+    after = np.pad(x[-pad_in - 1:], (0, pad_in), mode="reflect", reflect_type="odd")[-pad_in:]
+    # Streamed in pieces into the output, so a ten-minute clip is not copied whole to extend it by
+    # milliseconds.
+    stream = soxr.ResampleStream(from_rate, to_rate, 1, dtype="float32", quality="HQ")
+    pieces = [before] + [x[i:i + _RESAMPLE_PIECE] for i in range(0, len(x), _RESAMPLE_PIECE)] + [after]
+    out = np.empty(length, np.float32)
+    done = -pad_out  # output samples so far, counted from the clip's first
+    for i, piece in enumerate(pieces):
+        y = stream.resample_chunk(piece, last=i == len(pieces) - 1)
+        lo, hi = max(done, 0), min(done + len(y), length)
+        if hi > lo:
+            out[lo:hi] = y[lo - done:hi - done]
+        done += len(y)
+    return out[:max(0, min(done, length))]
 
 
 def find_audio_files(folders) -> list[Path]:
