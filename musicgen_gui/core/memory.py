@@ -236,7 +236,8 @@ class SeedMemory:
         if beat:
             # Read where the analysis read the beat (a long seed's last ANALYSIS_SECONDS), in bounded time.
             recent = np.asarray(bands)[-int(ANALYSIS_SECONDS * cfg.frames_per_second):]
-            beat = replace(beat, period_frames=repeating_period(recent, beat.period_frames))
+            period = repeating_period(recent, beat.period_frames)
+            beat = replace(beat, period_frames=period, first_frame=beat.first_frame % period)
         self.beat = beat
         self._error_ratio, self._shape_boost = error_ratio, shape_boost
         self.set_follow(follow)
