@@ -199,9 +199,9 @@ def repeating_period(bands: np.ndarray, period: float) -> float:
     best = coarse[int(np.argmin(mean_distance(coarse)))]
     fine = np.clip(best * (1 + np.linspace(-0.0025, 0.0025, 21)), coarse[0], coarse[-1])
     best = float(fine[int(np.argmin(mean_distance(fine)))])
+    at_best, as_read = mean_distance(np.array([best, period]))
     inside = abs(best / period - 1) < 0.9 * PERIOD_SLACK
-    closer = mean_distance(np.array([best]))[0] <= (1 - PERIOD_GAIN) * mean_distance(np.array([period]))[0]
-    return best if inside and closer else period
+    return best if inside and at_best <= (1 - PERIOD_GAIN) * as_read else period
 
 
 def blend_weight(follow: float, error_ratio: float | None = None) -> float:
